@@ -1,0 +1,31 @@
+"""trialviz: an interactive results explorer for clinical trials.
+
+Load a study (the bundled, simulated MSC-SSc study or your own CDISC ADaM files), filter it, compute the
+tables of a trial report and draw plotly figures; :class:`trialviz.Explorer` is the dashboard.
+
+>>> import trialviz
+>>> study = trialviz.load_study()
+>>> trialviz.ae_overview(study)            # doctest: +SKIP
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from trialviz.errors import (AnalysisError, Problem, StudyConfigError, StudyFileError, TrialvizError,
+                             ValidationError)
+from trialviz.filters import SubjectFilter, filter_study
+from trialviz.io import load_study
+from trialviz.study import Cohort, Endpoint, Study
+from trialviz.tables import (ae_overview, ae_period, analysis_records, endpoint_summary, followup,
+                             followup_summary, published_facts)
+
+try:
+    __version__ = version("trialviz")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = "0.0.0"
+
+__all__ = [
+    "AnalysisError", "Cohort", "Endpoint", "Problem", "Study", "StudyConfigError", "StudyFileError",
+    "SubjectFilter", "TrialvizError", "ValidationError", "__version__", "ae_overview", "ae_period",
+    "analysis_records", "endpoint_summary", "filter_study", "followup", "followup_summary", "load_study",
+    "published_facts",
+]

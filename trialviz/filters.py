@@ -1,0 +1,160 @@
+"""Subject filters: one selection of patients applied to every dataset of a study at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from trialviz.errors import AnalysisError
+from trialviz.study import Study
+
+
+@dataclass(frozen=True)
+class SubjectFilter:
+    """Which subjects to keep. Criteria left as ``None`` keep everyone; given criteria are combined with AND.
+
+    Parameters
+    ----------
+    cohorts
+        Cohort values to keep, matched against the study's efficacy cohort variable (planned treatment,
+        ``TRT01P`` by default), so a patient stays in the cohort they were assigned to.
+    sex
+        ``SEX`` values to keep (``"F"``, ``"M"``…).
+    age
+        Inclusive ``(low, high)`` range of ``AGE``.
+    subjects
+        ``USUBJID`` values to keep.
+    where
+        Any other ADSL column and the values to keep, e.g. ``{"SITEGR1": ("701",)}``.
+    baseline
+        ``(PARAMCD, low, high)``: keep subjects whose baseline value (``ABLFL == "Y"``) of that
+        endpoint lies in the inclusive range. Subjects without a baseline value are dropped.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> from trialviz.filters import SubjectFilter
+    >>> study = trialviz.load_study()
+    >>> SubjectFilter(sex=("F",), age=(40, 70)).apply(study).n_subjects <= 13
+    True
+    """
+
+    cohorts: tuple[str, ...] | None = None
+    sex: tuple[str, ...] | None = None
+    age: tuple[float, float] | None = None
+    subjects: tuple[str, ...] | None = None
+    where: Mapping[str, tuple[object, ...]] = field(default_factory=dict)
+    baseline: tuple[str, float, float] | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return (
+            self.cohorts is None
+            and self.sex is None
+            and self.age is None
+            and self.subjects is None
+            and not self.where
+            and self.baseline is None
+        )
+
+    def mask(self, study: Study) -> pd.Series:
+        """Boolean Series aligned with ``study.subjects``: which subjects pass."""
+        adsl = study.subjects
+        keep = pd.Series(True, index=adsl.index)
+        criteria: list[tuple[str, tuple[object, ...]]] = []
+        if self.cohorts is not None:
+            criteria.append((study.conventions.efficacy_cohort, self.cohorts))
+        if self.sex is not None:
+            criteria.append(("SEX", self.sex))
+        criteria.extend(self.where.items())
+        for column, values in criteria:
+            _require_column(study, column)
+            keep &= adsl[column].astype("string").isin([str(v) for v in values]).fillna(False).to_numpy()
+        if self.age is not None:
+            _require_column(study, "AGE")
+            low, high = self.age
+            age = pd.to_numeric(adsl["AGE"], errors="coerce")
+            keep &= age.between(low, high).to_numpy()
+        if self.subjects is not None:
+            keep &= adsl["USUBJID"].isin(self.subjects).to_numpy()
+        if self.baseline is not None:
+            paramcd, low, high = self.baseline
+            base = baseline_values(study, paramcd)
+            in_range = base[base.between(low, high)].index
+            keep &= adsl["USUBJID"].isin(in_range).to_numpy()
+        return keep
+
+    def apply(self, study: Study) -> Study:
+        """A new study with only the matching subjects, in every dataset."""
+        if self.is_empty:
+            return study
+        return study.with_subjects(self.mask(study), self.describe(study))
+
+    def describe(self, study: Study | None = None) -> str:
+        """The filter in words, for table footnotes and report headers."""
+        parts: list[str] = []
+        if self.cohorts is not None:
+            labels = [study.cohort_label(c) if study else c for c in self.cohorts]
+            parts.append("cohort " + " or ".join(labels) if labels else "no cohort")
+        if self.sex is not None:
+            names = {"F": "women", "M": "men"}
+            parts.append(" and ".join(names.get(str(s), str(s)) for s in self.sex) or "no sex")
+        if self.age is not None:
+            parts.append(f"age {self.age[0]:g}–{self.age[1]:g} years")
+        if self.baseline is not None:
+            paramcd, low, high = self.baseline
+            name = study.endpoint(paramcd).name if study else paramcd
+            parts.append(f"baseline {name} {low:g}–{high:g}")
+        for column, values in self.where.items():
+            parts.append(f"{column} in {', '.join(map(str, values))}")
+        if self.subjects is not None:
+            parts.append(f"{len(self.subjects)} selected patient(s)")
+        return "; ".join(parts) if parts else "all patients"
+
+
+def filter_study(
+    study: Study,
+    *,
+    cohorts: Sequence[str] | None = None,
+    sex: Sequence[str] | None = None,
+    age: tuple[float, float] | None = None,
+    subjects: Sequence[str] | None = None,
+    where: Mapping[str, Sequence[object]] | None = None,
+    baseline: tuple[str, float, float] | None = None,
+) -> Study:
+    """Keep only the subjects matching every criterion given, in every dataset of ``study``.
+
+    A shortcut for ``SubjectFilter(...).apply(study)``; see :class:`SubjectFilter` for the arguments.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> study = trialviz.load_study()
+    >>> trialviz.filter_study(study, cohorts=["MSC 3×10⁶/kg"]).n_subjects
+    10
+    """
+    return SubjectFilter(
+        cohorts=None if cohorts is None else tuple(cohorts),
+        sex=None if sex is None else tuple(sex),
+        age=age,
+        subjects=None if subjects is None else tuple(subjects),
+        where={column: tuple(values) for column, values in (where or {}).items()},
+        baseline=baseline,
+    ).apply(study)
+
+
+def baseline_values(study: Study, paramcd: str) -> pd.Series:
+    """Baseline value of one endpoint per subject (index ``USUBJID``), from ``ABLFL == "Y"`` records."""
+    data = study.measurements
+    rows = data[(data["PARAMCD"] == paramcd) & (data["ABLFL"] == "Y")]
+    if study.conventions.analysis_flag in rows.columns:
+        flagged = rows[rows[study.conventions.analysis_flag] == "Y"]
+        rows = flagged if len(flagged) else rows
+    return rows.groupby("USUBJID", observed=True)["AVAL"].first()
+
+
+def _require_column(study: Study, column: str) -> None:
+    if column not in study.subjects.columns:
+        raise AnalysisError(f"Cannot filter on {column!r}: the subject-level dataset (ADSL) has no such column.")

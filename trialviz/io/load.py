@@ -1,0 +1,245 @@
+"""Load a study folder (or a list of files) into a validated :class:`~trialviz.study.Study`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from trialviz.errors import ProblemLog, StudyFileError, ValidationError
+from trialviz.io.config import StudyConfig, default_config, find_study_file, read_study_file
+from trialviz.io.readers import data_suffix, dataset_stem, file_sha256, read_columns, read_table
+from trialviz.io.validate import RawDataset, validate_study
+from trialviz.paths import BUNDLED_STUDY_DIR
+from trialviz.study import Cohort, Endpoint, Provenance, SourceFile, Study, StudyMeta
+
+Progress = Callable[[int, int, str], None]
+"""Called as ``progress(done, total, message)`` while files are read."""
+
+BDS_COLUMNS = (
+    "USUBJID", "PARAMCD", "PARAM", "PARAMN", "AVISIT", "AVISITN", "ADY", "ADT", "AVAL", "AVALU", "BASE", "CHG",
+    "PCHG", "ABLFL", "ANL01FL", "DTYPE", "ATPT", "ATPTN", "TRTP", "TRTA",
+)
+ADAE_COLUMNS = (
+    "USUBJID", "AETERM", "AEDECOD", "AEBODSYS", "AESOC", "ASTDT", "AENDT", "ASTDY", "AENDY", "AETOXGR", "ATOXGR",
+    "AESEV", "ASEV", "AESER", "AEREL", "AREL", "TRTEMFL", "TRTA", "TRTAN", "AEOUT", "AEACN", "AESDTH", "CQ01NAM",
+)
+ADTTE_COLUMNS = ("USUBJID", "PARAMCD", "PARAM", "AVAL", "CNSR", "EVNTDESC", "CNSDTDSC", "STARTDT", "ADT", "TRTA",
+                 "TRTP")
+KIND_COLUMNS: dict[str, tuple[str, ...] | None] = {
+    "ADSL": None, "BDS": BDS_COLUMNS, "ADAE": ADAE_COLUMNS, "ADTTE": ADTTE_COLUMNS,
+}
+CATEGORICAL_COLUMNS = ("PARAMCD", "PARAM", "AVISIT", "DATASET", "AEDECOD", "AEBODSYS", "AETERM", "DTYPE", "ATPT")
+
+
+def load_study(path: str | Path | Sequence[str | Path] | None = None, *,
+               progress: Progress | None = None) -> Study:
+    """Load and validate a study.
+
+    Parameters
+    ----------
+    path
+        A folder holding ADSL and any ADAE, ADTTE and BDS datasets (``.xpt``, ``.sas7bdat``, ``.csv``,
+        ``.csv.gz``, ``.parquet``) and optionally a ``study.toml``; or a list of such files. ``None``
+        loads the bundled MSC-SSc study (simulated patient-level data).
+    progress
+        Optional callback ``progress(done, total, message)`` reporting file reads.
+
+    Returns
+    -------
+    Study
+        The validated study. Problems that allow a correct analysis are in ``study.warnings``.
+
+    Raises
+    ------
+    StudyFileError
+        The path does not exist or holds no data files.
+    ValidationError
+        Some data would make an analysis wrong; ``.problems`` lists every problem found.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> study = trialviz.load_study()
+    >>> study.meta.study_id, study.n_subjects
+    ('NCT02213705', 20)
+    """
+    files, folder = _resolve(path)
+    study_file = find_study_file(folder) if folder else None
+    config = read_study_file(study_file) if study_file else default_config()
+    log = ProblemLog()
+    raw = _read_datasets(files, config, log, progress)
+    checked = validate_study(raw, config.meta, log)
+    if log.has_errors:
+        raise ValidationError(log.problems)
+    location = str(folder if folder else files[0].parent)
+    provenance = Provenance(
+        location=location,
+        files=tuple(SourceFile(d.name, d.file, file_sha256(d.path), d.path.stat().st_size, len(d.frame))
+                    for d in raw),
+        loaded_at=datetime.now(timezone.utc),
+        study_file=study_file.name if study_file else "",
+    )
+    return _assemble(raw, checked, config, provenance, tuple(log.warnings))
+
+
+def _resolve(path: str | Path | Sequence[str | Path] | None) -> tuple[list[Path], Path | None]:
+    if path is None:
+        path = BUNDLED_STUDY_DIR
+    if isinstance(path, (str, Path)):
+        folder = Path(path).expanduser()
+        if not folder.exists():
+            raise StudyFileError(f"{folder}: no such file or folder.")
+        if folder.is_file():
+            return [folder], None
+        files = sorted(p for p in folder.iterdir() if p.is_file() and data_suffix(p))
+        if not files:
+            raise StudyFileError(f"{folder}: the folder holds no data files (.xpt, .sas7bdat, .csv, .csv.gz, "
+                                 ".parquet).")
+        return files, folder
+    files = [Path(p).expanduser() for p in path]
+    for file in files:
+        if not file.is_file():
+            raise StudyFileError(f"{file}: no such file.")
+    if not files:
+        raise StudyFileError("No files were given.")
+    parents = {f.parent for f in files}
+    return files, parents.pop() if len(parents) == 1 else None
+
+
+def _read_datasets(files: list[Path], config: StudyConfig, log: ProblemLog,
+                   progress: Progress | None) -> list[RawDataset]:
+    named = {file_name.lower(): dataset for dataset, file_name in config.datasets.items()}
+    for dataset, file_name in config.datasets.items():
+        if not any(f.name.lower() == file_name.lower() for f in files):
+            log.error(dataset, file_name, "", f"The study file names {file_name} for {dataset}, but there is no "
+                      "such file in the study folder.")
+    datasets: list[RawDataset] = []
+    for done, path in enumerate(files):
+        if progress:
+            progress(done, len(files), f"Reading {path.name}")
+        name = named.get(path.name.lower(), dataset_stem(path))
+        try:
+            mapping = config.columns.get(name, {})
+            header = [_standard_name(c, mapping) for c in read_columns(path)]
+            kind = _identify(name, header)
+            if kind is None:
+                log.warning(name, path.name, "", "Not recognised as ADSL, ADAE, ADTTE or a BDS dataset (no "
+                            "USUBJID with PARAMCD/AVAL, AEDECOD or CNSR); the file is not used.")
+                continue
+            wanted = KIND_COLUMNS[kind]
+            theirs = {v: k for k, v in mapping.items()}
+            columns = None if wanted is None else [theirs.get(c, c) for c in wanted]
+            frame = read_table(path, columns)
+        except StudyFileError as exc:
+            log.error(name, path.name, "", str(exc).removeprefix(f"{path.name}: "))
+            continue
+        frame = frame.rename(columns={theirs: std for std, theirs in mapping.items()})
+        if kind == "ADSL":
+            name = "ADSL"
+        datasets.append(RawDataset(name=name, kind=kind, path=path, frame=frame.reset_index(drop=True)))
+    if progress:
+        progress(len(files), len(files), "Validating")
+    return datasets
+
+
+def _standard_name(column: str, mapping: dict[str, str]) -> str:
+    for standard, theirs in mapping.items():
+        if theirs == column:
+            return standard
+    return column
+
+
+def _identify(name: str, columns: Iterable[str]) -> str | None:
+    present = set(columns)
+    if "USUBJID" not in present:
+        return None
+    if name == "ADSL" or (not name.startswith("AD") and {"TRT01P", "TRT01A"} & present and "PARAMCD" not in present):
+        return "ADSL"
+    if name == "ADAE" or "AEDECOD" in present:
+        return "ADAE"
+    if name == "ADTTE" or {"CNSR", "PARAMCD"} <= present:
+        return "ADTTE"
+    if {"PARAMCD", "AVAL"} <= present:
+        return "BDS"
+    return None
+
+
+def _assemble(raw: list[RawDataset], checked: dict[str, pd.DataFrame], config: StudyConfig,
+              provenance: Provenance, warnings: tuple) -> Study:
+    kinds = {d.name: d.kind for d in raw}
+    subjects = checked["ADSL"].reset_index(drop=True)
+    bds = [frame.assign(DATASET=name) for name, frame in checked.items() if kinds[name] == "BDS"]
+    measurements = pd.concat(bds, ignore_index=True) if bds else _empty(BDS_COLUMNS + ("DATASET",))
+    if "AVISIT" in measurements.columns:
+        measurements["AVISIT"] = measurements["AVISIT"].astype("string").str.strip()
+    for column in ("PARAM", "ABLFL", "ANL01FL", "BASE", "CHG", "PCHG", "ADY"):
+        if column not in measurements.columns:
+            measurements[column] = pd.NA
+    adverse_events = next((f for n, f in checked.items() if kinds[n] == "ADAE"), None)
+    time_to_event = next((f for n, f in checked.items() if kinds[n] == "ADTTE"), None)
+    meta = _complete_meta(config.meta, subjects, measurements)
+    return Study(
+        subjects=subjects,
+        measurements=_categorical(measurements),
+        adverse_events=_categorical(adverse_events if adverse_events is not None else _empty(ADAE_COLUMNS)),
+        time_to_event=time_to_event if time_to_event is not None else _empty(ADTTE_COLUMNS),
+        meta=meta,
+        provenance=provenance,
+        warnings=warnings,
+    )
+
+
+def _empty(columns: Iterable[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+
+
+def _categorical(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.reset_index(drop=True)
+    for column in CATEGORICAL_COLUMNS:
+        if column in frame.columns and frame[column].dtype != "category":
+            frame[column] = frame[column].astype("category")
+    return frame
+
+
+def _complete_meta(meta: StudyMeta, subjects: pd.DataFrame, measurements: pd.DataFrame) -> StudyMeta:
+    """Fill what the study file left out from the data: cohorts in order, endpoints, identifier."""
+    cohorts = meta.cohorts or _cohorts_from_data(subjects, meta)
+    known = {e.paramcd for e in meta.endpoints}
+    extra: list[Endpoint] = []
+    if len(measurements):
+        first = measurements.drop_duplicates("PARAMCD")
+        for row in first.itertuples(index=False):
+            code = str(row.PARAMCD)
+            if code not in known:
+                label = getattr(row, "PARAM", None)
+                unit = getattr(row, "AVALU", None) if "AVALU" in measurements.columns else None
+                extra.append(Endpoint(paramcd=code, name=str(label) if pd.notna(label) else code,
+                                      unit="" if unit is None or pd.isna(unit) else str(unit)))
+    present = set(measurements["PARAMCD"].astype(str)) if len(measurements) else set()
+    endpoints = tuple(e for e in meta.endpoints if e.paramcd in present) + tuple(extra)
+    study_id = meta.study_id
+    if not study_id and "STUDYID" in subjects.columns and subjects["STUDYID"].notna().any():
+        study_id = str(subjects["STUDYID"].dropna().iloc[0])
+    return replace(meta, cohorts=tuple(cohorts), endpoints=endpoints, study_id=study_id,
+                   title=meta.title or study_id)
+
+
+def _cohorts_from_data(subjects: pd.DataFrame, meta: StudyMeta) -> list[Cohort]:
+    conventions = meta.conventions
+    order: dict[str, float] = {}
+    for column in (conventions.efficacy_cohort, conventions.safety_cohort):
+        if column not in subjects.columns:
+            continue
+        numeric = f"{column}N"
+        for _, row in subjects.drop_duplicates(column).iterrows():
+            value = row[column]
+            if pd.isna(value) or str(value) in order:
+                continue
+            rank = row.get(numeric) if numeric in subjects.columns else None
+            order[str(value)] = float(rank) if rank is not None and pd.notna(rank) else float("inf")
+    ranked = sorted(order.items(), key=lambda item: (item[1], item[0]))
+    return [Cohort(value=value, label=value) for value, _ in ranked]

@@ -1,0 +1,282 @@
+"""The :class:`Study` model: one trial's datasets in CDISC ADaM shape plus the metadata to read them.
+
+A study holds four tidy tables, with CDISC names:
+
+``subjects``
+    ADSL, one row per subject (``USUBJID``, ``TRT01P``/``TRT01A``, population flags, baseline data…).
+``measurements``
+    Every BDS dataset stacked in long form (``USUBJID, PARAMCD, PARAM, AVISIT, AVISITN, ADY, AVAL, BASE,
+    CHG, PCHG, ABLFL, ANL01FL``), with ``DATASET`` naming the file's dataset (``ADEFF``, ``ADVS``…).
+``adverse_events``
+    ADAE (``AETERM, AEDECOD, AEBODSYS, ASTDY, AENDY, AETOXGR, AESER, AEREL, TRTEMFL`` …).
+``time_to_event``
+    ADTTE (``USUBJID, PARAMCD, PARAM, AVAL, CNSR``).
+
+A study is immutable: filtering returns a new study whose datasets hold only the kept subjects.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+import pandas as pd
+
+from trialviz.errors import AnalysisError, Problem
+
+Direction = Literal["lower", "higher"]
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A treatment group as it appears in the data, with how to show it.
+
+    ``value`` is the exact text of ``TRT01P``/``TRT01A`` in ADSL; ``label`` is what a clinician reads.
+    """
+
+    value: str
+    label: str = ""
+    dose: str = ""
+    description: str = ""
+
+    @property
+    def display(self) -> str:
+        return self.label or self.value
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What a BDS parameter means to a clinician.
+
+    Parameters
+    ----------
+    paramcd
+        ``PARAMCD`` in the data.
+    name
+        Clinician-facing name, e.g. ``"Skin score (mRSS)"``.
+    unit
+        Unit of ``AVAL``, e.g. ``"points"`` or ``"% predicted"``.
+    valid_range
+        Values outside it are impossible (validation reports them).
+    better
+        ``"lower"`` or ``"higher"``: which direction of change is an improvement; ``None`` if neither.
+    mcid
+        Minimal clinically important difference, in ``unit``, or ``None`` when none is established.
+    mcid_source
+        Where the MCID comes from.
+    decimals
+        Decimals to show for values of this endpoint.
+    """
+
+    paramcd: str
+    name: str
+    unit: str = ""
+    valid_range: tuple[float, float] | None = None
+    better: Direction | None = None
+    mcid: float | None = None
+    mcid_source: str = ""
+    decimals: int = 1
+    description: str = ""
+
+    @property
+    def label(self) -> str:
+        """Name with unit, as a selector or an axis shows it."""
+        return f"{self.name} ({self.unit})" if self.unit else self.name
+
+
+@dataclass(frozen=True)
+class PublishedFact:
+    """A published result of the trial, kept verbatim with its source.
+
+    ``check`` names a computation (see :mod:`trialviz.tables.facts`) that derives the same quantity
+    from the patient-level data; facts without one are shown as text only.
+    """
+
+    key: str
+    label: str
+    value: Any
+    source: str
+    quote: str = ""
+    check: str = ""
+    comparison: Literal["equal", "within"] = "equal"
+    decimals: int | None = None
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """Analysis conventions; every table states the ones it used.
+
+    Defaults follow CDISC practice: safety by actual treatment and the safety flag; efficacy by planned
+    treatment, the efficacy flag and the record-level analysis flag.
+    """
+
+    safety_cohort: str = "TRT01A"
+    efficacy_cohort: str = "TRT01P"
+    safety_population: str = "SAFFL"
+    efficacy_population: str = "EFFFL"
+    analysis_flag: str = "ANL01FL"
+    treatment_emergent_flag: str = "TRTEMFL"
+    primary_window: tuple[int, int] | None = None
+    primary_window_label: str = ""
+    related_values: tuple[str, ...] = (
+        "Y", "YES", "RELATED", "POSSIBLE", "PROBABLE", "DEFINITE",
+        "POSSIBLY RELATED", "PROBABLY RELATED", "DEFINITELY RELATED",
+    )
+    not_related_values: tuple[str, ...] = ("N", "NO", "NONE", "REMOTE", "UNLIKELY", "NOT RELATED")
+    defaulted: tuple[str, ...] = ()
+    """Names of the conventions that came from defaults rather than the study file (shown to users)."""
+
+
+@dataclass(frozen=True)
+class StudyMeta:
+    """Everything about a study that is not in its datasets."""
+
+    study_id: str
+    title: str
+    name: str = ""
+    design: str = ""
+    citation: str = ""
+    registry_url: str = ""
+    cohorts: tuple[Cohort, ...] = ()
+    endpoints: tuple[Endpoint, ...] = ()
+    facts: tuple[PublishedFact, ...] = ()
+    conventions: Conventions = field(default_factory=Conventions)
+    simulated: bool = False
+    simulation_note: str = ""
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.study_id
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file a study was read from."""
+
+    dataset: str
+    name: str
+    sha256: str
+    size: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a study's data came from and when it was loaded."""
+
+    location: str
+    files: tuple[SourceFile, ...] = ()
+    loaded_at: datetime | None = None
+    study_file: str = ""
+
+    @property
+    def content_hash(self) -> str:
+        """A short hash of all files' hashes: changes whenever any file changes."""
+        import hashlib
+
+        digest = hashlib.sha256("".join(sorted(f.sha256 for f in self.files)).encode())
+        return digest.hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Study:
+    """One trial: its datasets and metadata. Build one with :func:`trialviz.load_study`.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> study = trialviz.load_study()
+    >>> study.n_subjects
+    20
+    """
+
+    subjects: pd.DataFrame
+    measurements: pd.DataFrame
+    adverse_events: pd.DataFrame
+    time_to_event: pd.DataFrame
+    meta: StudyMeta
+    provenance: Provenance
+    warnings: tuple[Problem, ...] = ()
+    filter_description: str = ""
+
+    # --- lookups -------------------------------------------------------------------------------
+    @property
+    def n_subjects(self) -> int:
+        return len(self.subjects)
+
+    @property
+    def conventions(self) -> Conventions:
+        return self.meta.conventions
+
+    @property
+    def cohorts(self) -> tuple[Cohort, ...]:
+        return self.meta.cohorts
+
+    def cohort_values(self) -> list[str]:
+        """Cohort values in the study's order."""
+        return [c.value for c in self.meta.cohorts]
+
+    def cohort_label(self, value: str) -> str:
+        for cohort in self.meta.cohorts:
+            if cohort.value == value:
+                return cohort.display
+        return str(value)
+
+    @property
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        return self.meta.endpoints
+
+    def endpoint(self, paramcd: str) -> Endpoint:
+        """The endpoint with this ``PARAMCD``; raises :class:`AnalysisError` naming the known ones."""
+        for endpoint in self.meta.endpoints:
+            if endpoint.paramcd == paramcd:
+                return endpoint
+        known = ", ".join(e.paramcd for e in self.meta.endpoints) or "none"
+        raise AnalysisError(f"Unknown endpoint {paramcd!r}. This study's endpoints are: {known}.")
+
+    def visits(self, paramcd: str | None = None) -> list[str]:
+        """Analysis visits (``AVISIT``) in ``AVISITN`` order, optionally for one parameter."""
+        data = self.measurements
+        if paramcd is not None:
+            data = data[data["PARAMCD"] == paramcd]
+        data = data.dropna(subset=["AVISIT", "AVISITN"])
+        data = data[data["AVISIT"].astype(str).str.strip() != ""]
+        order = data.groupby("AVISIT", observed=True)["AVISITN"].min().sort_values(kind="stable")
+        return [str(v) for v in order.index]
+
+    # --- filtering (see trialviz.filters for the user-facing filter) ---------------------------
+    def with_subjects(self, keep: pd.Series, description: str) -> Study:
+        """A new study restricted to the subjects where ``keep`` (aligned with ``subjects``) is true.
+
+        Every dataset is restricted to the kept ``USUBJID``\\ s, so a subject filter reaches everything.
+        """
+        subjects = self.subjects[keep.to_numpy()]
+        ids = set(subjects["USUBJID"])
+
+        def restrict(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[frame["USUBJID"].isin(ids)] if len(frame) else frame
+
+        return replace(
+            self,
+            subjects=subjects,
+            measurements=restrict(self.measurements),
+            adverse_events=restrict(self.adverse_events),
+            time_to_event=restrict(self.time_to_event),
+            filter_description=description,
+        )
+
+    def __repr__(self) -> str:
+        sim = ", SIMULATED" if self.meta.simulated else ""
+        return (
+            f"<Study {self.meta.display_name}{sim}: {self.n_subjects} subjects, "
+            f"{len(self.measurements)} measurements, {len(self.adverse_events)} adverse events>"
+        )
+
+
+def format_number(value: float | int | None, decimals: int = 1) -> str:
+    """A number as a report shows it: fixed decimals, an en dash for missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{decimals}f}"

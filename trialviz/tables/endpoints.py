@@ -1,0 +1,129 @@
+"""Endpoint measurements over visits: the analysis records and their summary statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from trialviz.errors import AnalysisError
+from trialviz.study import Study
+from trialviz.tables.common import TOTAL, population, with_conventions
+
+Measure = Literal["value", "change", "percent change"]
+MEASURE_COLUMNS: dict[str, str] = {"value": "AVAL", "change": "CHG", "percent change": "PCHG"}
+MEASURE_LABELS: dict[str, str] = {"value": "Value", "change": "Change from baseline",
+                                  "percent change": "Percent change from baseline"}
+STATISTICS = ("n", "mean", "sd", "ci_low", "ci_high", "median", "q1", "q3", "min", "max")
+
+
+def analysis_records(study: Study, param: str, *, population_flag: str | None = None) -> pd.DataFrame:
+    """The records of one endpoint that efficacy analyses use, each with its subject's ``cohort``.
+
+    Records count when their subject is in the efficacy population (``EFFFL`` by default, grouped by
+    planned treatment), they carry the analysis flag (``ANL01FL == "Y"``) where the study has it, and
+    they have a visit. Raises :class:`~trialviz.errors.AnalysisError` for an unknown endpoint.
+    """
+    study.endpoint(param)
+    pop = population(study, "efficacy", population_flag)
+    data = study.measurements
+    rows = data[data["PARAMCD"].astype(str).eq(param).to_numpy()]
+    flag = study.conventions.analysis_flag
+    if flag in rows.columns and rows[flag].notna().any():
+        rows = rows[rows[flag].astype("string").eq("Y").fillna(False).to_numpy()]
+    rows = rows[rows["AVISIT"].notna() & rows["AVISITN"].notna()]
+    cohorts = pop.subjects.set_index("USUBJID")["cohort"]
+    rows = rows[rows["USUBJID"].isin(cohorts.index)]
+    rows = rows.assign(cohort=rows["USUBJID"].map(cohorts).astype(str), AVISIT=rows["AVISIT"].astype(str))
+    rows.attrs["population_note"] = pop.note
+    return rows
+
+
+def describe(values: pd.Series, confidence: float = 0.95) -> dict[str, float]:
+    """n, mean, SD (ddof = 1), t-based CI of the mean, median, quartiles (linear), min and max."""
+    values = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
+    n = len(values)
+    if n == 0:
+        return {"n": 0, **{s: np.nan for s in STATISTICS[1:]}}
+    mean = float(values.mean())
+    sd = float(values.std(ddof=1)) if n > 1 else np.nan
+    if n > 1:
+        half = stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n)
+        ci_low, ci_high = mean - half, mean + half
+    else:
+        ci_low = ci_high = np.nan
+    q1, median, q3 = np.quantile(values, [0.25, 0.5, 0.75])
+    return {"n": n, "mean": mean, "sd": sd, "ci_low": ci_low, "ci_high": ci_high, "median": float(median),
+            "q1": float(q1), "q3": float(q3), "min": float(values.min()), "max": float(values.max())}
+
+
+def endpoint_summary(study: Study, param: str, *, measures: Sequence[Measure] = ("value", "change"),
+                     population_flag: str | None = None, total: bool = True,
+                     confidence: float = 0.95) -> pd.DataFrame:
+    """Summary statistics of one endpoint by cohort and visit.
+
+    Parameters
+    ----------
+    study
+        A (possibly filtered) study.
+    param
+        The endpoint's ``PARAMCD``.
+    measures
+        Any of ``"value"`` (``AVAL``), ``"change"`` (``CHG``) and ``"percent change"`` (``PCHG``).
+    population_flag
+        ADSL flag of the efficacy population; defaults to the study's (``EFFFL``).
+    total
+        Add a ``Total`` cohort over all cohorts.
+    confidence
+        Level of the t-based confidence interval of the mean.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per measure, cohort and visit (visits in ``AVISITN`` order): ``param``, ``measure``,
+        ``cohort``, ``visit``, ``visitn``, then ``n``, ``mean``, ``sd`` (ddof = 1), ``ci_low``, ``ci_high``,
+        ``median``, ``q1``, ``q3`` (linear interpolation), ``min``, ``max``. A visit where a cohort has no
+        value still has its row, with ``n = 0``.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> table = trialviz.endpoint_summary(trialviz.load_study(), "MRSS")
+    >>> list(table.columns[:5])
+    ['param', 'measure', 'cohort', 'visit', 'visitn']
+    """
+    unknown = [m for m in measures if m not in MEASURE_COLUMNS]
+    if unknown:
+        raise AnalysisError(f"Unknown measure(s) {unknown}; use 'value', 'change' or 'percent change'.")
+    records = analysis_records(study, param, population_flag=population_flag)
+    visits = (records.groupby("AVISIT")["AVISITN"].min().sort_values(kind="stable")
+              if len(records) else pd.Series(dtype=float))
+    cohorts = study.cohort_values() + ([TOTAL] if total else [])
+    rows = []
+    for measure in measures:
+        column = MEASURE_COLUMNS[measure]
+        for cohort in cohorts:
+            in_cohort = records if cohort == TOTAL else records[records["cohort"] == cohort]
+            by_visit = dict(tuple(in_cohort.groupby("AVISIT")[column])) if len(in_cohort) else {}
+            for visit, visitn in visits.items():
+                values = by_visit.get(visit, pd.Series(dtype=float))
+                if measure != "value" and values.dropna().empty and _is_baseline(records, visit):
+                    continue
+                rows.append({"param": param, "measure": measure, "cohort": cohort, "visit": visit,
+                             "visitn": float(visitn), **describe(values, confidence)})
+    table = pd.DataFrame(rows, columns=["param", "measure", "cohort", "visit", "visitn", *STATISTICS])
+    table["n"] = table["n"].astype(int)
+    flag = study.conventions.analysis_flag
+    return with_conventions(
+        table, records.attrs.get("population_note", ""),
+        f"Analysis records ({flag} = \"Y\") with a visit." if flag in study.measurements.columns else "",
+        f"{confidence:.0%} CI: t-distribution; SD with n − 1; quartiles by linear interpolation.",
+    )
+
+
+def _is_baseline(records: pd.DataFrame, visit: str) -> bool:
+    rows = records[records["AVISIT"] == visit]
+    return bool(len(rows)) and rows["ABLFL"].astype("string").eq("Y").fillna(False).all()
