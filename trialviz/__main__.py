@@ -1,0 +1,5 @@
+"""``python -m trialviz`` runs the command line."""
+
+from trialviz.cli import main
+
+raise SystemExit(main())

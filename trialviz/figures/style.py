@@ -1,0 +1,51 @@
+"""Palette and layout shared by every figure, so that a cohort has the same colour in every view."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from trialviz.study import Study
+
+# Okabe & Ito (2008) colour-blind-safe palette, in an order that keeps the first two cohorts far apart.
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+TOTAL_COLOUR = "#444444"
+FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
+SIMULATED_NOTE = "SIMULATED DATA — not trial results"
+
+
+def cohort_colours(cohorts: Sequence[str]) -> dict[str, str]:
+    """A colour per cohort value, by the cohort's position in the study order."""
+    return {cohort: OKABE_ITO[i % len(OKABE_ITO)] for i, cohort in enumerate(cohorts)}
+
+
+def rgba(hex_colour: str, alpha: float) -> str:
+    red, green, blue = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def text(value: object) -> str:
+    """Data text made safe to place in a plotly label (plotly renders a subset of HTML)."""
+    return escape(str(value), quote=False)
+
+
+def base_layout(study: Study, title: str, subtitle: Sequence[str] = (), height: int = 540) -> dict:
+    """The layout every figure starts from: title, subtitle lines, readable fonts, the simulated mark."""
+    annotations = []
+    if study.meta.simulated:
+        annotations.append(dict(text=f"<b>{SIMULATED_NOTE}</b>", xref="paper", yref="paper", x=1, y=1.0,
+                                xanchor="right", yanchor="bottom", showarrow=False,
+                                font=dict(color="#9a3412", size=13), bgcolor="#ffedd5"))
+    lines = [line for line in subtitle if line]
+    heading = text(title) + "".join(f"<br><span style='font-size:12px;color:#4b5563'>{text(line)}</span>"
+                                    for line in lines)
+    return dict(
+        title=dict(text=heading, x=0, xanchor="left", font=dict(size=18)),
+        font=dict(family=FONT_FAMILY, size=14, color="#1f2937"),
+        template="plotly_white",
+        height=height,
+        margin=dict(l=70, r=30, t=70 + 18 * len(lines), b=90),
+        legend=dict(orientation="h", yanchor="top", y=-0.22, x=0, xanchor="left"),
+        hoverlabel=dict(font_size=13),
+        annotations=annotations,
+    )

@@ -1,0 +1,171 @@
+"""Endpoint over time: every patient's line with the cohort mean and its 95% CI, n under each visit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from trialviz.study import Study
+from trialviz.tables.endpoints import MEASURE_COLUMNS, MEASURE_LABELS, Measure, analysis_records, endpoint_summary
+from trialviz.figures.style import base_layout, cohort_colours, rgba, text
+
+DODGE = 0.08
+"""Horizontal offset between cohorts' means at one visit, so their CIs do not hide each other."""
+
+
+def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", show_patients: bool = True,
+                      show_mcid: bool = True, population_flag: str | None = None,
+                      max_patients: int = 400, seed: int = 0) -> go.Figure:
+    """Each patient's trajectory plus the cohort mean with its t-based 95% CI over visits.
+
+    Parameters
+    ----------
+    study
+        A (possibly filtered) study.
+    param
+        The endpoint's ``PARAMCD``.
+    measure
+        ``"value"``, ``"change"`` (from baseline) or ``"percent change"``.
+    show_patients
+        Draw every patient's line (thin; a gap marks a missed visit).
+    show_mcid
+        For change from baseline, shade ± the endpoint's MCID around zero.
+    population_flag
+        ADSL flag of the efficacy population; defaults to the study's (``EFFFL``).
+    max_patients
+        Above this many patients, individual lines are drawn for a seeded random sample of them (the
+        means always use everyone) and the subtitle says so.
+    seed
+        Seed of that sample.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Two traces per cohort: ``"<cohort> · patients"`` (``customdata`` holds each point's ``USUBJID``)
+        and ``"<cohort> · mean (95% CI)"``. The x axis is the visit's position in ``AVISITN`` order; its
+        tick labels give the visit and the number of patients with a value in each cohort.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> from trialviz.figures import trajectory_figure
+    >>> fig = trajectory_figure(trialviz.load_study(), "MRSS", measure="change")
+    >>> [t.name for t in fig.data][:2]
+    ['MSC 1×10⁶/kg · patients', 'MSC 1×10⁶/kg · mean (95% CI)']
+    """
+    endpoint = study.endpoint(param)
+    column = MEASURE_COLUMNS[measure]
+    records = analysis_records(study, param, population_flag=population_flag)
+    summary = endpoint_summary(study, param, measures=[measure], population_flag=population_flag, total=False)
+    visits = summary.drop_duplicates("visit").sort_values("visitn", kind="stable")["visit"].tolist()
+    position = {visit: i for i, visit in enumerate(visits)}
+    cohorts = study.cohort_values()
+    colours = cohort_colours(cohorts)
+    fig = go.Figure()
+
+    sampled_note = ""
+    subjects = records["USUBJID"].unique()
+    if show_patients and len(subjects) > max_patients:
+        keep = set(np.random.default_rng(seed).choice(subjects, size=max_patients, replace=False))
+        records_shown = records[records["USUBJID"].isin(keep)]
+        sampled_note = f" Lines: a random {max_patients} of {len(subjects)} patients; means use all."
+    else:
+        records_shown = records
+
+    offsets = {c: (i - (len(cohorts) - 1) / 2) * DODGE for i, c in enumerate(cohorts)}
+    unit = "%" if measure == "percent change" else endpoint.unit
+    for cohort in cohorts:
+        colour = colours[cohort]
+        if show_patients:
+            x, y, ids = _patient_lines(records_shown[records_shown["cohort"] == cohort], column, visits, position)
+            fig.add_trace(go.Scatter(
+                x=x, y=y, customdata=ids, mode="lines+markers", name=f"{cohort} · patients",
+                legendgroup=cohort, line=dict(color=rgba(colour, 0.35), width=1.2),
+                marker=dict(color=rgba(colour, 0.55), size=5), connectgaps=False,
+                hovertemplate=f"<b>%{{customdata}}</b><br>{text(cohort)}<br>%{{y:.{endpoint.decimals}f}} "
+                f"{text(unit)}<extra></extra>",
+            ))
+        rows = summary[summary["cohort"] == cohort].set_index("visit").reindex(visits)
+        means = rows["mean"].to_numpy(dtype=float)
+        fig.add_trace(go.Scatter(
+            x=[position[v] + offsets[cohort] for v in visits], y=means, mode="lines+markers",
+            name=f"{cohort} · mean (95% CI)", legendgroup=cohort,
+            line=dict(color=colour, width=3.5), marker=dict(color=colour, size=9),
+            error_y=dict(type="data", symmetric=False, array=rows["ci_high"].to_numpy(dtype=float) - means,
+                         arrayminus=means - rows["ci_low"].to_numpy(dtype=float), color=colour, thickness=2,
+                         width=5),
+            customdata=np.column_stack([rows["n"].fillna(0).to_numpy(), rows["ci_low"], rows["ci_high"]]),
+            hovertemplate=f"<b>{text(cohort)}</b><br>mean %{{y:.{endpoint.decimals + 1}f}} {text(unit)}<br>"
+            f"95% CI %{{customdata[1]:.{endpoint.decimals + 1}f}} to %{{customdata[2]:.{endpoint.decimals + 1}f}}"
+            "<br>n = %{customdata[0]}<extra></extra>",
+        ))
+
+    counts = summary.pivot_table(index="visit", columns="cohort", values="n", aggfunc="first")
+    ticktext = [_tick_label(visit, counts, cohorts, colours) for visit in visits]
+    measure_label = MEASURE_LABELS[measure]
+    title = f"{endpoint.name}: {measure_label.lower()}" if measure != "value" else endpoint.name
+    population_note = records.attrs.get("population_note", "")
+    fig.update_layout(base_layout(
+        study, f"{title}, by cohort",
+        ["Thin lines: each patient (a gap is a missed visit). Thick: cohort mean with 95% CI; "
+         "n per cohort under each visit.", population_note + sampled_note],
+    ))
+    _add_reference(fig, study, param, measure, show_mcid)
+    yaxis_title = endpoint.label if measure == "value" else f"{measure_label} ({unit})" if unit else measure_label
+    fig.update_layout(
+        xaxis=dict(tickmode="array", tickvals=list(range(len(visits))), ticktext=ticktext,
+                   range=[-0.4, max(len(visits) - 0.6, 0.4)], title=None, showgrid=False),
+        yaxis=dict(title=text(yaxis_title), zeroline=measure != "value"),
+        meta={"param": param, "measure": measure, "visits": visits},
+    )
+    return fig
+
+
+def _patient_lines(records: pd.DataFrame, column: str, visits: list[str],
+                   position: dict[str, int]) -> tuple[list, list, list]:
+    """All patients of a cohort as one line trace: each patient spans first to last visit with a value;
+    a missing visit in between is ``None`` (a visible gap) and ``None`` also separates patients."""
+    x: list[float | None] = []
+    y: list[float | None] = []
+    ids: list[str | None] = []
+    values = records.dropna(subset=[column]).pivot_table(index="USUBJID", columns="AVISIT", values=column,
+                                                         aggfunc="first", observed=True)
+    values = values.reindex(columns=[v for v in visits if v in values.columns])
+    for subject, row in values.iterrows():
+        present = [i for i, v in enumerate(row.to_numpy()) if not np.isnan(v)]
+        if not present:
+            continue
+        for visit in row.index[present[0]: present[-1] + 1]:
+            value = row[visit]
+            x.append(position[visit])
+            y.append(None if np.isnan(value) else float(value))
+            ids.append(str(subject))
+        x.append(None)
+        y.append(None)
+        ids.append(None)
+    return x, y, ids
+
+
+def _tick_label(visit: str, counts: pd.DataFrame, cohorts: list[str], colours: dict[str, str]) -> str:
+    numbers = []
+    for cohort in cohorts:
+        n = counts.at[visit, cohort] if visit in counts.index and cohort in counts.columns else 0
+        n = 0 if pd.isna(n) else int(n)
+        numbers.append(f"<span style='color:{colours[cohort]}'>{n}</span>")
+    return f"{text(visit)}<br>n = {' · '.join(numbers)}"
+
+
+def _add_reference(fig: go.Figure, study: Study, param: str, measure: Measure, show_mcid: bool) -> None:
+    endpoint = study.endpoint(param)
+    if measure == "value":
+        return
+    fig.add_hline(y=0, line=dict(color="#6b7280", width=1))
+    if show_mcid and measure == "change" and endpoint.mcid:
+        better = {"lower": "improvement is below", "higher": "improvement is above"}.get(endpoint.better or "", "")
+        fig.add_hrect(y0=-endpoint.mcid, y1=endpoint.mcid, fillcolor="rgba(107,114,128,0.12)", line_width=0,
+                      layer="below")
+        fig.add_annotation(xref="paper", x=0.995, y=endpoint.mcid, yanchor="bottom", xanchor="right",
+                           showarrow=False, font=dict(size=12, color="#4b5563"),
+                           text=f"± MCID {endpoint.mcid:g} {text(endpoint.unit)}"
+                           + (f" ({better} the band)" if better else ""))
