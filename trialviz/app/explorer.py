@@ -15,6 +15,7 @@ from pathlib import Path
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
+from trialviz.app.bridge import BrowserBridge
 from trialviz.errors import TrialvizError
 from trialviz.figures import trajectory_figure
 from trialviz.figures.style import cohort_colours
@@ -95,7 +96,7 @@ class Explorer:
             [widgets.HTML("<b>Cohort</b>"), *self.cohort_boxes.values(),
              widgets.HTML("<b>Sex</b>"), *self.sex_boxes.values(),
              self.age_slider, widgets.HTML("<hr style='margin:6px 0'>"), self.count],
-            layout=widgets.Layout(width="290px", min_width="290px"),
+            layout=widgets.Layout(width="290px", min_width="290px", margin="0 12px 0 0"),
         )
         filter_panel.add_class("tv-panel")
         filter_panel.add_class("tv-filters")
@@ -121,8 +122,9 @@ class Explorer:
         self.tabs.observe(self._on_tab, names="selected_index")
 
         main = widgets.VBox([self.tabs], layout=widgets.Layout(flex="1 1 auto", min_width="0"))
-        self.widget = widgets.VBox([widgets.HTML(STYLE), self.header, self.status,
-                                    widgets.HBox([filter_panel, main], layout=widgets.Layout(gap="12px"))])
+        self.bridge = BrowserBridge()
+        self.widget = widgets.VBox([widgets.HTML(STYLE), self.bridge, self.header, self.status,
+                                    widgets.HBox([filter_panel, main])])
         self.widget.add_class("tv-app")
 
         for box in [*self.cohort_boxes.values(), *self.sex_boxes.values()]:

@@ -135,7 +135,8 @@ def _read_datasets(files: list[Path], config: StudyConfig, log: ProblemLog,
             columns = None if wanted is None else [theirs.get(c, c) for c in wanted]
             frame = read_table(path, columns)
         except StudyFileError as exc:
-            log.error(name, path.name, "", str(exc).removeprefix(f"{path.name}: "))
+            reason = str(exc).removeprefix(f"{path.name}: ")
+            log.error(name, path.name, "", reason[:1].upper() + reason[1:])
             continue
         frame = frame.rename(columns={theirs: std for std, theirs in mapping.items()})
         if kind == "ADSL":
@@ -172,7 +173,8 @@ def _assemble(raw: list[RawDataset], checked: dict[str, pd.DataFrame], config: S
               provenance: Provenance, warnings: tuple) -> Study:
     kinds = {d.name: d.kind for d in raw}
     subjects = checked["ADSL"].reset_index(drop=True)
-    bds = [frame.assign(DATASET=name) for name, frame in checked.items() if kinds[name] == "BDS"]
+    bds = [frame.assign(DATASET=name) for name, frame in sorted(checked.items(), key=lambda i: _bds_rank(i[0]))
+           if kinds[name] == "BDS"]
     measurements = pd.concat(bds, ignore_index=True) if bds else _empty(BDS_COLUMNS + ("DATASET",))
     if "AVISIT" in measurements.columns:
         measurements["AVISIT"] = measurements["AVISIT"].astype("string").str.strip()
@@ -191,6 +193,15 @@ def _assemble(raw: list[RawDataset], checked: dict[str, pd.DataFrame], config: S
         provenance=provenance,
         warnings=warnings,
     )
+
+
+def _bds_rank(name: str) -> tuple[int, str]:
+    """Efficacy datasets first, safety measurements (vital signs, labs, ECG) last: the first endpoint is
+    what the dashboard opens with when no study file orders them."""
+    for rank, prefix in enumerate(("ADEFF", "ADQS", "ADRS", "ADVS", "ADEG", "ADLB")):
+        if name.startswith(prefix):
+            return (rank if rank < 3 else rank + 1, name)
+    return (3, name)
 
 
 def _empty(columns: Iterable[str]) -> pd.DataFrame:

@@ -46,6 +46,8 @@ def file_sha256(path: Path) -> str:
 def read_columns(path: Path) -> list[str]:
     """Column names of a data file, read without loading its records."""
     suffix = data_suffix(path)
+    if path.stat().st_size == 0:
+        raise StudyFileError(f"{path.name}: the file is empty (0 bytes).")
     try:
         if suffix in (".xpt", ".sas7bdat"):
             import pyreadstat
@@ -156,7 +158,7 @@ def _unreadable(path: Path, exc: Exception) -> StudyFileError:
     if isinstance(exc, (EOFError, gzip.BadGzipFile, zlib.error)):
         return StudyFileError(f"{path.name}: the file is truncated or not valid gzip ({exc}).")
     if isinstance(exc, pd.errors.EmptyDataError):
-        return StudyFileError(f"{path.name}: the file holds no data (no header row).")
+        return StudyFileError(f"{path.name}: the file is empty: it holds no header row and no data.")
     if isinstance(exc, pd.errors.ParserError):
         return StudyFileError(f"{path.name}: the CSV cannot be parsed ({str(exc).strip()}).")
     return StudyFileError(f"{path.name}: the file cannot be read ({type(exc).__name__}: {exc}).")

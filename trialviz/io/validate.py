@@ -65,14 +65,14 @@ def validate_study(datasets: list[RawDataset], meta: StudyMeta, log: ProblemLog)
     the caller raises :class:`~trialviz.errors.ValidationError` when ``log`` has errors.
     """
     adsl = [d for d in datasets if d.kind == "ADSL"]
-    if not adsl:
+    if not adsl and not any(p.dataset == "ADSL" for p in log.problems):
         log.error("ADSL", "", "", "No subject-level dataset (ADSL) was found. A study needs one file named adsl "
                   "(.xpt, .sas7bdat, .csv, .csv.gz or .parquet) with one row per subject.")
-        return {}
     if len(adsl) > 1:
         log.error("ADSL", ", ".join(d.file for d in adsl), "", "More than one subject-level dataset was found; "
                   "keep one ADSL file in the study folder.")
-    subject_ids = _subject_ids(adsl[0])
+    # without a readable ADSL, records cannot be matched to subjects: that check waits for ADSL
+    subject_ids = _subject_ids(adsl[0]) if adsl else None
     checked: dict[str, pd.DataFrame] = {}
     for dataset in datasets:
         frame = _check_dataset(dataset, meta, subject_ids, log)
@@ -88,7 +88,7 @@ def _subject_ids(adsl: RawDataset) -> pd.Index:
     return pd.Index(adsl.frame["USUBJID"].dropna().astype(str).unique())
 
 
-def _check_dataset(dataset: RawDataset, meta: StudyMeta, subject_ids: pd.Index,
+def _check_dataset(dataset: RawDataset, meta: StudyMeta, subject_ids: pd.Index | None,
                    log: ProblemLog) -> pd.DataFrame | None:
     conventions = meta.conventions
     frame = dataset.frame
@@ -123,7 +123,7 @@ def _is_number(series: pd.Series) -> pd.Series:
 
 
 def _structure_columns(dataset: RawDataset, conventions: Conventions,
-                       subject_ids: pd.Index) -> dict[str, pa.Column]:
+                       subject_ids: pd.Index | None) -> dict[str, pa.Column]:
     kind = dataset.kind
     required = set(KIND_REQUIRED[kind])
     if kind == "ADSL":
@@ -137,7 +137,7 @@ def _structure_columns(dataset: RawDataset, conventions: Conventions,
         if name.endswith("FL") and len(name) > 2:
             checks.append(_check(lambda s: s.astype(str).isin(FLAG_VALUES), "flag",
                                  f"{name} is a flag and may only be \"Y\", \"N\" or blank."))
-        if name == "USUBJID" and kind != "ADSL":
+        if name == "USUBJID" and kind != "ADSL" and subject_ids is not None:
             checks.append(_check(lambda s: s.astype(str).isin(subject_ids), "orphan",
                                  "These records belong to subjects that are not in ADSL, so they could not be "
                                  "counted. Add the subjects to ADSL or remove the records."))

@@ -1,0 +1,121 @@
+"""End-to-end fixtures: a real `trialviz serve` process and Debian's Chromium driven by playwright.
+
+A browser test never skips: without Chromium at /usr/bin/chromium (or $TRIALVIZ_CHROMIUM) it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from trialviz.paths import PROJECT_ROOT
+
+CHROMIUM = os.environ.get("TRIALVIZ_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = PROJECT_ROOT / "test-output" / "screenshots"
+TIMEOUT_MS = 90_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """A `trialviz serve` process on a free port, stopped at the end."""
+
+    def __init__(self, study: str | None, log_dir: Path):
+        self.port = free_port()
+        self.log_path = log_dir / f"serve-{self.port}.log"
+        self.log = self.log_path.open("w")
+        command = [sys.executable, "-m", "trialviz", "serve", *([study] if study else []),
+                   "--port", str(self.port), "--no-browser"]
+        env = {k: v for k, v in os.environ.items() if k != "TRIALVIZ_STUDY"}
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
+                                        env=env)
+        self.url = f"http://127.0.0.1:{self.port}/"
+        deadline = time.monotonic() + 90
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"trialviz serve exited; see {self.log_path}:\n{self.log_path.read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"trialviz serve is not listening; see {self.log_path}") from None
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[Server]:
+    srv = Server(None, tmp_path_factory.mktemp("voila"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def pilot_server(tmp_path_factory) -> Iterator[Server]:
+    study = str(PROJECT_ROOT.parent / "shared" / "data" / "cdiscpilot01")
+    srv = Server(study, tmp_path_factory.mktemp("voila-pilot"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), (
+        f"Chromium not found at {CHROMIUM}: install Debian's chromium (apt-get install chromium) or set "
+        "TRIALVIZ_CHROMIUM. Browser tests never skip.")
+    profile = tempfile.mkdtemp(prefix="trialviz-chromium-")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def page(browser):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    # the page may talk to the local server only (the lab template asks a CDN for fonts: refused)
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+        ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")) else route.abort())
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,60 @@
+"""Figures show exactly the numbers the tables compute."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import trialviz
+from trialviz.figures import trajectory_figure
+
+
+def test_trajectory_means_and_cis_equal_the_summary_table(bundled):
+    fig = trajectory_figure(bundled, "MRSS", measure="change")
+    table = trialviz.endpoint_summary(bundled, "MRSS", measures=["change"], total=False)
+    for cohort in bundled.cohort_values():
+        trace = next(t for t in fig.data if t.name == f"{cohort} · mean (95% CI)")
+        rows = table[table["cohort"] == cohort]
+        assert np.allclose(trace.y, rows["mean"], equal_nan=True)
+        assert np.allclose(np.asarray(trace.y) + np.asarray(trace.error_y.array), rows["ci_high"], equal_nan=True)
+    assert fig.layout.meta["visits"] == ["Month 1", "Month 3", "Month 6", "Month 9", "Month 12", "Month 18",
+                                         "Month 24"]
+
+
+def test_every_patient_value_is_drawn_once(bundled):
+    fig = trajectory_figure(bundled, "FVCPP")
+    records = trialviz.analysis_records(bundled, "FVCPP")
+    drawn = sum(sum(y is not None for y in t.y) for t in fig.data if t.name.endswith("patients"))
+    assert drawn == records["AVAL"].notna().sum()
+    ids = {i for t in fig.data if t.name.endswith("patients") for i in t.customdata if i is not None}
+    assert ids == set(records["USUBJID"])
+
+
+def test_tick_labels_give_n_per_cohort_and_missed_visits_are_gaps(bundled):
+    fig = trajectory_figure(bundled, "MRSS")
+    table = trialviz.endpoint_summary(bundled, "MRSS", measures=["value"], total=False)
+    month1 = table[table["visit"] == "Month 1"].set_index("cohort")["n"]
+    label = fig.layout.xaxis.ticktext[1]
+    assert label.startswith("Month 1") and all(f">{n}<" in label for n in month1)
+    assert month1.sum() < 20  # some patients missed month 1, and their lines have a gap there
+    patients = [t for t in fig.data if t.name.endswith("patients")]
+    gaps = [i for t in patients for i in range(1, len(t.y)) if t.y[i] is None and t.x[i] is not None]
+    assert gaps, "a missed visit inside a patient's follow-up is drawn as a gap"
+
+
+def test_mcid_band_only_for_change(bundled):
+    change = trajectory_figure(bundled, "MRSS", measure="change")
+    assert [(s.y0, s.y1) for s in change.layout.shapes if s.type == "rect"] == [(-5, 5)]
+    assert not [s for s in trajectory_figure(bundled, "MRSS").layout.shapes if s.type == "rect"]
+    assert not [s for s in trajectory_figure(bundled, "DLCOPP", measure="change").layout.shapes if s.type == "rect"]
+
+
+def test_simulated_mark_and_escaped_text(bundled):
+    fig = trajectory_figure(bundled, "MRSS")
+    assert any("SIMULATED" in a.text for a in fig.layout.annotations)
+
+
+def test_large_studies_sample_lines_but_not_means(pilot):
+    fig = trajectory_figure(pilot, "ACTOT", max_patients=50)
+    ids = {i for t in fig.data if t.name.endswith("patients") for i in t.customdata if i is not None}
+    assert len(ids) == 50
+    assert "random 50 of" in fig.layout.title.text

@@ -1,0 +1,205 @@
+"""Loading studies as users would: the bundled one, the real CDISC pilot, and broken variants."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+
+import pandas as pd
+import pytest
+
+import trialviz
+from trialviz.errors import StudyConfigError, StudyFileError, ValidationError
+
+
+def test_bundled_study_loads_with_metadata(bundled):
+    assert bundled.meta.study_id == "NCT02213705"
+    assert bundled.n_subjects == 20
+    assert [c.value for c in bundled.cohorts] == ["MSC 1×10⁶/kg", "MSC 3×10⁶/kg"]
+    assert [e.paramcd for e in bundled.endpoints] == ["MRSS", "FVCPP", "DLCOPP", "HAQDI", "PTGLOBAL", "MDGLOBAL"]
+    mrss = bundled.endpoint("MRSS")
+    assert (mrss.valid_range, mrss.better, mrss.mcid, mrss.unit) == ((0.0, 51.0), "lower", 5.0, "points")
+    assert bundled.endpoint("DLCOPP").mcid is None
+    assert bundled.visits("MRSS") == ["Baseline", "Month 1", "Month 3", "Month 6", "Month 9", "Month 12",
+                                      "Month 18", "Month 24"]
+    assert {f.name for f in bundled.provenance.files} == {"adsl.csv", "adeff.csv", "adae.csv", "adtte.csv"}
+    assert bundled.provenance.study_file == "study.toml"
+    assert bundled.warnings == ()
+
+
+def test_cdisc_pilot_known_numbers(pilot):
+    adsl = pilot.subjects
+    assert len(adsl) == 254
+    assert adsl.loc[adsl["SAFFL"] == "Y", "TRT01A"].value_counts().to_dict() == {
+        "Placebo": 86, "Xanomeline Low Dose": 84, "Xanomeline High Dose": 84}
+    assert len(pilot.adverse_events) == 1191
+    tte = pilot.time_to_event
+    assert int((tte.loc[tte["PARAMCD"] == "TTDE", "CNSR"] == 0).sum()) == 152
+    assert adsl.loc[adsl["EFFFL"] == "Y", "TRT01P"].value_counts().to_dict() == {
+        "Placebo": 79, "Xanomeline Low Dose": 81, "Xanomeline High Dose": 74}
+    # cohorts ordered by TRT01PN (0, 54, 81), not alphabetically
+    assert pilot.cohort_values() == ["Placebo", "Xanomeline Low Dose", "Xanomeline High Dose"]
+    assert {"ACTOT", "SYSBP", "ALT"} <= {e.paramcd for e in pilot.endpoints}
+    # SAS zeros are zeros (pandas.read_sas would give 5.4e-79 here)
+    assert (adsl.loc[adsl["TRT01P"] == "Placebo", "TRT01PN"] == 0).all()
+    assert pilot.warnings == ()
+
+
+def test_loading_never_writes_to_the_study_folder(pilot_dir, tmp_path):
+    copy = tmp_path / "pilot"
+    shutil.copytree(pilot_dir, copy)
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in copy.iterdir()}
+    trialviz.load_study(copy)
+    assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in copy.iterdir()} == before
+
+
+def test_list_of_files_and_parquet(pilot_dir, tmp_path):
+    study = trialviz.load_study([pilot_dir / "adsl.xpt", pilot_dir / "adae.xpt"])
+    assert study.n_subjects == 254 and len(study.adverse_events) == 1191 and len(study.measurements) == 0
+    frame = trialviz.load_study([pilot_dir / "adsl.xpt"]).subjects
+    frame.to_parquet(tmp_path / "adsl.parquet")
+    assert trialviz.load_study(tmp_path).n_subjects == 254
+
+
+# --- broken variants: each gives a precise problem --------------------------------------------------------------
+def _problems(folder) -> list:
+    with pytest.raises(ValidationError) as info:
+        trialviz.load_study(folder)
+    return list(info.value.problems)
+
+
+def _edit(folder, name, edit):
+    path = folder / name
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    edit(frame)
+    frame.to_csv(path, index=False)
+
+
+def test_missing_required_column(bundled_copy):
+    _edit(bundled_copy, "adae.csv", lambda f: f.drop(columns=["AEBODSYS"], inplace=True))
+    [problem] = _problems(bundled_copy)
+    assert (problem.severity, problem.file, problem.column) == ("error", "adae.csv", "AEBODSYS")
+    assert problem.message.startswith("Required column AEBODSYS is missing from ADAE.")
+
+
+def test_duplicated_subject_in_adsl(bundled_copy):
+    def dup(f):
+        f.loc[len(f)] = f.loc[0]
+    _edit(bundled_copy, "adsl.csv", dup)
+    [problem] = _problems(bundled_copy)
+    assert (problem.file, problem.column, problem.rows, problem.count) == ("adsl.csv", "USUBJID", (1, 21), 2)
+    assert problem.values == ("MSC-SSC-001", "MSC-SSC-001")
+    assert "more than once" in problem.message
+
+
+def test_missing_subject_id_in_adsl(bundled_copy):
+    _edit(bundled_copy, "adsl.csv", lambda f: f.loc.__setitem__((4, "USUBJID"), ""))
+    problems = _problems(bundled_copy)
+    missing = [p for p in problems if p.file == "adsl.csv"]
+    assert missing[0].column == "USUBJID" and missing[0].rows == (5,) and "missing (blank)" in missing[0].message
+    # its records now belong to nobody in ADSL: reported, not dropped
+    assert any(p.file == "adeff.csv" and "not in ADSL" in p.message for p in problems)
+
+
+def test_orphan_adverse_event(bundled_copy):
+    _edit(bundled_copy, "adae.csv", lambda f: f.loc.__setitem__((2, "USUBJID"), "MSC-SSC-999"))
+    [problem] = _problems(bundled_copy)
+    assert (problem.file, problem.column, problem.rows, problem.values) == (
+        "adae.csv", "USUBJID", (3,), ("MSC-SSC-999",))
+    assert "not in ADSL" in problem.message
+
+
+def test_text_in_aval(bundled_copy):
+    _edit(bundled_copy, "adeff.csv", lambda f: f.loc.__setitem__((9, "AVAL"), "n/a"))
+    [problem] = _problems(bundled_copy)
+    assert (problem.column, problem.rows, problem.values) == ("AVAL", (10,), ("n/a",))
+    assert problem.message.startswith("AVAL must be numeric")
+
+
+def test_duplicated_analysis_record(bundled_copy):
+    def dup(f):
+        f.loc[len(f)] = f.loc[3]
+    _edit(bundled_copy, "adeff.csv", dup)
+    [problem] = _problems(bundled_copy)
+    assert problem.rows == (4, 804) and problem.count == 2
+    assert problem.values[0] == "MSC-SSC-001 / MRSS / Month 6"
+    assert problem.message.startswith("Duplicated analysis records")
+
+
+def test_duplicate_outside_the_analysis_set_is_not_a_problem(bundled_copy):
+    def dup(f):
+        f.loc[len(f)] = f.loc[3]
+        f.loc[len(f) - 1, "ANL01FL"] = ""
+    _edit(bundled_copy, "adeff.csv", dup)
+    assert trialviz.load_study(bundled_copy).warnings == ()
+
+
+def test_change_inconsistent_with_value_minus_baseline(bundled_copy):
+    _edit(bundled_copy, "adeff.csv", lambda f: f.loc.__setitem__((2, "CHG"), "99"))
+    [problem] = _problems(bundled_copy)
+    assert problem.rows == (3,) and "CHG differs from AVAL − BASE" in problem.message
+
+
+def test_bad_flag_grade_and_several_problems_at_once(bundled_copy):
+    _edit(bundled_copy, "adsl.csv", lambda f: f.loc.__setitem__((1, "SAFFL"), "yes"))
+    _edit(bundled_copy, "adae.csv", lambda f: f.loc.__setitem__((0, "AETOXGR"), "6"))
+    problems = _problems(bundled_copy)
+    by_column = {(p.file, p.column): p for p in problems}
+    assert by_column[("adsl.csv", "SAFFL")].values == ("yes",)
+    assert by_column[("adae.csv", "AETOXGR")].rows == (1,)
+    assert "must be 1, 2, 3, 4 or 5" in by_column[("adae.csv", "AETOXGR")].message
+
+
+def test_value_outside_declared_range_is_a_warning(bundled_copy):
+    _edit(bundled_copy, "adeff.csv", lambda f: f.loc.__setitem__((0, "AVAL"), "60.0"))
+    _edit(bundled_copy, "adeff.csv", lambda f: f.loc.__setitem__((0, "BASE"), "60.0"))
+    study = trialviz.load_study(bundled_copy)
+    [warning] = study.warnings
+    assert warning.severity == "warning" and warning.rows == (1,) and "valid range 0–51" in warning.message
+
+
+def test_empty_file(bundled_copy):
+    (bundled_copy / "adae.csv").write_bytes(b"")
+    [problem] = _problems(bundled_copy)
+    assert problem.file == "adae.csv" and "empty" in problem.message
+
+
+def test_truncated_gzip(bundled_copy):
+    data = gzip.compress((bundled_copy / "adeff.csv").read_bytes())
+    (bundled_copy / "adeff.csv").unlink()
+    (bundled_copy / "adeff.csv.gz").write_bytes(data[: len(data) // 2])
+    [problem] = _problems(bundled_copy)
+    assert problem.file == "adeff.csv.gz" and "truncated" in problem.message
+
+
+def test_truncated_sas_transport_file(pilot_dir, tmp_path):
+    (tmp_path / "adsl.xpt").write_bytes((pilot_dir / "adsl.xpt").read_bytes()[:5000])
+    with pytest.raises((ValidationError, StudyFileError)) as info:
+        trialviz.load_study(tmp_path)
+    assert "adsl.xpt" in str(info.value)
+
+
+def test_wrong_encoding(bundled_copy):
+    text = (bundled_copy / "adsl.csv").read_text(encoding="utf-8").replace("×10⁶", "x10^6 é")
+    (bundled_copy / "adsl.csv").write_bytes(text.encode("latin-1"))
+    [problem] = _problems(bundled_copy)
+    assert problem.file == "adsl.csv" and "not UTF-8" in problem.message
+
+
+def test_missing_path():
+    with pytest.raises(StudyFileError, match="no such file or folder"):
+        trialviz.load_study("/nonexistent/study")
+
+
+def test_study_file_typo_is_an_error(bundled_copy):
+    path = bundled_copy / "study.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace("safety_cohort =", "safety_cohrt ="), encoding="utf-8")
+    with pytest.raises(StudyConfigError, match="unknown key.*safety_cohrt"):
+        trialviz.load_study(bundled_copy)
+
+
+def test_cohort_missing_from_study_file_is_an_error(bundled_copy):
+    _edit(bundled_copy, "adsl.csv", lambda f: f.loc.__setitem__((0, "TRT01A"), "MSC 9×10⁶/kg"))
+    problems = _problems(bundled_copy)
+    assert any(p.column == "TRT01A" and p.rows == (1,) and "not among the study file's cohorts" in p.message
+               for p in problems)
