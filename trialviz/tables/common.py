@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Literal
 
+import numpy as np
 import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
 
 from trialviz.errors import AnalysisError
-from trialviz.study import Study
+from trialviz.study import Cohort, Study
 
 TOTAL = "Total"
-Analysis = Literal["safety", "efficacy"]
+Analysis = Literal["safety", "efficacy", "itt"]
 
 
 @dataclass(frozen=True)
@@ -44,13 +48,24 @@ def population(study: Study, analysis: Analysis, flag: str | None = None) -> Pop
         A (possibly filtered) study.
     analysis
         ``"safety"``: actual treatment (``TRT01A``) and the safety flag (``SAFFL``);
-        ``"efficacy"``: planned treatment (``TRT01P``) and the efficacy flag (``EFFFL``), by default.
+        ``"efficacy"``: planned treatment (``TRT01P``) and the efficacy flag (``EFFFL``);
+        ``"itt"``: planned treatment and the intention-to-treat flag (``ITTFL``; all enrolled subjects
+        where ADSL has no such flag), by default.
     flag
         Another ADSL flag to use as the population (e.g. ``"ITTFL"``); ``""`` for all subjects.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> from trialviz.tables.common import population
+    >>> population(trialviz.load_study(), "safety").note
+    'Safety population (SAFFL = "Y"), by actual treatment (TRT01A).'
     """
     conventions = study.conventions
     if analysis == "safety":
         cohort_variable, default_flag, name = conventions.safety_cohort, conventions.safety_population, "safety"
+    elif analysis == "itt":
+        cohort_variable, default_flag, name = conventions.efficacy_cohort, "ITTFL", "intention-to-treat"
     else:
         cohort_variable, default_flag, name = conventions.efficacy_cohort, conventions.efficacy_population, "efficacy"
     flag = default_flag if flag is None else flag
@@ -66,7 +81,7 @@ def population(study: Study, analysis: Analysis, flag: str | None = None) -> Pop
         flag = None
     kept = kept[kept[cohort_variable].notna()]
     subjects = kept.assign(cohort=kept[cohort_variable].astype(str))
-    grouping = "actual treatment" if analysis == "safety" else "planned treatment"
+    grouping = _grouping(study, analysis)
     note = f"{name.capitalize()} population ({flag_note}), by {grouping} ({cohort_variable})."
     return Population(subjects=subjects, cohort_variable=cohort_variable, flag=flag, note=note)
 
@@ -84,3 +99,102 @@ def conventions_of(table: pd.DataFrame) -> list[str]:
 def cohort_columns(study: Study, total: bool = True) -> list[str]:
     """Cohort values in study order, then ``Total``."""
     return study.cohort_values() + ([TOTAL] if total else [])
+
+
+def _grouping(study: Study, analysis: Analysis) -> str:
+    conventions = study.conventions
+    if conventions.safety_cohort == conventions.efficacy_cohort and conventions.safety_cohort not in (
+            "TRT01A", "TRT01P"):
+        return "subgroup"
+    return "actual treatment" if analysis == "safety" else "planned treatment"
+
+
+def grouped_by(study: Study, column: str) -> Study:
+    """The same study with its cohorts replaced by the values of another ADSL column.
+
+    Every table then compares those groups instead of the treatment arms (safety and efficacy alike),
+    e.g. ``ae_overview(grouped_by(study, "SEX"))``. Groups are ordered by the numeric companion column
+    (``AGEGR1N`` for ``AGEGR1``) where ADSL has one, otherwise alphabetically; subjects with no value
+    are left out of every table.
+
+    Raises
+    ------
+    AnalysisError
+        ADSL has no such column.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> from trialviz.tables.common import grouped_by
+    >>> grouped_by(trialviz.load_study(), "SEX").cohort_values()
+    ['F', 'M']
+    """
+    adsl = study.subjects
+    if column not in adsl.columns:
+        raise AnalysisError(f"Unknown column {column!r} to group by; ADSL has: {', '.join(map(str, adsl.columns))}.")
+    values = adsl[[column]].assign(_value=adsl[column].astype("string")).dropna(subset=["_value"])
+    numeric = f"{column}N"
+    if numeric in adsl.columns:
+        values = values.assign(_rank=pd.to_numeric(adsl.loc[values.index, numeric], errors="coerce"))
+        order = values.groupby("_value")["_rank"].min().sort_values(kind="stable", na_position="last")
+        levels = [str(v) for v in order.index]
+    else:
+        levels = sorted(str(v) for v in values["_value"].unique())
+    conventions = replace(study.conventions, safety_cohort=column, efficacy_cohort=column)
+    meta = replace(study.meta, cohorts=tuple(Cohort(value=v, label=v) for v in levels), conventions=conventions)
+    return replace(study, meta=meta)
+
+
+def require_cohort(study: Study, cohort: str | None, what: str = "reference cohort") -> str:
+    """``cohort`` checked against the study's cohorts; ``None`` gives the first cohort (the control arm
+    where the study lists it first). Raises :class:`AnalysisError` naming the valid values."""
+    cohorts = study.cohort_values()
+    if not cohorts:
+        raise AnalysisError("The study has no cohorts to compare.")
+    if cohort is None:
+        return cohorts[0]
+    if cohort not in cohorts:
+        raise AnalysisError(f"Unknown {what} {cohort!r}; the cohorts are: {', '.join(cohorts)}.")
+    return cohort
+
+
+def exact_ci(successes: Sequence[int] | np.ndarray, trials: Sequence[int] | np.ndarray,
+             confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Clopper–Pearson (exact binomial) confidence limits of proportions, in percent (0–100); missing
+    where there are no trials."""
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    low = np.full(k.shape, np.nan)
+    high = np.full(k.shape, np.nan)
+    ok = n > 0
+    if ok.any():
+        lo, hi = proportion_confint(k[ok], n[ok], alpha=1 - confidence, method="beta")
+        low[ok], high[ok] = 100 * np.asarray(lo), 100 * np.asarray(hi)
+    return low, high
+
+
+def fisher_p(subjects: int, denominator: int, ref_subjects: int, ref_denominator: int) -> float:
+    """Two-sided Fisher's exact p of a 2 × 2 table (patients with/without, cohort against reference);
+    missing when neither group has a patient with the event, as report tables leave it blank."""
+    if subjects + ref_subjects == 0 or denominator == 0 or ref_denominator == 0:
+        return float("nan")
+    table = [[subjects, denominator - subjects], [ref_subjects, ref_denominator - ref_subjects]]
+    return float(stats.fisher_exact(table, alternative="two-sided").pvalue)
+
+
+def fisher_against(table: pd.DataFrame, reference: str, keys: list[str]) -> pd.DataFrame:
+    """Add ``p_value`` and ``test`` to a counting table: Fisher's exact test of each cohort against the
+    reference cohort within every combination of ``keys`` (not for the reference itself or ``Total``)."""
+    refs = {tuple(getattr(r, k) for k in keys): (int(r.subjects), int(r.denominator))
+            for r in table[table["cohort"] == reference].itertuples(index=False)}
+    p_values, tests = [], []
+    for row in table.itertuples(index=False):
+        ref_counts = refs.get(tuple(getattr(row, k) for k in keys))
+        if row.cohort in (reference, TOTAL) or ref_counts is None:
+            p_values.append(np.nan)
+            tests.append("")
+            continue
+        p_value = fisher_p(int(row.subjects), int(row.denominator), *ref_counts)
+        p_values.append(p_value)
+        tests.append("" if np.isnan(p_value) else f"Fisher's exact test (two-sided) vs {reference}")
+    return table.assign(p_value=p_values, test=tests)
