@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+import plotly.graph_objects as go
+
 from trialviz.study import Study
 
 # Okabe & Ito (2008) colour-blind-safe palette, in an order that keeps the first two cohorts far apart.
@@ -29,23 +31,28 @@ def text(value: object) -> str:
     return escape(str(value), quote=False)
 
 
-def base_layout(study: Study, title: str, subtitle: Sequence[str] = (), height: int = 540) -> dict:
-    """The layout every figure starts from: title, subtitle lines, readable fonts, the simulated mark."""
-    annotations = []
-    if study.meta.simulated:
-        annotations.append(dict(text=f"<b>{SIMULATED_NOTE}</b>", xref="paper", yref="paper", x=1, y=1.0,
-                                xanchor="right", yanchor="bottom", showarrow=False,
-                                font=dict(color="#9a3412", size=13), bgcolor="#ffedd5"))
+def apply_layout(fig: go.Figure, study: Study, title: str, subtitle: Sequence[str] = (),
+                 height: int = 540) -> go.Figure:
+    """Give a figure the layout every figure shares: title and subtitle lines, readable fonts, white
+    background, legend below, and the simulated-data mark when the study is simulated.
+
+    Annotations the figure already has (subplot titles, reference labels) are kept.
+    """
     lines = [line for line in subtitle if line]
     heading = text(title) + "".join(f"<br><span style='font-size:12px;color:#4b5563'>{text(line)}</span>"
                                     for line in lines)
-    return dict(
+    top = 70 + 18 * len(lines)
+    fig.update_layout(
         title=dict(text=heading, x=0, xanchor="left", font=dict(size=18)),
         font=dict(family=FONT_FAMILY, size=14, color="#1f2937"),
         template="plotly_white",
         height=height,
-        margin=dict(l=70, r=30, t=70 + 18 * len(lines), b=90),
+        margin=dict(l=70, r=30, t=top, b=90),
         legend=dict(orientation="h", yanchor="top", y=-0.22, x=0, xanchor="left"),
         hoverlabel=dict(font_size=13),
-        annotations=annotations,
     )
+    if study.meta.simulated:
+        fig.add_annotation(text=f"<b>{SIMULATED_NOTE}</b>", xref="paper", yref="paper", x=1, y=1.0,
+                           xanchor="right", yanchor="top", yshift=top - 8, showarrow=False, name="simulated",
+                           font=dict(color="#9a3412", size=13), bgcolor="#ffedd5")
+    return fig

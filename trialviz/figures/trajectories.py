@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from trialviz.study import Study
 from trialviz.tables.endpoints import MEASURE_COLUMNS, MEASURE_LABELS, Measure, analysis_records, endpoint_summary
-from trialviz.figures.style import base_layout, cohort_colours, rgba, text
+from trialviz.figures.style import apply_layout, cohort_colours, rgba, text
 
 DODGE = 0.08
 """Horizontal offset between cohorts' means at one visit, so their CIs do not hide each other."""
@@ -106,11 +106,10 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
     measure_label = MEASURE_LABELS[measure]
     title = f"{endpoint.name}: {measure_label.lower()}" if measure != "value" else endpoint.name
     population_note = records.attrs.get("population_note", "")
-    fig.update_layout(base_layout(
-        study, f"{title}, by cohort",
+    apply_layout(fig, study, f"{title}, by cohort",
         ["Thin lines: each patient (a gap is a missed visit). Thick: cohort mean with 95% CI; "
          "n per cohort under each visit.", population_note + sampled_note],
-    ))
+    )
     _add_reference(fig, study, param, measure, show_mcid)
     yaxis_title = endpoint.label if measure == "value" else f"{measure_label} ({unit})" if unit else measure_label
     fig.update_layout(
