@@ -1,0 +1,124 @@
+"""Analysis populations and disposition: how many subjects each cohort enrolled, treated, analysed and kept."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from trialviz.study import Study
+from trialviz.tables.common import TOTAL, cohort_columns, population, with_conventions
+
+POPULATION_FLAGS: dict[str, str] = {
+    "ITTFL": "Intention-to-treat population",
+    "SAFFL": "Safety population",
+    "EFFFL": "Efficacy population",
+    "PPROTFL": "Per-protocol population",
+}
+REASON_COLUMNS = ("DCSREAS", "DCDECOD")
+
+
+def _yes(column: pd.Series) -> pd.Series:
+    return column.astype("string").str.strip().str.upper().eq("Y").fillna(False)
+
+
+def _completion_flags(adsl: pd.DataFrame) -> list[str]:
+    """``COMPxxFL`` flags in ADSL (completers of a visit), in visit order (``COMP8FL`` before ``COMP24FL``)."""
+    flags = [c for c in adsl.columns if re.fullmatch(r"COMP\d+FL", str(c))]
+    return sorted(flags, key=lambda c: int(re.sub(r"\D", "", c)))
+
+
+def _rows(adsl: pd.DataFrame) -> list[tuple[str, str, str, pd.Series]]:
+    """The rows of the table as (population key, category, label, which subjects)."""
+    rows: list[tuple[str, str, str, pd.Series]] = [("enrolled", "", "Enrolled", pd.Series(True, index=adsl.index))]
+    if "TRTSDT" in adsl.columns:
+        rows.append(("treated", "", "Treated (TRTSDT present)", adsl["TRTSDT"].notna()))
+    for flag, label in POPULATION_FLAGS.items():
+        if flag in adsl.columns:
+            rows.append((flag, "", f"{label} ({flag})", _yes(adsl[flag])))
+    for flag in _completion_flags(adsl):
+        week = re.sub(r"\D", "", flag)
+        rows.append((flag, "", f"Completed week {week} ({flag})", _yes(adsl[flag])))
+    status = _status(adsl)
+    if status is not None:
+        for value in ("COMPLETED", "DISCONTINUED", "ONGOING"):
+            if status.eq(value).any() or value != "ONGOING":
+                key = value.lower()
+                rows.append((key, "", f"{value.capitalize()} the study (EOSSTT)", status.eq(value).fillna(False)))
+        reason_column = next((c for c in REASON_COLUMNS if c in adsl.columns), None)
+        if reason_column is not None:
+            discontinued = status.eq("DISCONTINUED").fillna(False)
+            reasons = adsl[reason_column].astype("string").str.strip()
+            for reason in sorted(reasons[discontinued].dropna().unique()):
+                rows.append(("discontinued", str(reason), f"  {reason}",
+                             discontinued & reasons.eq(reason).fillna(False)))
+            unknown = discontinued & reasons.isna()
+            if unknown.any():
+                rows.append(("discontinued", "Missing", "  Reason missing", unknown))
+    if "DTHFL" in adsl.columns:
+        rows.append(("died", "", "Died (DTHFL)", _yes(adsl["DTHFL"])))
+    return rows
+
+
+def _status(adsl: pd.DataFrame) -> pd.Series | None:
+    """End-of-study status: ``EOSSTT``, else derived from ``DCDECOD`` (``COMPLETED`` or not)."""
+    if "EOSSTT" in adsl.columns:
+        return adsl["EOSSTT"].astype("string").str.strip().str.upper()
+    if "DCDECOD" in adsl.columns:
+        decod = adsl["DCDECOD"].astype("string").str.strip().str.upper()
+        return decod.where(decod.isna() | decod.eq("COMPLETED"), "DISCONTINUED")
+    return None
+
+
+def populations(study: Study, *, total: bool = True) -> pd.DataFrame:
+    """Analysis populations and disposition by cohort: enrolled, treated, each population flag,
+    completers, discontinued subjects with their reasons, and deaths.
+
+    Every subject of ADSL counts, grouped by planned treatment (``TRT01P``); percentages are of the
+    subjects the cohort enrolled. Rows appear only for the data the study has: population flags
+    (``ITTFL``, ``SAFFL``, ``EFFFL``, ``PPROTFL``), visit completers (``COMP8FL``…), end-of-study status
+    (``EOSSTT``, or ``DCDECOD``), reasons for discontinuation (``DCSREAS``, or ``DCDECOD``) and ``DTHFL``.
+
+    Parameters
+    ----------
+    study
+        A (possibly filtered) study.
+    total
+        Add a ``Total`` cohort over all cohorts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per population (and reason) and cohort: ``population`` (key: ``enrolled``, ``treated``,
+        the flag name, ``completed``, ``discontinued``, ``ongoing``, ``died``), ``category`` (the reason
+        on discontinuation-reason rows, else empty), ``label``, ``cohort``, ``subjects``, ``denominator``
+        (subjects enrolled in the cohort), ``percent`` (0–100).
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> table = trialviz.populations(trialviz.load_study())
+    >>> table.query("population == 'SAFFL' and cohort == 'Total'")["subjects"].item()
+    20
+    """
+    pop = population(study, "efficacy", flag="")
+    adsl = pop.subjects
+    cohorts = cohort_columns(study, total=False)
+    sizes = pop.sizes(cohorts, total=total)
+    parts = []
+    for key, category, label, selected in _rows(adsl):
+        chosen = adsl[selected.to_numpy()]
+        counts = chosen["cohort"].value_counts().reindex(cohorts, fill_value=0)
+        if total:
+            counts[TOTAL] = len(chosen)
+        parts.append(pd.DataFrame({"population": key, "category": category, "label": label,
+                                   "cohort": sizes.index, "subjects": counts.reindex(sizes.index).to_numpy(),
+                                   "denominator": sizes.to_numpy()}))
+    table = pd.concat(parts, ignore_index=True)
+    table["percent"] = np.where(table["denominator"] > 0,
+                                100 * table["subjects"] / table["denominator"].clip(lower=1), np.nan)
+    return with_conventions(table, f"All enrolled subjects (ADSL), by planned treatment ({pop.cohort_variable}); "
+                            "percentages of the subjects each cohort enrolled.",
+                            "Population flags count subjects with the flag = \"Y\"; completion and "
+                            "discontinuation from the end-of-study status (EOSSTT).")
