@@ -1,0 +1,330 @@
+"""Statistical tests of an endpoint: change within each cohort, comparisons between cohorts, and ANCOVA.
+
+Every p-value comes with the name of its test. The ANCOVA follows the usual trial convention (and the
+CDISC pilot's primary analysis): change from baseline regressed on cohort (a factor), the baseline
+value and any covariates; least-squares (LS) means are predictions at the mean of each continuous
+covariate with equal weights over the levels of each factor (SAS ``LSMEANS``, R ``emmeans``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+
+from trialviz.errors import AnalysisError
+from trialviz.study import Study
+from trialviz.tables.common import require_cohort, with_conventions
+from trialviz.tables.endpoints import MEASURE_COLUMNS, analysis_records
+
+TestedMeasure = Literal["change", "percent change"]
+Comparisons = Literal["reference", "all"]
+FACTOR_NAMES = re.compile(r"^(SITE\w*|\w*GR\d+|\w*FL)$")
+"""Covariates treated as factors even when coded as numbers (pooled site ``SITEGR1``, groupings, flags)."""
+
+
+def _visit_records(records: pd.DataFrame, column: str, visit: str | None, param: str,
+                   study: Study) -> dict[str, pd.DataFrame]:
+    """Post-baseline records with a value of ``column`` by visit (one visit if asked), in visit order."""
+    with_values = records[pd.to_numeric(records[column], errors="coerce").notna()]
+    order = with_values.groupby("AVISIT")["AVISITN"].min().sort_values(kind="stable")
+    if visit is not None:
+        if visit not in order.index:
+            visits = ", ".join(order.index) or "none"
+            raise AnalysisError(f"Unknown visit {visit!r} for {param}; visits with a change from baseline: "
+                                f"{visits}.")
+        order = order.loc[[visit]]
+    return {str(v): with_values[with_values["AVISIT"] == v] for v in order.index}
+
+
+def _last_visit(records: pd.DataFrame, column: str, param: str) -> str:
+    with_values = records[pd.to_numeric(records[column], errors="coerce").notna()]
+    if with_values.empty:
+        raise AnalysisError(f"{param} has no post-baseline values to analyse.")
+    return str(with_values.loc[with_values["AVISITN"].idxmax(), "AVISIT"])
+
+
+def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measure: TestedMeasure = "change",
+                   reference: str | None = None, population_flag: str | None = None) -> pd.DataFrame:
+    """Nonparametric and t tests of an endpoint's change from baseline, at each visit or one.
+
+    Within each cohort: Wilcoxon signed-rank test of the change against 0 (``scipy.stats.wilcoxon``, zero
+    changes dropped) and the paired t-test of the visit value against baseline (``scipy.stats.ttest_rel``;
+    a one-sample t-test of the percent change for ``measure="percent change"``). Between cohorts: the
+    Mann–Whitney U test (two-sided, ``scipy.stats.mannwhitneyu``) of each cohort against the reference.
+
+    Parameters
+    ----------
+    study
+        A (possibly filtered) study; efficacy conventions (planned treatment, ``EFFFL``, ``ANL01FL``).
+    param
+        The endpoint's ``PARAMCD``.
+    visit
+        One analysis visit (``AVISIT`` text); every post-baseline visit by default.
+    measure
+        ``"change"`` (``CHG``) or ``"percent change"`` (``PCHG``).
+    reference
+        Cohort the others are compared with; the study's first cohort by default.
+    population_flag
+        ADSL flag of the efficacy population; defaults to the study's (``EFFFL``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per visit, cohort and test: ``param``, ``measure``, ``visit``, ``visitn``, ``cohort``,
+        ``reference`` (empty for within-cohort tests), ``test``, ``n`` (subjects; both groups for
+        between-cohort tests), ``estimate`` (mean change for the t-test, median change for the signed-rank
+        test, difference of medians for the Mann–Whitney test), ``statistic``, ``p_value``.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> tests = trialviz.endpoint_tests(trialviz.load_study(), "MRSS", visit="Month 6")
+    >>> sorted(set(tests["test"]))[:2]
+    ['Mann–Whitney U test (two-sided)', 'Wilcoxon signed-rank test (change ≠ 0)']
+    """
+    if measure not in ("change", "percent change"):
+        raise AnalysisError(f"Unknown measure {measure!r}; use 'change' or 'percent change'.")
+    reference = require_cohort(study, reference)
+    column = MEASURE_COLUMNS[measure]
+    records = analysis_records(study, param, population_flag=population_flag)
+    rows: list[dict[str, object]] = []
+    base = {"param": param, "measure": measure}
+    for visit_name, at_visit in _visit_records(records, column, visit, param, study).items():
+        where = {**base, "visit": visit_name, "visitn": float(at_visit["AVISITN"].min())}
+        values = {c: pd.to_numeric(at_visit.loc[at_visit["cohort"] == c, column]).to_numpy(dtype=float)
+                  for c in study.cohort_values()}
+        for cohort, x in values.items():
+            cohort_rows = at_visit[at_visit["cohort"] == cohort]
+            rows += _within(where, cohort, x, cohort_rows, measure)
+        for cohort, x in values.items():
+            y = values[reference]
+            if cohort == reference or len(x) == 0 or len(y) == 0:
+                continue
+            result = stats.mannwhitneyu(x, y, alternative="two-sided")
+            rows.append({**where, "cohort": cohort, "reference": reference,
+                         "test": "Mann–Whitney U test (two-sided)", "n": len(x) + len(y),
+                         "estimate": float(np.median(x) - np.median(y)), "statistic": float(result.statistic),
+                         "p_value": float(result.pvalue)})
+    table = pd.DataFrame(rows, columns=["param", "measure", "visit", "visitn", "cohort", "reference", "test", "n",
+                                        "estimate", "statistic", "p_value"])
+    return with_conventions(table, records.attrs.get("population_note", ""),
+                            "Within cohorts: Wilcoxon signed-rank (zero changes dropped) and paired t-test; "
+                            f"between cohorts: Mann–Whitney U against {reference}. All tests two-sided, "
+                            "unadjusted for multiplicity.")
+
+
+def _within(where: dict[str, object], cohort: str, x: np.ndarray, rows: pd.DataFrame,
+            measure: TestedMeasure) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    common = {**where, "cohort": cohort, "reference": "", "n": len(x)}
+    if np.count_nonzero(x) > 0:
+        result = stats.wilcoxon(x, zero_method="wilcox")
+        out.append({**common, "test": "Wilcoxon signed-rank test (change ≠ 0)", "estimate": float(np.median(x)),
+                    "statistic": float(result.statistic), "p_value": float(result.pvalue)})
+    if len(x) > 1:
+        if measure == "change":
+            pairs = rows[["AVAL", "BASE"]].apply(pd.to_numeric, errors="coerce").dropna()
+            result = stats.ttest_rel(pairs["AVAL"], pairs["BASE"])
+            test, estimate = "Paired t-test (visit value vs baseline)", float((pairs["AVAL"] - pairs["BASE"]).mean())
+        else:
+            result = stats.ttest_1samp(x, 0.0)
+            test, estimate = "One-sample t-test (percent change ≠ 0)", float(x.mean())
+        out.append({**common, "test": test, "estimate": estimate, "statistic": float(result.statistic),
+                    "p_value": float(result.pvalue)})
+    return out
+
+
+def _model_data(study: Study, records: pd.DataFrame, column: str, covariates: Sequence[str]) -> pd.DataFrame:
+    adsl = study.subjects
+    data = records[["USUBJID", "cohort", column, "BASE"]].copy()
+    for covariate in covariates:
+        if covariate in adsl.columns:
+            data[covariate] = data["USUBJID"].map(adsl.drop_duplicates("USUBJID").set_index("USUBJID")[covariate])
+        elif covariate in records.columns:
+            data[covariate] = records[covariate]
+        else:
+            raise AnalysisError(f"Unknown covariate {covariate!r}; use ADSL columns: "
+                                f"{', '.join(map(str, adsl.columns))}.")
+    data[column] = pd.to_numeric(data[column], errors="coerce")
+    data["BASE"] = pd.to_numeric(data["BASE"], errors="coerce")
+    return data.dropna(subset=[column, "BASE", *covariates])
+
+
+def _design(data: pd.DataFrame, cohorts: list[str], reference: str, numeric: list[str],
+            factors: dict[str, list[str]]) -> pd.DataFrame:
+    """Intercept, cohort dummies (reference left out), baseline, numeric covariates, factor dummies (first
+    level left out)."""
+    columns: dict[str, np.ndarray] = {"Intercept": np.ones(len(data))}
+    for cohort in cohorts:
+        if cohort != reference:
+            columns[f"cohort[{cohort}]"] = (data["cohort"] == cohort).to_numpy(dtype=float)
+    columns["BASE"] = data["BASE"].to_numpy(dtype=float)
+    for name in numeric:
+        columns[name] = pd.to_numeric(data[name]).to_numpy(dtype=float)
+    for name, levels in factors.items():
+        for level in levels[1:]:
+            columns[f"{name}[{level}]"] = (data[name].astype(str) == level).to_numpy(dtype=float)
+    return pd.DataFrame(columns, index=data.index)
+
+
+def _ls_vector(design: pd.DataFrame, cohort: str, cohorts: list[str], reference: str,
+               factors: dict[str, list[str]]) -> np.ndarray:
+    """The row of the reference grid whose prediction is the cohort's LS mean."""
+    vector = design.mean(axis=0)
+    for other in cohorts:
+        if other != reference:
+            vector[f"cohort[{other}]"] = float(other == cohort)
+    for name, levels in factors.items():
+        for level in levels[1:]:
+            vector[f"{name}[{level}]"] = 1 / len(levels)
+    return vector.to_numpy(dtype=float)
+
+
+def ancova(study: Study, param: str, visit: str | None = None, *, covariates: Sequence[str] = (),
+           factors: Sequence[str] | None = None, reference: str | None = None, measure: TestedMeasure = "change",
+           comparisons: Comparisons = "reference", population_flag: str | None = None,
+           confidence: float = 0.95) -> pd.DataFrame:
+    """ANCOVA of the change from baseline at one visit: cohort as a factor, adjusted for the baseline
+    value and covariates; LS means, LS-mean differences with SE, CI and p.
+
+    The model is ordinary least squares (``statsmodels.api.OLS``) of the change on cohort + baseline
+    (``BASE``) + covariates. The CDISC pilot's primary analysis of ADAS-Cog is
+    ``ancova(study, "ACTOT", "Week 24", covariates=["SITEGR1"], comparisons="all")``. Where ADSL has the
+    numeric dose of the cohort variable (``TRT01PN``) and there are more than two cohorts, a dose-response
+    row tests the dose as a continuous variable in the same model.
+
+    Parameters
+    ----------
+    study
+        A (possibly filtered) study; efficacy conventions (planned treatment, ``EFFFL``, ``ANL01FL``).
+    param
+        The endpoint's ``PARAMCD``.
+    visit
+        Analysis visit (``AVISIT`` text); the last visit with post-baseline values by default.
+    covariates
+        ADSL columns to adjust for (e.g. ``["SITEGR1"]``, the pilot's pooled site).
+    factors
+        Covariates to treat as factors (equal weights in the LS means). By default: text columns and
+        columns named like a site or a grouping (``SITEGR1``, ``AGEGR1``, ``…FL``).
+    reference
+        Cohort the differences are taken against; the study's first cohort by default.
+    measure
+        ``"change"`` (``CHG``) or ``"percent change"`` (``PCHG``).
+    comparisons
+        ``"reference"``: each cohort minus the reference; ``"all"``: every pair (later cohort minus
+        earlier, in the study's order).
+    population_flag
+        ADSL flag of the efficacy population; defaults to the study's (``EFFFL``).
+    confidence
+        Level of the t-based confidence intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``param``, ``measure``, ``visit``, ``term`` (``ls_mean``, ``difference`` or ``dose_response``),
+        ``cohort``, ``reference`` (the subtracted cohort for differences), ``n``, ``estimate``, ``se``,
+        ``ci_low``, ``ci_high``, ``df``, ``statistic`` (t), ``p_value``, ``test``.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> fit = trialviz.ancova(trialviz.load_study(), "MRSS", "Month 6")
+    >>> fit.query("term == 'difference'")[["cohort", "reference"]].values.tolist()
+    [['MSC 3×10⁶/kg', 'MSC 1×10⁶/kg']]
+    """
+    if measure not in ("change", "percent change"):
+        raise AnalysisError(f"Unknown measure {measure!r}; use 'change' or 'percent change'.")
+    reference = require_cohort(study, reference)
+    column = MEASURE_COLUMNS[measure]
+    records = analysis_records(study, param, population_flag=population_flag)
+    visit = _last_visit(records, column, param) if visit is None else visit
+    at_visit = _visit_records(records, column, visit, param, study)[visit]
+    covariates = list(covariates)
+    factor_names = _factor_names(study, at_visit, covariates, factors)
+    data = _model_data(study, at_visit, column, covariates)
+    cohorts = [c for c in study.cohort_values() if (data["cohort"] == c).any()]
+    if reference not in cohorts or len(cohorts) < 2:
+        raise AnalysisError(f"ANCOVA of {param} at {visit} needs values in the reference cohort {reference!r} and "
+                            f"at least one other; cohorts with values: {', '.join(cohorts) or 'none'}.")
+    numeric = [c for c in covariates if c not in factor_names]
+    factors_levels = {c: sorted(data[c].astype(str).unique()) for c in covariates if c in factor_names}
+    design = _design(data, cohorts, reference, numeric, factors_levels)
+    fit = sm.OLS(data[column].to_numpy(dtype=float), design).fit()
+    if fit.df_resid < 1:
+        raise AnalysisError(f"ANCOVA of {param} at {visit}: too few subjects ({len(data)}) for the model.")
+    t_crit = stats.t.ppf(0.5 + confidence / 2, fit.df_resid)
+    vectors = {c: _ls_vector(design, c, cohorts, reference, factors_levels) for c in cohorts}
+    adjusted = " + ".join(["baseline", *covariates])
+    test = f"ANCOVA (OLS): {measure} ~ cohort + {adjusted}; t-test of the LS-mean contrast"
+    where = {"param": param, "measure": measure, "visit": visit}
+
+    def contrast(term: str, cohort: str, against: str, vector: np.ndarray, n: int) -> dict[str, object]:
+        estimate = float(vector @ fit.params.to_numpy())
+        se = float(np.sqrt(vector @ fit.cov_params().to_numpy() @ vector))
+        t = estimate / se if se > 0 else np.nan
+        p = float(2 * stats.t.sf(abs(t), fit.df_resid)) if se > 0 else np.nan
+        return {**where, "term": term, "cohort": cohort, "reference": against, "n": n, "estimate": estimate,
+                "se": se, "ci_low": estimate - t_crit * se, "ci_high": estimate + t_crit * se,
+                "df": float(fit.df_resid), "statistic": t, "p_value": p, "test": test}
+
+    sizes = data["cohort"].value_counts()
+    rows = [contrast("ls_mean", c, "", vectors[c], int(sizes[c])) for c in cohorts]
+    pairs = [(c, reference) for c in cohorts if c != reference] if comparisons == "reference" else \
+        [(later, earlier) for i, earlier in enumerate(cohorts) for later in cohorts[i + 1:]]
+    rows += [contrast("difference", a, b, vectors[a] - vectors[b], int(sizes[a] + sizes[b])) for a, b in pairs]
+    dose = _dose_response(study, data, column, numeric, factors_levels, cohorts, measure)
+    if dose is not None:
+        rows.append({**where, **dose})
+    table = pd.DataFrame(rows, columns=["param", "measure", "visit", "term", "cohort", "reference", "n", "estimate",
+                                        "se", "ci_low", "ci_high", "df", "statistic", "p_value", "test"])
+    return with_conventions(
+        table, records.attrs.get("population_note", ""),
+        f"ANCOVA of the {measure} from baseline at {visit}: cohort (factor) + {adjusted}"
+        f"{' (factors: ' + ', '.join(factors_levels) + ')' if factors_levels else ''}; complete cases "
+        f"(n = {len(data)}). LS means at the covariate means with equal weights over factor levels; "
+        f"{confidence:.0%} CI from the t-distribution; p-values unadjusted for multiplicity.")
+
+
+def _factor_names(study: Study, records: pd.DataFrame, covariates: list[str],
+                  factors: Sequence[str] | None) -> set[str]:
+    if factors is not None:
+        unknown = [f for f in factors if f not in covariates]
+        if unknown:
+            raise AnalysisError(f"Factor(s) {unknown} are not among the covariates {covariates}.")
+        return set(factors)
+    adsl = study.subjects
+    chosen = set()
+    for name in covariates:
+        source = adsl[name] if name in adsl.columns else records.get(name)
+        if source is None or not pd.api.types.is_numeric_dtype(source) or FACTOR_NAMES.match(name):
+            chosen.add(name)
+    return chosen
+
+
+def _dose_response(study: Study, data: pd.DataFrame, column: str, numeric: list[str],
+                   factors_levels: dict[str, list[str]], cohorts: list[str],
+                   measure: str) -> dict[str, object] | None:
+    """Test of the cohort's numeric dose (``TRT01PN``) as a continuous term, where ADSL has it."""
+    dose_column = f"{study.conventions.efficacy_cohort}N"
+    adsl = study.subjects
+    if len(cohorts) < 3 or dose_column not in adsl.columns:
+        return None
+    doses = pd.to_numeric(data["USUBJID"].map(adsl.drop_duplicates("USUBJID").set_index("USUBJID")[dose_column]),
+                          errors="coerce")
+    if doses.isna().any() or doses.nunique() < 3:
+        return None
+    design = _design(data, [], "", numeric, factors_levels)
+    design.insert(1, "dose", doses.to_numpy(dtype=float))
+    fit = sm.OLS(data[column].to_numpy(dtype=float), design).fit()
+    estimate, se = float(fit.params["dose"]), float(fit.bse["dose"])
+    adjusted = " + ".join(["baseline", *numeric, *factors_levels])
+    return {"term": "dose_response", "cohort": "", "reference": "", "n": len(data), "estimate": estimate, "se": se,
+            "ci_low": float(fit.conf_int().loc["dose", 0]), "ci_high": float(fit.conf_int().loc["dose", 1]),
+            "df": float(fit.df_resid), "statistic": float(fit.tvalues["dose"]), "p_value": float(fit.pvalues["dose"]),
+            "test": f"ANCOVA (OLS): {measure} ~ dose ({dose_column}, continuous) + {adjusted}; t-test of the dose slope"}
