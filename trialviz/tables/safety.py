@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
+from trialviz.errors import AnalysisError
 from trialviz.study import Study
-from trialviz.tables.common import TOTAL, Population, cohort_columns, population, with_conventions
+from trialviz.tables.common import (TOTAL, Population, cohort_columns, exact_ci, fisher_against, population,
+                                    require_cohort, with_conventions)
+
+SEVERITY_ORDER = ("MILD", "MODERATE", "SEVERE", "LIFE THREATENING", "FATAL")
+"""Severity (``AESEV``) from mildest to worst; a study without CTCAE grades is tabulated on this scale."""
 
 
 def safety_events(study: Study, *, flag: str | None = None, treatment_emergent: bool = True
@@ -32,6 +39,17 @@ def grade_of(events: pd.DataFrame) -> pd.Series | None:
     for column in ("AETOXGR", "ATOXGR"):
         if column in events.columns and events[column].notna().any():
             return pd.to_numeric(events[column], errors="coerce")
+    return None
+
+
+def severity_of(events: pd.DataFrame) -> pd.Series | None:
+    """Severity per event (``AESEV`` or ``ASEV``, upper case); ``None`` when the study records none.
+
+    Severity (mild, moderate, severe) is not a CTCAE grade, and tables never turn one into the other.
+    """
+    for column in ("AESEV", "ASEV"):
+        if column in events.columns and events[column].notna().any():
+            return events[column].astype("string").str.strip().str.upper()
     return None
 
 
@@ -66,6 +84,10 @@ def event_kinds(study: Study, events: pd.DataFrame) -> list[tuple[str, str, pd.S
         kinds.append(("grade3", "Grade ≥ 3 adverse event", high_grade))
     if "AESER" in events.columns and grades is not None:
         kinds.append(("severe", "Serious or grade ≥ 3 adverse event", serious | high_grade))
+    severity = severity_of(events) if grades is None else None
+    if severity is not None:
+        kinds.append(("severe_intensity", "Severe adverse event (severity SEVERE; no CTCAE grades)",
+                      severity.isin(SEVERITY_ORDER[2:]).fillna(False)))
     if "AEREL" in events.columns or "AREL" in events.columns:
         kinds.append(("related", "Treatment-related adverse event", is_related(study, events)))
     return kinds
@@ -97,7 +119,7 @@ def overview_categories(study: Study, events: pd.DataFrame) -> list[tuple[str, s
         deaths |= events["AEOUT"].astype("string").str.upper().eq("FATAL").fillna(False)
     if "AESDTH" in events.columns or "AEOUT" in events.columns or grades is not None:
         rows.append(("death", "Adverse event leading to death", deaths))
-    if "AEACN" in events.columns:
+    if "AEACN" in events.columns and study.adverse_events["AEACN"].notna().any():
         withdrawn = events["AEACN"].astype("string").str.upper().eq("DRUG WITHDRAWN").fillna(False)
         rows.append(("discontinuation", "Adverse event leading to treatment discontinuation", withdrawn))
     return rows
@@ -216,3 +238,273 @@ def ae_period(study: Study, *, population_flag: str | None = None, treatment_eme
         ["period", "period_label", "category", "label", "cohort", "subjects", "denominator", "percent", "events"]]
     return with_conventions(table, pop.note, "Onset period from the study day of onset (ASTDY); the treatment "
                             "day is study day 1.")
+
+
+def _event_kind(study: Study, events: pd.DataFrame, category: str) -> tuple[str, pd.Series]:
+    kinds = {key: (label, selected) for key, label, selected in event_kinds(study, events)}
+    if category not in kinds:
+        raise AnalysisError(f"Unknown kind of adverse event {category!r}; this study's are: {', '.join(kinds)}.")
+    return kinds[category]
+
+
+def _coded(events: pd.DataFrame, columns: tuple[str, ...], missing: str) -> pd.Series:
+    column = next((c for c in columns if c in events.columns), None)
+    if column is None:
+        return pd.Series(missing, index=events.index, dtype="string")
+    return events[column].astype("string").str.strip().replace("", pd.NA).fillna(missing)
+
+
+def _level_counts(events: pd.DataFrame, keys: list[str], sizes: pd.Series, cohorts: list[str]) -> pd.DataFrame:
+    """Patients and events per combination of ``keys`` and cohort (plus ``Total``), on the full grid."""
+    if events.empty:
+        return pd.DataFrame(columns=[*keys, "cohort", "subjects", "events"])
+    by_cohort = events.groupby([*keys, "cohort"], observed=True)["USUBJID"].agg(["nunique", "size"])
+    parts = [by_cohort]
+    if TOTAL in sizes.index:
+        overall = events.groupby(keys, observed=True)["USUBJID"].agg(["nunique", "size"])
+        overall.index = pd.MultiIndex.from_tuples([(*(k if isinstance(k, tuple) else (k,)), TOTAL)
+                                                   for k in overall.index], names=[*keys, "cohort"])
+        parts.append(overall)
+    counts = pd.concat(parts).rename(columns={"nunique": "subjects", "size": "events"})
+    combos = events[keys].drop_duplicates().itertuples(index=False, name=None)
+    grid = pd.MultiIndex.from_tuples([(*combo, c) for combo in combos for c in sizes.index], names=[*keys, "cohort"])
+    return counts.reindex(grid, fill_value=0).reset_index()
+
+
+def _with_denominators(table: pd.DataFrame, sizes: pd.Series) -> pd.DataFrame:
+    table = table.assign(denominator=table["cohort"].map(sizes).astype(int))
+    table["percent"] = np.where(table["denominator"] > 0,
+                                100 * table["subjects"] / table["denominator"].clip(lower=1), np.nan)
+    return table
+
+
+def ae_soc_pt(study: Study, *, category: str = "any", reference: str | None = None,
+              population_flag: str | None = None, treatment_emergent: bool = True, total: bool = True,
+              sort: Literal["frequency", "alphabetical"] = "frequency") -> pd.DataFrame:
+    """Adverse events by system organ class and preferred term: patients n (%) of the cohort's safety
+    population, event counts, and Fisher's exact test of each cohort against a reference cohort.
+
+    Parameters
+    ----------
+    study
+        A (possibly filtered) study.
+    category
+        Which events: ``"any"`` (default) or another kind the study's data tells apart
+        (``"serious"``, ``"grade3"``, ``"severe"``, ``"related"``, ``"severe_intensity"``; see
+        :func:`event_kinds`). ``category="serious"`` gives the serious-events table.
+    reference
+        Cohort the others are compared with; the study's first cohort (the control arm) by default.
+    population_flag
+        ADSL flag of the safety population; defaults to the study's (``SAFFL``).
+    treatment_emergent
+        Count only treatment-emergent events (``TRTEMFL == "Y"``) where the flag exists.
+    total
+        Add a ``Total`` cohort over all cohorts.
+    sort
+        ``"frequency"``: classes and terms by decreasing number of patients (over all cohorts), ties
+        alphabetically; ``"alphabetical"``: by name.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per line of the report table and cohort: ``soc`` (``AEBODSYS``), ``pt`` (``AEDECOD``),
+        ``label``, ``cohort``, ``subjects``, ``denominator``, ``percent`` (0–100), ``events``,
+        ``p_value``, ``test``. A class row has an empty ``pt``; the first row (patients with any such
+        event) has both empty. The p-value is missing for the reference, for ``Total`` and where neither
+        group has a patient with the event.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> table = trialviz.ae_soc_pt(trialviz.load_study())
+    >>> table.query("soc == '' and cohort == 'Total'")[["subjects", "events"]].values.tolist()
+    [[14, 39]]
+    """
+    reference = require_cohort(study, reference)
+    events, pop = safety_events(study, flag=population_flag, treatment_emergent=treatment_emergent)
+    label, selected = _event_kind(study, events, category)
+    cohorts = cohort_columns(study, total=False)
+    sizes = pop.sizes(cohorts, total=total)
+    chosen = events[selected.to_numpy()].assign(soc=_coded(events, ("AEBODSYS", "AESOC"), "Uncoded"),
+                                                pt=_coded(events, ("AEDECOD",), "Uncoded"))
+    overall = count_subjects_and_events(events, selected, sizes, cohorts).assign(soc="", pt="", label=label)
+    socs = _level_counts(chosen, ["soc"], sizes, cohorts).assign(pt="")
+    pts = _level_counts(chosen, ["soc", "pt"], sizes, cohorts)
+    rank = _frequency_rank(socs, pts, sort)
+    lines = pd.concat([socs, pts], ignore_index=True)
+    lines = lines.assign(label=np.where(lines["pt"] == "", lines["soc"], "  " + lines["pt"].astype(str)))
+    lines = _with_denominators(lines, sizes)
+    lines["_order"] = [rank[(s, p)] for s, p in zip(lines["soc"], lines["pt"], strict=True)]
+    lines["_cohort"] = lines["cohort"].map({c: i for i, c in enumerate(sizes.index)})
+    lines = lines.sort_values(["_order", "_cohort"], kind="stable").drop(columns=["_order", "_cohort"])
+    table = pd.concat([overall, lines], ignore_index=True)[
+        ["soc", "pt", "label", "cohort", "subjects", "denominator", "percent", "events"]]
+    table = fisher_against(table, reference, ["soc", "pt"])
+    return with_conventions(table, pop.note, _emergent_note(study, treatment_emergent),
+                            "Patients counted once per class and per term; events counted each time. "
+                            f"p: Fisher's exact test (two-sided) of patients with the event against {reference}, "
+                            "unadjusted; blank where neither group has a patient with it.",
+                            "Sorted by decreasing frequency over all cohorts." if sort == "frequency" else
+                            "Sorted alphabetically.")
+
+
+def _frequency_rank(socs: pd.DataFrame, pts: pd.DataFrame, sort: str) -> dict[tuple[str, str], int]:
+    """Position of each (class, "") and (class, term) line in the report order."""
+    def ordered(frame: pd.DataFrame, keys: list[str]) -> list[tuple[str, ...]]:
+        if frame.empty:
+            return []
+        usable = frame[frame["cohort"] != TOTAL] if sort == "frequency" else frame
+        sums = usable.groupby(keys)["subjects"].sum().reset_index()
+        by = (["_neg", *keys] if sort == "frequency" else keys)
+        sums["_neg"] = -sums["subjects"]
+        return [tuple(r) for r in sums.sort_values(by, kind="stable")[keys].itertuples(index=False, name=None)]
+
+    rank: dict[tuple[str, str], int] = {}
+    terms = ordered(pts, ["soc", "pt"])
+    for soc, in ordered(socs, ["soc"]):
+        rank[(soc, "")] = len(rank)
+        for term_soc, term in terms:
+            if term_soc == soc:
+                rank[(soc, term)] = len(rank)
+    return rank
+
+
+def _emergent_note(study: Study, treatment_emergent: bool) -> str:
+    emergent = study.conventions.treatment_emergent_flag
+    if treatment_emergent and emergent in study.adverse_events.columns:
+        return f"Treatment-emergent events only ({emergent} = \"Y\")."
+    return "All recorded events."
+
+
+def ae_grade(study: Study, *, population_flag: str | None = None, treatment_emergent: bool = True,
+             total: bool = True, per_soc: bool = False) -> pd.DataFrame:
+    """Patients by the worst CTCAE grade of their adverse events (worst severity where the study has no
+    grades), with the events of each grade.
+
+    The scale is the CTCAE grade (``AETOXGR``/``ATOXGR``) when the study records one, else the severity
+    (``AESEV``: mild, moderate, severe); severity is never converted into a grade. Each patient counts
+    once, in the row of their worst grade; ``Missing`` holds patients whose events all lack a grade.
+
+    Parameters
+    ----------
+    study
+        A (possibly filtered) study.
+    population_flag
+        ADSL flag of the safety population; defaults to the study's (``SAFFL``).
+    treatment_emergent
+        Count only treatment-emergent events (``TRTEMFL == "Y"``) where the flag exists.
+    total
+        Add a ``Total`` cohort over all cohorts.
+    per_soc
+        Tabulate the worst grade within each system organ class (``soc`` column) instead of overall.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (class,) grade and cohort: [``soc``,] ``grade`` (``any``, ``1``–``5`` or the severity,
+        ``missing``), ``scale`` (``CTCAE grade`` or ``severity``), ``label``, ``cohort``, ``subjects``
+        (patients whose worst event has this grade; ``any``: with any event), ``denominator``,
+        ``percent``, ``events`` (events of this grade).
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> table = trialviz.ae_grade(trialviz.load_study())
+    >>> table.query("cohort == 'Total'")[["grade", "subjects"]].values.tolist()[:3]
+    [['any', 14], ['1', 0], ['2', 0]]
+    """
+    events, pop = safety_events(study, flag=population_flag, treatment_emergent=treatment_emergent)
+    cohorts = cohort_columns(study, total=False)
+    sizes = pop.sizes(cohorts, total=total)
+    levels, rank, scale = _grade_scale(events)
+    keys = ["soc"] if per_soc else []
+    events = events.assign(_rank=rank, soc=_coded(events, ("AEBODSYS", "AESOC"), "Uncoded"))
+    worst = events.groupby(["USUBJID", *keys], observed=True)["_rank"].max().rename("_worst").reset_index()
+    worst["cohort"] = worst["USUBJID"].map(events.drop_duplicates("USUBJID").set_index("USUBJID")["cohort"])
+    by_level = {"any": (worst, events)}
+    for position, level in enumerate(levels):
+        by_level[level] = (worst[worst["_worst"] == position], events[events["_rank"] == position])
+    by_level["missing"] = (worst[worst["_worst"].isna()], events[events["_rank"].isna()])
+    parts = []
+    group_values = sorted(events["soc"].unique()) if per_soc else [None]
+    for group in group_values:
+        for level, (patients, counted) in by_level.items():
+            if level == "missing" and patients.empty and counted.empty:
+                continue
+            if group is not None:
+                patients, counted = patients[patients["soc"] == group], counted[counted["soc"] == group]
+            subjects = patients.groupby("cohort")["USUBJID"].nunique().reindex(sizes.index, fill_value=0)
+            n_events = counted.groupby("cohort").size().reindex(sizes.index, fill_value=0)
+            if TOTAL in sizes.index:
+                subjects[TOTAL], n_events[TOTAL] = patients["USUBJID"].nunique(), len(counted)
+            label = {"any": "Any adverse event", "missing": "Grade missing"}.get(
+                level, f"Grade {level}" if scale == "CTCAE grade" else level.capitalize())
+            part = pd.DataFrame({"grade": level, "scale": scale, "label": label, "cohort": sizes.index,
+                                 "subjects": subjects.to_numpy(), "events": n_events.to_numpy()})
+            parts.append(part.assign(soc=group) if per_soc else part)
+    table = _with_denominators(pd.concat(parts, ignore_index=True), sizes)
+    table = table[[*keys, "grade", "scale", "label", "cohort", "subjects", "denominator", "percent", "events"]]
+    scale_note = ("Worst CTCAE grade per patient (AETOXGR)." if scale == "CTCAE grade" else
+                  "The study records no CTCAE grades: worst severity (AESEV) per patient; severity is not a grade.")
+    return with_conventions(table, pop.note, _emergent_note(study, treatment_emergent), scale_note)
+
+
+def _grade_scale(events: pd.DataFrame) -> tuple[list[str], pd.Series, str]:
+    """Levels of the scale (mildest first), each event's position on it, and the scale's name."""
+    grades = grade_of(events)
+    if grades is not None:
+        levels = [str(g) for g in range(1, 6)]
+        return levels, (grades - 1).where(grades.between(1, 5)), "CTCAE grade"
+    severity = severity_of(events)
+    if severity is None:
+        raise AnalysisError("The adverse events have neither CTCAE grades (AETOXGR/ATOXGR) nor a severity (AESEV).")
+    present = [s for s in severity.dropna().unique() if s not in SEVERITY_ORDER]
+    levels = [s for s in SEVERITY_ORDER[:3]] + [s for s in SEVERITY_ORDER[3:] if (severity == s).any()] + sorted(present)
+    position = {level: i for i, level in enumerate(levels)}
+    return levels, severity.map(position).astype(float), "severity"
+
+
+def primary_endpoint_table(study: Study, *, population_flag: str | None = None, treatment_emergent: bool = True,
+                           confidence: float = 0.95) -> pd.DataFrame:
+    """The primary-endpoint table of a study whose primary endpoint is adverse events in a window after
+    treatment (MSC-SSc: serious adverse events, grade ≥ 3, during the infusion and the first 10 days,
+    study days 1–11), with the same events after the window for context.
+
+    Rows: each kind of event (see :func:`event_kinds`) in the window, then after it, by cohort and in
+    total, with exact (Clopper–Pearson) confidence intervals of the percentage of patients. The row of
+    the primary endpoint (serious or grade ≥ 3 in the window; serious, or grade ≥ 3, when the study has
+    only one of them) has ``primary`` set.
+
+    Raises
+    ------
+    AnalysisError
+        The study defines no primary-endpoint window (``[conventions] primary_window``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``primary``, ``period``, ``period_label``, ``category``, ``label``, ``cohort``, ``subjects``,
+        ``denominator``, ``percent``, ``events``, ``ci_low``, ``ci_high``.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> table = trialviz.primary_endpoint_table(trialviz.load_study())
+    >>> row = table.query("primary and cohort == 'Total'").iloc[0]
+    >>> int(row.subjects), int(row.denominator), round(row.ci_high, 1)
+    (0, 20, 16.8)
+    """
+    if study.conventions.primary_window is None:
+        raise AnalysisError("The study defines no primary-endpoint window ([conventions] primary_window in its "
+                            "study file), so it has no adverse-event primary endpoint to tabulate.")
+    table = ae_period(study, population_flag=population_flag, treatment_emergent=treatment_emergent)
+    table = table[table["period"].isin(["window", "after"])].reset_index(drop=True)
+    categories = set(table["category"])
+    primary = next(c for c in ("severe", "serious", "grade3", "any") if c in categories)
+    table.insert(0, "primary", (table["period"] == "window") & (table["category"] == primary))
+    table["ci_low"], table["ci_high"] = exact_ci(table["subjects"], table["denominator"], confidence)
+    table = table.sort_values("primary", ascending=False, kind="stable").reset_index(drop=True)
+    notes = [*table.attrs.get("notes", []), f"Primary endpoint: {table.loc[0, 'label'].lower()} in the window "
+             f"({study.conventions.primary_window_label or 'study days %d–%d' % study.conventions.primary_window}).",
+             f"{confidence:.0%} CI of the percentage of patients: exact (Clopper–Pearson)."]
+    return with_conventions(table, *notes)
