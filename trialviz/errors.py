@@ -88,7 +88,18 @@ class TrialvizError(Exception):
 
 
 class StudyFileError(TrialvizError):
-    """A study path or file cannot be read at all (missing, unreadable, empty, truncated, wrong format)."""
+    """A study path or file cannot be read at all (missing, unreadable, empty, truncated, wrong format).
+
+    ``column``, ``rows`` and ``values`` locate the fault inside the file where that is known (a byte that
+    is not UTF-8, a truncated last record); the loader copies them into the :class:`Problem` it reports.
+    """
+
+    def __init__(self, message: str, *, column: str = "", rows: tuple[int, ...] = (),
+                 values: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.column = column
+        self.rows = rows
+        self.values = values
 
 
 class StudyConfigError(TrialvizError):

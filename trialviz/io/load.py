@@ -17,7 +17,13 @@ from trialviz.paths import BUNDLED_STUDY_DIR
 from trialviz.study import Cohort, Endpoint, Provenance, SourceFile, Study, StudyMeta
 
 Progress = Callable[[int, int, str], None]
-"""Called as ``progress(done, total, message)`` while files are read."""
+"""Called as ``progress(done, total, message)`` while a study loads.
+
+``done`` grows from 0 to ``total`` in work units (bytes of the files, counted once when read and once
+when validated, so reading and validating each fill about half the bar); ``message`` says what is
+happening: ``"Reading advs.csv"``, ``"Checking ADVS"``, ``"Loaded"``. CSV files report block by block,
+other formats once per file. :mod:`trialviz.io.progress` has ready-made displays.
+"""
 
 BDS_COLUMNS = (
     "USUBJID", "PARAMCD", "PARAM", "PARAMN", "AVISIT", "AVISITN", "ADY", "ADT", "AVAL", "AVALU", "BASE", "CHG",
@@ -36,7 +42,7 @@ CATEGORICAL_COLUMNS = ("PARAMCD", "PARAM", "AVISIT", "DATASET", "AEDECOD", "AEBO
 
 
 def load_study(path: str | Path | Sequence[str | Path] | None = None, *,
-               progress: Progress | None = None) -> Study:
+               progress: Progress | bool | None = None) -> Study:
     """Load and validate a study.
 
     Parameters
@@ -46,7 +52,9 @@ def load_study(path: str | Path | Sequence[str | Path] | None = None, *,
         ``.csv.gz``, ``.parquet``) and optionally a ``study.toml``; or a list of such files. ``None``
         loads the bundled MSC-SSc study (simulated patient-level data).
     progress
-        Optional callback ``progress(done, total, message)`` reporting file reads.
+        ``True`` shows a progress bar (a widget in a notebook, a text line otherwise; see
+        :func:`trialviz.io.progress.auto_progress`), or a callback ``progress(done, total, message)``
+        (see :data:`Progress`).
 
     Returns
     -------
@@ -70,10 +78,16 @@ def load_study(path: str | Path | Sequence[str | Path] | None = None, *,
     files, folder = _resolve(path)
     study_file = find_study_file(folder) if folder else None
     config = read_study_file(study_file) if study_file else default_config()
+    if progress is True:
+        from trialviz.io.progress import auto_progress
+
+        progress = auto_progress()
+    tracker = _Tracker(files, progress or None)
     log = ProblemLog()
-    raw = _read_datasets(files, config, log, progress)
-    checked = validate_study(raw, config.meta, log)
+    raw = _read_datasets(files, config, log, tracker)
+    checked = validate_study(raw, config.meta, log, on_checked=tracker.checked)
     if log.has_errors:
+        tracker.finish("Not loaded: the study has errors")
         raise ValidationError(log.problems)
     location = str(folder if folder else files[0].parent)
     provenance = Provenance(
@@ -83,7 +97,42 @@ def load_study(path: str | Path | Sequence[str | Path] | None = None, *,
         loaded_at=datetime.now(timezone.utc),
         study_file=study_file.name if study_file else "",
     )
-    return _assemble(raw, checked, config, provenance, tuple(log.warnings))
+    study = _assemble(raw, checked, config, provenance, tuple(log.warnings))
+    tracker.finish("Loaded")
+    return study
+
+
+class _Tracker:
+    """Turns file reads and dataset checks into ``progress(done, total, message)`` calls."""
+
+    def __init__(self, files: list[Path], progress: Progress | None):
+        self.progress = progress
+        self.sizes = {f: max(f.stat().st_size, 1) for f in files}
+        self.total = 2 * sum(self.sizes.values()) + 1  # the last unit is the finish
+        self.done = 0
+
+    def _emit(self, done: int, message: str) -> None:
+        if self.progress:
+            self.progress(min(done, self.total - 1), self.total, message)
+
+    def reading(self, path: Path) -> Callable[[int], None]:
+        """The byte counter of one file's read; the file's share is complete when :meth:`read` is called."""
+        start, size = self.done, self.sizes[path]
+        self._emit(start, f"Reading {path.name}")
+        return lambda n: self._emit(start + min(n, size), f"Reading {path.name}")
+
+    def read(self, path: Path, used: bool = True) -> None:
+        self.done += self.sizes[path] * (1 if used else 2)
+        self._emit(self.done, f"Read {path.name}")
+
+    def checked(self, dataset: RawDataset) -> None:
+        self.done += self.sizes.get(dataset.path, 0)
+        self._emit(self.done, f"Checked {dataset.name}")
+
+    def finish(self, message: str) -> None:
+        self.done = self.total
+        if self.progress:
+            self.progress(self.total, self.total, message)
 
 
 def _resolve(path: str | Path | Sequence[str | Path] | None) -> tuple[list[Path], Path | None]:
@@ -110,41 +159,64 @@ def _resolve(path: str | Path | Sequence[str | Path] | None) -> tuple[list[Path]
     return files, parents.pop() if len(parents) == 1 else None
 
 
-def _read_datasets(files: list[Path], config: StudyConfig, log: ProblemLog,
-                   progress: Progress | None) -> list[RawDataset]:
+def _read_datasets(files: list[Path], config: StudyConfig, log: ProblemLog, tracker: _Tracker) -> list[RawDataset]:
     named = {file_name.lower(): dataset for dataset, file_name in config.datasets.items()}
     for dataset, file_name in config.datasets.items():
         if not any(f.name.lower() == file_name.lower() for f in files):
             log.error(dataset, file_name, "", f"The study file names {file_name} for {dataset}, but there is no "
                       "such file in the study folder.")
     datasets: list[RawDataset] = []
-    for done, path in enumerate(files):
-        if progress:
-            progress(done, len(files), f"Reading {path.name}")
+    for path in files:
         name = named.get(path.name.lower(), dataset_stem(path))
+        mapping = config.columns.get(name, {})
+        counter = tracker.reading(path)
         try:
-            mapping = config.columns.get(name, {})
-            header = [_standard_name(c, mapping) for c in read_columns(path)]
+            own = read_columns(path)
+            mapping = _usable_mapping(name, path, own, mapping, log)
+            header = [_standard_name(c, mapping) for c in own]
             kind = _identify(name, header)
             if kind is None:
                 log.warning(name, path.name, "", "Not recognised as ADSL, ADAE, ADTTE or a BDS dataset (no "
                             "USUBJID with PARAMCD/AVAL, AEDECOD or CNSR); the file is not used.")
+                tracker.read(path, used=False)
                 continue
             wanted = KIND_COLUMNS[kind]
             theirs = {v: k for k, v in mapping.items()}
             columns = None if wanted is None else [theirs.get(c, c) for c in wanted]
-            frame = read_table(path, columns)
+            frame = read_table(path, columns, progress=counter)
         except StudyFileError as exc:
             reason = str(exc).removeprefix(f"{path.name}: ")
-            log.error(name, path.name, "", reason[:1].upper() + reason[1:])
+            log.error(name, path.name, exc.column, reason[:1].upper() + reason[1:], rows=exc.rows,
+                      count=len(exc.rows), values=exc.values)
+            tracker.read(path, used=False)
             continue
+        tracker.read(path)
         frame = frame.rename(columns={theirs: std for std, theirs in mapping.items()})
         if kind == "ADSL":
             name = "ADSL"
         datasets.append(RawDataset(name=name, kind=kind, path=path, frame=frame.reset_index(drop=True)))
-    if progress:
-        progress(len(files), len(files), "Validating")
+    read = {dataset_stem(f) for f in files} | {named.get(f.name.lower(), "") for f in files}
+    for dataset in sorted(set(config.columns) - read):
+        log.warning(dataset, "", "", f"The study file maps columns of {dataset} ([columns.{dataset.lower()}]), but "
+                    f"no file holds {dataset}; the mapping is not used. Check the dataset name.")
     return datasets
+
+
+def _usable_mapping(name: str, path: Path, own: list[str], mapping: dict[str, str],
+                    log: ProblemLog) -> dict[str, str]:
+    """The study file's column mapping for one file, minus what cannot apply (each reported)."""
+    usable = {}
+    for standard, theirs in mapping.items():
+        where = f"[columns.{name.lower()}] maps {standard} to {theirs}"
+        if theirs not in own:
+            log.warning(name, path.name, standard, f"The study file's {where}, but {path.name} has no column "
+                        f"{theirs}; the mapping is not used. Correct the column name.")
+        elif standard in own and standard != theirs:
+            log.error(name, path.name, standard, f"The study file's {where}, but {path.name} also has a column "
+                      f"{standard}, so it would hold two. Remove the mapping or rename one of the columns.")
+        else:
+            usable[standard] = theirs
+    return usable
 
 
 def _standard_name(column: str, mapping: dict[str, str]) -> str:

@@ -3,21 +3,34 @@
 SAS files are read with pyreadstat, never ``pandas.read_sas``: the latter decodes some zeros of real
 transport files as 5.4e-79 (pandas issue 50670), which would silently turn every ``CNSR == 0`` event of
 an ADTTE into a non-event. Files are only ever opened for reading.
+
+A file that is empty, holds no records, is truncated or is not UTF-8 text raises
+:class:`~trialviz.errors.StudyFileError` naming the file (and, where it can be told, the record and column
+at fault): none of these is ever read as a shorter or altered dataset. Readers that cannot see truncation
+themselves get a check of their own: pyreadstat reads a cut SAS transport file as a shorter dataset, and
+pandas reads a CSV whose last line is cut as a record with blanks.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
+import io
+import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
 from trialviz.errors import StudyFileError
 
 DATA_SUFFIXES = (".xpt", ".sas7bdat", ".csv", ".csv.gz", ".parquet", ".pq")
+
+BytesRead = Callable[[int], None]
+"""Called with the number of bytes of one file read so far (compressed bytes for ``.csv.gz``)."""
 
 
 def data_suffix(path: Path) -> str | None:
@@ -36,6 +49,7 @@ def dataset_stem(path: Path) -> str:
 
 
 def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, as hex (recorded in the study's provenance)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -44,66 +58,117 @@ def file_sha256(path: Path) -> str:
 
 
 def read_columns(path: Path) -> list[str]:
-    """Column names of a data file, read without loading its records."""
+    """Column names of a data file, read without loading its records.
+
+    Raises
+    ------
+    StudyFileError
+        The file is empty or cannot be read.
+    """
     suffix = data_suffix(path)
-    if path.stat().st_size == 0:
-        raise StudyFileError(f"{path.name}: the file is empty (0 bytes).")
+    _check_not_empty(path)
     try:
         if suffix in (".xpt", ".sas7bdat"):
-            import pyreadstat
-
-            reader = pyreadstat.read_xport if suffix == ".xpt" else pyreadstat.read_sas7bdat
-            _, meta = reader(str(path), metadataonly=True)
+            _, meta = _sas_reader(suffix)(str(path), metadataonly=True)
             return list(meta.column_names)
         if suffix in (".parquet", ".pq"):
             import pyarrow.parquet as pq
 
             return list(pq.read_schema(path).names)
-        return list(pd.read_csv(path, nrows=0, encoding="utf-8").columns)
+        handle, _ = _open_text(path)
+        with handle:
+            return list(pd.read_csv(handle, nrows=0, encoding="utf-8", compression=None).columns)
+    except StudyFileError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise _not_utf8_csv(path) from exc
     except Exception as exc:  # noqa: BLE001 - every reader error becomes one clear message
         raise _unreadable(path, exc) from exc
 
 
-def read_table(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """Read a data file; ``columns`` restricts the read to those (present) columns.
+def read_table(path: Path, columns: Sequence[str] | None = None, *, progress: BytesRead | None = None
+               ) -> pd.DataFrame:
+    """Read a data file.
 
-    Character values come back as strings with blanks as missing (``pd.NA``), whatever the format;
-    SAS dates as ``datetime64``. Raises :class:`StudyFileError` naming the file when it cannot be read.
+    Parameters
+    ----------
+    path
+        A ``.xpt``, ``.sas7bdat``, ``.csv``, ``.csv.gz`` or ``.parquet`` file.
+    columns
+        Read only those of these columns the file has (``None``: every column).
+    progress
+        Called with the number of bytes read so far: block by block for CSV, once at the end otherwise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Character values as strings with blanks as missing (``pd.NA``), whatever the format; SAS dates
+        as ``datetime64``.
+
+    Raises
+    ------
+    StudyFileError
+        The file cannot be read, is empty, holds no records, is truncated or is not UTF-8; the message
+        names the file.
     """
     suffix = data_suffix(path)
     if suffix is None:
         raise StudyFileError(f"{path.name}: not a data file trialviz reads (use one of {', '.join(DATA_SUFFIXES)}).")
     if not path.exists():
         raise StudyFileError(f"{path}: file not found.")
-    if path.stat().st_size == 0:
-        raise StudyFileError(f"{path.name}: the file is empty (0 bytes).")
+    _check_not_empty(path)
     usecols = list(columns) if columns is not None else None
     try:
         if suffix in (".xpt", ".sas7bdat"):
             frame = _read_sas(path, suffix, usecols)
         elif suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(path, columns=usecols)
+            frame = pd.read_parquet(path, columns=None if usecols is None else _present(read_columns(path), usecols))
         else:
-            frame = _read_csv(path, usecols)
+            frame = _read_csv(path, usecols, progress)
     except StudyFileError:
         raise
     except Exception as exc:  # noqa: BLE001
         raise _unreadable(path, exc) from exc
+    if progress:
+        progress(path.stat().st_size)
     if frame.shape[1] == 0:
         raise StudyFileError(f"{path.name}: the file has no columns.")
+    if len(frame) == 0:
+        raise StudyFileError(f"{path.name}: the file holds column names but no records. If the dataset really is "
+                             "empty, remove the file from the study folder.")
     return _blank_to_missing(frame)
 
 
-def _read_sas(path: Path, suffix: str, usecols: list[str] | None) -> pd.DataFrame:
+def _present(header: Sequence[str], wanted: Sequence[str]) -> list[str]:
+    chosen = set(wanted)
+    return [c for c in header if c in chosen]
+
+
+def _check_not_empty(path: Path) -> None:
+    if path.stat().st_size == 0:
+        raise StudyFileError(f"{path.name}: the file is empty (0 bytes).")
+
+
+# --- SAS ----------------------------------------------------------------------------------------------------------
+def _sas_reader(suffix: str | None) -> Callable:
     import pyreadstat
 
-    reader = pyreadstat.read_xport if suffix == ".xpt" else pyreadstat.read_sas7bdat
+    return pyreadstat.read_xport if suffix == ".xpt" else pyreadstat.read_sas7bdat
+
+
+def _read_sas(path: Path, suffix: str, usecols: list[str] | None) -> pd.DataFrame:
+    reader = _sas_reader(suffix)
+    if suffix == ".xpt":
+        _, header = reader(str(path), metadataonly=True)
+        _check_xport_complete(path, header)
     frame, meta = reader(str(path), usecols=usecols)
     for column, fmt in meta.original_variable_types.items():
         if column in frame.columns and frame[column].dtype == object and _is_sas_date_format(fmt):
             frame[column] = pd.to_datetime(frame[column], errors="coerce")
-    if len(frame) == 0 and meta.number_rows not in (0, None):
-        raise StudyFileError(f"{path.name}: the file declares {meta.number_rows} records but none could be read.")
+    declared = meta.number_rows
+    if suffix == ".sas7bdat" and declared not in (None, -1) and len(frame) != declared:
+        raise StudyFileError(f"{path.name}: the file is truncated: its header declares {declared} records but "
+                             f"only {len(frame)} could be read. Export the dataset again.")
     return frame
 
 
@@ -111,15 +176,94 @@ def _is_sas_date_format(fmt: str | None) -> bool:
     return bool(fmt) and any(fmt.upper().startswith(p) for p in ("DATE", "YYMMDD", "E8601DA", "DDMMYY", "MMDDYY"))
 
 
-def _read_csv(path: Path, usecols: list[str] | None) -> pd.DataFrame:
-    if path.name.lower().endswith(".gz"):
-        _check_gzip_complete(path)
-    header = pd.read_csv(path, nrows=0, encoding="utf-8").columns
-    wanted = None if usecols is None else [c for c in header if c in set(usecols)]
+_XPORT_RECORD = 80
+_XPORT_OBS_HEADER = re.compile(rb"HEADER RECORD\*{7}OBS(?:V8)? *HEADER RECORD!{7}0{30} {2}")
+
+
+def _check_xport_complete(path: Path, meta: object) -> None:
+    """Raise when a SAS transport file was cut short, which pyreadstat reads as a shorter dataset.
+
+    A transport file is a sequence of 80-byte records; the observations follow the OBS header record,
+    each as long as the sum of the variable widths, and the last record is padded with blanks. A file
+    whose size is not a multiple of 80, or that ends inside an observation, has lost records.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(min(size, 1 << 20))
+        found = _XPORT_OBS_HEADER.search(head)
+        if found is None or len(_XPORT_OBS_HEADER.findall(head)) > 1:
+            return  # no observations yet, or a multi-member file: pyreadstat's own checks apply
+        start = found.start() + _XPORT_RECORD
+        width = sum(getattr(meta, "variable_storage_width", {}).values())
+        if width <= 0 or size <= start:
+            return
+        complete = (size - start) // width
+        handle.seek(start + complete * width)
+        rest = handle.read()
+    if size % _XPORT_RECORD:
+        damage = f"it is {size:,} bytes, not a whole number of 80-byte transport records"
+    elif rest.strip(b" "):
+        damage = f"it stops inside record {complete + 1}, after {complete} complete records"
+    else:
+        return
+    raise StudyFileError(f"{path.name}: the file is truncated: {damage}. Copy or export the file again.")
+
+
+# --- CSV ----------------------------------------------------------------------------------------------------------
+class _CountingReader(io.RawIOBase):
+    """A read-only byte stream that reports how many bytes were read and keeps the last ones seen."""
+
+    def __init__(self, raw: IO[bytes], report: BytesRead | None, keep: int = 0):
+        self._raw = raw
+        self._report = report
+        self._keep = keep
+        self.done = 0
+        self.tail = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        n = self._raw.readinto(buffer)
+        if n:
+            self.done += n
+            if self._keep:
+                self.tail = (self.tail + bytes(buffer[max(0, n - self._keep):n]))[-self._keep:]
+            if self._report:
+                self._report(self.done)
+        return n or 0
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _open_text(path: Path, progress: BytesRead | None = None, keep: int = 0) -> tuple[IO[bytes], _CountingReader]:
+    """The file's bytes, decompressed for ``.gz``, and the counter that sees them last (it keeps the last
+    ``keep`` bytes, to check how the file ends); ``progress`` counts the bytes of the file itself."""
+    compressed = path.name.lower().endswith(".gz")
+    counted = _CountingReader(path.open("rb"), progress, keep=0 if compressed else keep)
+    last = _CountingReader(gzip.GzipFile(fileobj=counted, mode="rb"), None, keep) if compressed else counted
+    return io.BufferedReader(last, buffer_size=1 << 20), last  # type: ignore[arg-type]
+
+
+def _read_csv(path: Path, usecols: list[str] | None, progress: BytesRead | None) -> pd.DataFrame:
+    header = read_columns(path)
+    wanted = None if usecols is None else _present(header, usecols)
     # Identifiers and codes stay text even when they look numeric ("001", "701").
     text_columns = {c: "string" for c in header if _is_text_column(c)}
-    return pd.read_csv(path, usecols=wanted, dtype=text_columns, encoding="utf-8", keep_default_na=False,
-                       na_values=[""], low_memory=False)
+    handle, last = _open_text(path, progress, keep=1 << 16)
+    try:
+        with handle:
+            frame = pd.read_csv(handle, usecols=wanted, dtype=text_columns, encoding="utf-8", compression=None,
+                                keep_default_na=False, na_values=[""], low_memory=False)
+    except EOFError as exc:
+        raise StudyFileError(f"{path.name}: the gzip file is truncated (it ends before its compressed data does). "
+                             "Copy or compress the file again.") from exc
+    except UnicodeDecodeError as exc:
+        raise _not_utf8_csv(path) from exc
+    _check_csv_last_record(path, header, last.tail, len(frame))
+    return frame
 
 
 _TEXT_COLUMNS = {"STUDYID", "USUBJID", "SUBJID", "SITEID", "SITEGR1", "AVISIT", "PARAMCD", "PARAM"}
@@ -129,13 +273,58 @@ def _is_text_column(column: str) -> bool:
     return column in _TEXT_COLUMNS or column.endswith("FL")
 
 
-def _check_gzip_complete(path: Path) -> None:
-    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            decompressor.decompress(block)
-    if not decompressor.eof:
-        raise StudyFileError(f"{path.name}: the gzip file is truncated (it ends before its compressed data does).")
+def _check_csv_last_record(path: Path, header: Sequence[str], tail: bytes, records: int) -> None:
+    """A CSV cut inside its last line reads as a record with blank trailing fields: refuse it."""
+    if not tail or tail.endswith((b"\n", b"\r")):
+        return
+    last_line = tail.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
+    fields = _count_fields(last_line)
+    if fields < len(header):
+        raise StudyFileError(
+            f"{path.name}: the file is truncated: its last record (record {records}) stops after {fields} of "
+            f"{len(header)} columns, without a line end. Copy or export the file again.",
+            column=header[fields - 1] if fields else "", rows=(records,), values=(last_line[-40:],),
+        )
+
+
+def _count_fields(line: str) -> int:
+    """Fields in one CSV line (commas outside double quotes, plus one)."""
+    quoted, fields = False, 1
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            fields += 1
+    return fields
+
+
+def _not_utf8_csv(path: Path) -> StudyFileError:
+    """Locate the first byte that is not UTF-8: record, column, value and the character it probably is."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    header: list[str] = []
+    with opener(path, "rb") as handle:  # type: ignore[operator]
+        for number, line in enumerate(handle, start=1):
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                byte = line[exc.start]
+                fields = next(csv.reader([line.decode("latin-1")]), [""])
+                field = min(_count_fields(line[: exc.start].decode("latin-1")), len(fields)) - 1
+                column = header[field] if 0 <= field < len(header) else ""
+                where = f"record {number - 1}, column {column}" if column else f"line {number}"
+                return StudyFileError(
+                    f"{path.name}: the text is not UTF-8: {where} holds the byte 0x{byte:02X} "
+                    f"({_as_latin1(byte)!r} in Latin-1/Windows-1252). Save the file as UTF-8, e.g. "
+                    f"`iconv -f latin1 -t utf-8`.",
+                    column=column, rows=(number - 1,) if column else (), values=(fields[field].strip(),),
+                )
+            if number == 1:
+                header = next(csv.reader([text]), [])
+    return StudyFileError(f"{path.name}: the text is not UTF-8. Save the file as UTF-8.")
+
+
+def _as_latin1(byte: int) -> str:
+    return bytes([byte]).decode("cp1252", errors="replace")
 
 
 def _blank_to_missing(frame: pd.DataFrame) -> pd.DataFrame:
@@ -152,8 +341,8 @@ def _blank_to_missing(frame: pd.DataFrame) -> pd.DataFrame:
 def _unreadable(path: Path, exc: Exception) -> StudyFileError:
     if isinstance(exc, UnicodeDecodeError):
         return StudyFileError(
-            f"{path.name}: the text is not UTF-8 (byte {exc.start}: {exc.reason}). "
-            "Save the file as UTF-8, or convert it, e.g. `iconv -f latin1 -t utf-8`."
+            f"{path.name}: the text is not UTF-8 ({exc.reason} at byte 0x{exc.object[exc.start]:02X}, "
+            f"{_as_latin1(exc.object[exc.start])!r} in Latin-1/Windows-1252). Export the file again as UTF-8."
         )
     if isinstance(exc, (EOFError, gzip.BadGzipFile, zlib.error)):
         return StudyFileError(f"{path.name}: the file is truncated or not valid gzip ({exc}).")

@@ -3,8 +3,17 @@
 The checks are pandera schemas run with lazy validation, so all failures of a dataset come back
 together; each failure becomes a :class:`~trialviz.errors.Problem` naming the file, dataset, column, the
 first offending records (1-based record numbers, the first data record is 1) with their values, how many
-there are, and what to do. Cross-dataset checks (records whose subject is not in ADSL) are pandera
-checks built around the ADSL identifiers.
+there are, and what to do.
+
+Each dataset goes through three passes, and every pass runs whatever the others found, so that one
+validation lists everything a user must fix:
+
+1. *structure* (errors), on the values as read: required columns, numbers, flags, grades, identifiers,
+   subjects not in ADSL, duplicated analysis records;
+2. *content* (errors), on the typed values: censoring codes, cohorts, ``CHG = AVAL − BASE``. A value the
+   first pass already reported (text in ``AVAL``) is left out here rather than reported twice;
+3. *advisory* (warnings): causality and severity terms, subjects without a cohort, values outside an
+   endpoint's declared range, visit order, population flags the study lacks, dates that do not parse.
 
 Errors are problems that could make a number wrong; warnings are shown next to the results.
 """
@@ -36,10 +45,19 @@ KIND_REQUIRED = {
 NUMERIC_COLUMNS = {
     "ADSL": ("AGE", "TRT01PN", "TRT01AN"),
     "BDS": ("AVAL", "BASE", "CHG", "PCHG", "AVISITN", "ADY"),
-    "ADAE": ("ASTDY", "AENDY", "AETOXGR", "ATOXGR"),
+    "ADAE": ("ASTDY", "AENDY"),
     "ADTTE": ("AVAL", "CNSR"),
 }
 FLAG_VALUES = ("Y", "N")
+GRADE_COLUMNS = ("AETOXGR", "ATOXGR")
+"""Adverse-event grades (CTCAE). A grade is the number 1–5, or text holding only that number, as the
+character ``AETOXGR`` of SDTM does; anything else (``"GRADE 3"``, 0, 6, 2.5) is an error, never guessed."""
+GRADES = (1, 2, 3, 4, 5)
+SEVERITY_COLUMNS = ("AESEV", "ASEV")
+"""Adverse-event severity. Shown as severity in studies without grades; never turned into a grade."""
+SEVERITIES = ("MILD", "MODERATE", "SEVERE")
+MISSING_VISIT = ("", ".")
+"""``AVISIT`` text that means no visit (SAS writes a missing value as ``"."``; ADLBC pads it with blanks)."""
 
 
 @dataclass
@@ -58,11 +76,43 @@ class RawDataset:
         return self.path.name
 
 
-def validate_study(datasets: list[RawDataset], meta: StudyMeta, log: ProblemLog) -> dict[str, pd.DataFrame]:
+@dataclass(frozen=True)
+class FrameRule:
+    """A check across the columns of a record, with how to report the records that fail it."""
+
+    name: str
+    message: str
+    ok: Callable[[pd.DataFrame], pd.Series]
+    """True for the records that pass."""
+    column: Callable[[pd.DataFrame], str]
+    """The column(s) a problem names."""
+    show: Callable[[pd.DataFrame, int], str]
+    """One failing record as text (its keys and the values at fault)."""
+
+    def check(self) -> pa.Check:
+        return pa.Check(self.ok, name=self.name, error=self.message)
+
+
+def validate_study(datasets: list[RawDataset], meta: StudyMeta, log: ProblemLog,
+                   on_checked: Callable[[RawDataset], None] | None = None) -> dict[str, pd.DataFrame]:
     """Check every dataset, adding each problem to ``log``; return the type-coerced frames by name.
 
-    A dataset whose structure or types are wrong is left out of the result (its problems are errors);
-    the caller raises :class:`~trialviz.errors.ValidationError` when ``log`` has errors.
+    Parameters
+    ----------
+    datasets
+        The datasets as read.
+    meta
+        The study's metadata: conventions, cohorts and endpoints from the study file.
+    log
+        Receives every problem.
+    on_checked
+        Called after each dataset is checked (progress reporting).
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        The datasets without errors, typed (numbers, dates); a dataset with errors is left out, and the
+        caller raises :class:`~trialviz.errors.ValidationError` when ``log`` has errors.
     """
     adsl = [d for d in datasets if d.kind == "ADSL"]
     if not adsl and not any(p.dataset == "ADSL" for p in log.problems):
@@ -78,7 +128,10 @@ def validate_study(datasets: list[RawDataset], meta: StudyMeta, log: ProblemLog)
         frame = _check_dataset(dataset, meta, subject_ids, log)
         if frame is not None:
             checked[dataset.name] = frame
+        if on_checked:
+            on_checked(dataset)
     _check_parameters_unique(datasets, log)
+    _check_endpoints_declared(datasets, meta, log)
     return checked
 
 
@@ -90,27 +143,36 @@ def _subject_ids(adsl: RawDataset) -> pd.Index:
 
 def _check_dataset(dataset: RawDataset, meta: StudyMeta, subject_ids: pd.Index | None,
                    log: ProblemLog) -> pd.DataFrame | None:
-    conventions = meta.conventions
-    frame = dataset.frame
-    structure = pa.DataFrameSchema(
-        _structure_columns(dataset, conventions, subject_ids),
-        checks=_structure_frame_checks(dataset, conventions),
-        name=dataset.name,
-    )
-    if not _run(structure, frame, dataset, "error", log):
-        return None
-    frame = frame.copy()
-    for column in NUMERIC_COLUMNS[dataset.kind]:
-        if column in frame.columns:
-            frame[column] = pd.to_numeric(frame[column])
+    errors_before = _error_count(log)
+    structure = _structure_rules(dataset)
+    _run(pa.DataFrameSchema(_structure_columns(dataset, meta.conventions, subject_ids),
+                            checks=[r.check() for r in structure], name=dataset.name),
+         structure, dataset.frame, dataset, "error", log)
+    frame = _typed(dataset)
     _parse_dates(frame, dataset, log)
-    content = pa.DataFrameSchema(_content_columns(dataset, meta), checks=_content_frame_checks(dataset),
-                                 name=dataset.name)
-    ok = _run(content, frame, dataset, "error", log)
-    advisory = pa.DataFrameSchema(_advisory_columns(dataset, meta), checks=_advisory_frame_checks(dataset, meta),
-                                  name=dataset.name)
-    _run(advisory, frame, dataset, "warning", log)
-    return frame if ok else None
+    content = _content_rules(dataset)
+    _run(pa.DataFrameSchema(_content_columns(dataset, meta), checks=[r.check() for r in content],
+                            name=dataset.name), content, frame, dataset, "error", log)
+    advisory = _advisory_rules(dataset, meta)
+    _run(pa.DataFrameSchema(_advisory_columns(dataset, meta), checks=[r.check() for r in advisory],
+                            name=dataset.name), advisory, frame, dataset, "warning", log)
+    _check_population_flags(dataset, meta.conventions, log)
+    return frame if _error_count(log) == errors_before else None
+
+
+def _error_count(log: ProblemLog) -> int:
+    return sum(p.severity == "error" for p in log.problems)
+
+
+def _typed(dataset: RawDataset) -> pd.DataFrame:
+    """Numbers as numbers. Values that are not numbers were reported by the structure pass; they become
+    missing here only so that the later passes can check every other value (the frame is then not used)."""
+    frame = dataset.frame.copy()
+    columns = NUMERIC_COLUMNS[dataset.kind] + (GRADE_COLUMNS if dataset.kind == "ADAE" else ())
+    for column in columns:
+        if column in frame.columns and not pd.api.types.is_numeric_dtype(frame[column]):
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
 
 
 # --- the checks -------------------------------------------------------------------------------------------------
@@ -120,6 +182,14 @@ def _check(fn: Callable[[pd.Series], pd.Series], name: str, message: str) -> pa.
 
 def _is_number(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce").notna()
+
+
+def _is_grade(series: pd.Series) -> pd.Series:
+    return pd.to_numeric(series, errors="coerce").isin(GRADES)
+
+
+def _terms(series: pd.Series) -> pd.Series:
+    return series.astype("string").str.strip().str.upper()
 
 
 def _structure_columns(dataset: RawDataset, conventions: Conventions,
@@ -134,9 +204,13 @@ def _structure_columns(dataset: RawDataset, conventions: Conventions,
         if name in NUMERIC_COLUMNS[kind]:
             checks.append(_check(_is_number, "numeric", f"{name} must be numeric: these values are not numbers. "
                                  "Correct them in the source data (a missing value must be blank)."))
+        if kind == "ADAE" and name in GRADE_COLUMNS:
+            checks.append(_check(_is_grade, "grade", f"{name} is a CTCAE grade and must be 1, 2, 3, 4 or 5 (the "
+                                 "number alone: write 3, not \"GRADE 3\"). Correct these values at the source."))
         if name.endswith("FL") and len(name) > 2:
             checks.append(_check(lambda s: s.astype(str).isin(FLAG_VALUES), "flag",
-                                 f"{name} is a flag and may only be \"Y\", \"N\" or blank."))
+                                 f"{name} is a flag and may only be \"Y\", \"N\" or blank (upper case). "
+                                 "Correct these values at the source."))
         if name == "USUBJID" and kind != "ADSL" and subject_ids is not None:
             checks.append(_check(lambda s: s.astype(str).isin(subject_ids), "orphan",
                                  "These records belong to subjects that are not in ADSL, so they could not be "
@@ -150,51 +224,65 @@ def _structure_columns(dataset: RawDataset, conventions: Conventions,
     return columns
 
 
-def _analysis_keys(frame: pd.DataFrame) -> list[str]:
-    return [c for c in ("USUBJID", "PARAMCD", "AVISIT", "ATPT", "DTYPE") if c in frame.columns]
+def analysis_keys(frame: pd.DataFrame, kind: str = "BDS") -> list[str]:
+    """The columns that identify one analysis record: subject, parameter and, for BDS datasets, visit,
+    timepoint and derivation type where the dataset has them."""
+    keys = ("USUBJID", "PARAMCD") if kind == "ADTTE" else ("USUBJID", "PARAMCD", "AVISIT", "ATPT", "DTYPE")
+    return [c for c in keys if c in frame.columns]
 
 
-def _analysis_records(frame: pd.DataFrame) -> pd.Series:
-    """The records an analysis uses: flagged ``ANL01FL == "Y"`` (where the flag exists), with a visit."""
+def analysis_records(frame: pd.DataFrame) -> pd.Series:
+    """The records an analysis uses: flagged ``ANL01FL == "Y"`` (where the flag exists), with a visit.
+
+    Real ADaM legitimately repeats records outside this set (unscheduled and blank visits, records not
+    flagged for analysis), so duplicates are looked for only inside it.
+    """
     used = pd.Series(True, index=frame.index)
     if "ANL01FL" in frame.columns:
         used &= frame["ANL01FL"].astype("string").eq("Y").fillna(False)
     if "AVISIT" in frame.columns:
-        used &= frame["AVISIT"].astype("string").str.strip().fillna("").ne("")
+        used &= ~frame["AVISIT"].astype("string").str.strip().fillna("").isin(MISSING_VISIT)
     return used
 
 
-def _structure_frame_checks(dataset: RawDataset, conventions: Conventions) -> list[pa.Check]:
-    if dataset.kind != "BDS":
+def _key_text(frame: pd.DataFrame, index: int, keys: list[str]) -> str:
+    return " / ".join("" if pd.isna(v) else str(v).strip() for v in frame.loc[index, keys])
+
+
+def _structure_rules(dataset: RawDataset) -> list[FrameRule]:
+    kind = dataset.kind
+    if kind not in ("BDS", "ADTTE"):
         return []
 
     def no_duplicates(frame: pd.DataFrame) -> pd.Series:
-        keys = _analysis_keys(frame)
-        if len(keys) < 3:
+        keys = analysis_keys(frame, kind)
+        if keys[:2] != ["USUBJID", "PARAMCD"]:
             return pd.Series(True, index=frame.index)
-        used = _analysis_records(frame)
-        key_frame = frame[keys].astype("string").apply(lambda s: s.str.strip())
-        duplicated = key_frame[used].duplicated(keep=False)
+        used = analysis_records(frame) if kind == "BDS" else pd.Series(True, index=frame.index)
+        key_frame = frame.loc[used, keys].astype("string").apply(lambda s: s.str.strip())
+        duplicated = key_frame.duplicated(keep=False)
         return ~duplicated.reindex(frame.index, fill_value=False)
 
-    return [pa.Check(no_duplicates, name="duplicate analysis record",
-                     error="Duplicated analysis records: the same subject, parameter, visit (and timepoint and "
-                     "derivation type where present) occur more than once among the records flagged for analysis "
-                     "(ANL01FL = \"Y\", non-blank AVISIT), so a summary would count one measurement twice. Flag "
-                     "only one of them with ANL01FL.")]
+    if kind == "ADTTE":
+        message = ("Duplicated time-to-event records: the same subject and parameter occur more than once, so a "
+                   "Kaplan-Meier estimate would count the subject twice. Keep one record per subject and PARAMCD.")
+    else:
+        message = ("Duplicated analysis records: the same subject, parameter, visit (and timepoint and derivation "
+                   "type where present) occur more than once among the records flagged for analysis (ANL01FL = "
+                   "\"Y\", non-blank AVISIT), so a summary would count one measurement twice. Flag only one of "
+                   "them with ANL01FL.")
+    return [FrameRule("duplicate analysis record", message, no_duplicates,
+                      column=lambda f: ", ".join(analysis_keys(f, kind)),
+                      show=lambda f, i: _key_text(f, i, analysis_keys(f, kind)))]
 
 
 def _content_columns(dataset: RawDataset, meta: StudyMeta) -> dict[str, pa.Column]:
     columns: dict[str, pa.Column] = {}
     kind = dataset.kind
-    if kind == "ADAE":
-        for grade in ("AETOXGR", "ATOXGR"):
-            columns[grade] = pa.Column(checks=_check(lambda s: s.isin([1, 2, 3, 4, 5]), "grade",
-                                                     f"{grade} is a CTCAE grade and must be 1, 2, 3, 4 or 5."),
-                                       required=False, nullable=True)
     if kind == "ADTTE":
         columns["CNSR"] = pa.Column(checks=_check(lambda s: s.isin([0, 1]), "censoring",
-                                                  "CNSR must be 0 (event) or 1 (censored)."), nullable=True)
+                                                  "CNSR must be 0 (event) or 1 (censored)."),
+                                    nullable=True, required=False)
     if kind == "ADSL" and meta.cohorts:
         known = {c.value for c in meta.cohorts}
         for column in {meta.conventions.safety_cohort, meta.conventions.efficacy_cohort}:
@@ -207,7 +295,11 @@ def _content_columns(dataset: RawDataset, meta: StudyMeta) -> dict[str, pa.Colum
     return columns
 
 
-def _content_frame_checks(dataset: RawDataset) -> list[pa.Check]:
+def _number(value: object) -> str:
+    return "blank" if pd.isna(value) else format(float(value), ".10g")  # type: ignore[arg-type]
+
+
+def _content_rules(dataset: RawDataset) -> list[FrameRule]:
     if dataset.kind != "BDS":
         return []
 
@@ -219,22 +311,37 @@ def _content_frame_checks(dataset: RawDataset) -> list[pa.Check]:
         bad = frame["CHG"].notna() & expected.notna() & ((frame["CHG"] - expected).abs() > tolerance)
         return ~bad
 
-    return [pa.Check(change_consistent, name="change from baseline",
-                     error="CHG differs from AVAL − BASE on these records, so the change from baseline is "
-                     "ambiguous. Re-derive CHG = AVAL − BASE.")]
+    def show_change(frame: pd.DataFrame, i: int) -> str:
+        aval, base = frame.at[i, "AVAL"], frame.at[i, "BASE"]
+        return (f"{_key_text(frame, i, analysis_keys(frame))}: CHG {_number(frame.at[i, 'CHG'])}, "
+                f"AVAL − BASE = {_number(aval)} − {_number(base)} = {_number(aval - base)}")
+
+    return [FrameRule("change from baseline", "CHG differs from AVAL − BASE on these records, so the change "
+                      "from baseline is ambiguous. Re-derive CHG = AVAL − BASE.", change_consistent,
+                      column=lambda f: "CHG", show=show_change)]
 
 
 def _advisory_columns(dataset: RawDataset, meta: StudyMeta) -> dict[str, pa.Column]:
     columns: dict[str, pa.Column] = {}
     conventions = meta.conventions
-    if dataset.kind == "ADAE" and "AEREL" in dataset.frame.columns:
-        known = set(conventions.related_values) | set(conventions.not_related_values)
-        columns["AEREL"] = pa.Column(
-            checks=_check(lambda s: s.astype(str).str.strip().str.upper().isin(known), "causality",
-                          "AEREL values that are neither a related nor a not-related term; these events are "
-                          "counted as not related. Declare them in [conventions] related_values or "
-                          "not_related_values of the study file."),
-            nullable=True, required=False)
+    present = dataset.frame.columns
+    if dataset.kind == "ADAE":
+        causality = next((c for c in ("AEREL", "AREL") if c in present), None)
+        if causality:
+            known = set(conventions.related_values) | set(conventions.not_related_values)
+            columns[causality] = pa.Column(
+                checks=_check(lambda s: _terms(s).isin(known), "causality",
+                              f"{causality} values that are neither a related nor a not-related term; these events "
+                              "are counted as not related. Declare them in [conventions] related_values or "
+                              "not_related_values of the study file."),
+                nullable=True, required=False)
+        for severity in SEVERITY_COLUMNS:
+            columns[severity] = pa.Column(
+                checks=_check(lambda s: _terms(s).isin(SEVERITIES), "severity",
+                              f"{severity} values other than MILD, MODERATE or SEVERE; these events are shown with "
+                              "their severity as recorded, with no severity colour (severity is never turned into "
+                              "a grade). Correct them at the source if they are typos."),
+                nullable=True, required=False)
     if dataset.kind == "ADSL":
         for column in {conventions.safety_cohort, conventions.efficacy_cohort}:
             columns[column] = pa.Column(
@@ -246,35 +353,54 @@ def _advisory_columns(dataset: RawDataset, meta: StudyMeta) -> dict[str, pa.Colu
     return columns
 
 
-def _advisory_frame_checks(dataset: RawDataset, meta: StudyMeta) -> list[pa.Check]:
+def _advisory_rules(dataset: RawDataset, meta: StudyMeta) -> list[FrameRule]:
     if dataset.kind != "BDS":
         return []
-    checks = []
+    rules = []
     for endpoint in meta.endpoints:
         if endpoint.valid_range is None:
             continue
         low, high = endpoint.valid_range
-        checks.append(pa.Check(_in_range(endpoint.paramcd, low, high), name=f"range {endpoint.paramcd}",
-                               error=f"{endpoint.paramcd} ({endpoint.name}) values outside its valid range "
-                               f"{low:g}–{high:g}. They are analysed as recorded: check them at the source."))
+        rules.append(FrameRule(
+            f"range {endpoint.paramcd}",
+            f"{endpoint.paramcd} ({endpoint.name}) values outside its valid range {low:g}–{high:g} (declared in "
+            "the study file). They are analysed as recorded: check them at the source.",
+            _in_range(endpoint.paramcd, low, high), column=lambda f: "AVAL",
+            show=lambda f, i: f"{_key_text(f, i, analysis_keys(f))}: {_number(f.at[i, 'AVAL'])}"))
 
     def visit_numbers_consistent(frame: pd.DataFrame) -> pd.Series:
+        if not {"AVISIT", "AVISITN"} <= set(frame.columns):
+            return pd.Series(True, index=frame.index)
         keyed = frame.dropna(subset=["AVISIT", "AVISITN"])
         counts = keyed.groupby("AVISIT", observed=True)["AVISITN"].nunique()
         ambiguous = counts[counts > 1].index
         return ~frame["AVISIT"].isin(ambiguous)
 
-    checks.append(pa.Check(visit_numbers_consistent, name="visit order",
-                           error="The same AVISIT has more than one AVISITN, so visit order is ambiguous; the "
-                           "smallest AVISITN orders the visit."))
-    return checks
+    rules.append(FrameRule("visit order", "The same AVISIT has more than one AVISITN, so visit order is ambiguous; "
+                           "the smallest AVISITN orders the visit.", visit_numbers_consistent,
+                           column=lambda f: "AVISIT, AVISITN",
+                           show=lambda f, i: f"{str(f.at[i, 'AVISIT']).strip()} / {_number(f.at[i, 'AVISITN'])}"))
+    return rules
 
 
 def _in_range(paramcd: str, low: float, high: float) -> Callable[[pd.DataFrame], pd.Series]:
     def endpoint_values_plausible(frame: pd.DataFrame) -> pd.Series:
+        if not {"PARAMCD", "AVAL"} <= set(frame.columns):
+            return pd.Series(True, index=frame.index)
         rows = frame["PARAMCD"].astype(str).eq(paramcd) & frame["AVAL"].notna()
         return ~(rows & ~frame["AVAL"].between(low, high))
     return endpoint_values_plausible
+
+
+def _check_population_flags(dataset: RawDataset, conventions: Conventions, log: ProblemLog) -> None:
+    if dataset.kind != "ADSL":
+        return
+    for analysis, flag, key in (("safety", conventions.safety_population, "safety_population"),
+                                ("efficacy", conventions.efficacy_population, "efficacy_population")):
+        if flag and flag not in dataset.frame.columns:
+            log.warning(dataset.name, dataset.file, flag, f"ADSL has no {flag} column, the {analysis} population "
+                        f"flag: {analysis} analyses include every subject. Add the flag, or name the study's own "
+                        f"flag with {key} under [conventions] in the study file.")
 
 
 def _parse_dates(frame: pd.DataFrame, dataset: RawDataset, log: ProblemLog) -> None:
@@ -289,7 +415,8 @@ def _parse_dates(frame: pd.DataFrame, dataset: RawDataset, log: ProblemLog) -> N
         bad = text.notna() & parsed.isna()
         if bad.any():
             _report(log, "warning", dataset, column, frame.index[bad], text[bad],
-                    f"{column} values that are not ISO dates (YYYY-MM-DD); they are treated as missing dates.")
+                    f"{column} values that are not ISO dates (YYYY-MM-DD); they are treated as missing dates. "
+                    "Correct them at the source.")
         frame[column] = parsed
 
 
@@ -305,26 +432,43 @@ def _check_parameters_unique(datasets: Iterable[RawDataset], log: ProblemLog) ->
                       "its records cannot be told apart. Rename it in one of them.", values=(code,), count=1)
 
 
+def _check_endpoints_declared(datasets: Iterable[RawDataset], meta: StudyMeta, log: ProblemLog) -> None:
+    """An endpoint the study file describes but no dataset holds is most likely a mistyped PARAMCD."""
+    present = {str(code).strip() for d in datasets if d.kind == "BDS" and "PARAMCD" in d.frame.columns
+               for code in d.frame["PARAMCD"].dropna().unique()}
+    if not any(d.kind == "BDS" for d in datasets):
+        return
+    for endpoint in meta.endpoints:
+        if endpoint.paramcd not in present:
+            log.warning("study", "", "PARAMCD", f"The study file describes endpoint {endpoint.paramcd} "
+                        f"({endpoint.name}), but no dataset has PARAMCD {endpoint.paramcd}; it is not shown. "
+                        f"Correct the paramcd in [[endpoints]] (codes in the data: {_some(sorted(present))}).",
+                        values=(endpoint.paramcd,), count=1)
+
+
+def _some(items: list[str], shown: int = 12) -> str:
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
+
+
 # --- turning pandera failures into problems ----------------------------------------------------------------------
-def _run(schema: pa.DataFrameSchema, frame: pd.DataFrame, dataset: RawDataset, severity: Severity,
-         log: ProblemLog) -> bool:
+def _run(schema: pa.DataFrameSchema, rules: list[FrameRule], frame: pd.DataFrame, dataset: RawDataset,
+         severity: Severity, log: ProblemLog) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             schema.validate(frame, lazy=True)
     except SchemaErrors as exc:
-        _report_failures(exc.failure_cases, schema, dataset, severity, log)
-        return False
-    return True
+        _report_failures(exc.failure_cases, schema, rules, frame, dataset, severity, log)
 
 
-def _report_failures(cases: pd.DataFrame, schema: pa.DataFrameSchema, dataset: RawDataset,
-                     severity: Severity, log: ProblemLog) -> None:
+def _report_failures(cases: pd.DataFrame, schema: pa.DataFrameSchema, rules: list[FrameRule], frame: pd.DataFrame,
+                     dataset: RawDataset, severity: Severity, log: ProblemLog) -> None:
     # pandera names a failed check by its error text when it has one, else by its name
     column_checks = {key: check.error for column in schema.columns.values() for check in column.checks
                      for key in (check.name, check.error)}
-    frame_checks = {key: check.error for check in schema.checks for key in (check.name, check.error)}
-    is_frame_check = cases["check"].astype(str).isin(frame_checks)
+    by_check = {key: rule for rule in rules for key in (rule.name, rule.message)}
+    is_frame_check = cases["check"].astype(str).isin(by_check)
     # a frame-level check reports every column of a failing row: group it by check alone
     groups = [(("", check), group) for check, group in cases[is_frame_check].groupby("check", sort=False)]
     groups += list(cases[~is_frame_check].groupby(["column", "check"], dropna=False, sort=False))
@@ -338,13 +482,13 @@ def _report_failures(cases: pd.DataFrame, schema: pa.DataFrameSchema, dataset: R
                                 "file's own column to it under [columns] in the study file.")
             continue
         index, values = group["index"].dropna(), group["failure_case"]
-        if check in frame_checks:
-            message = frame_checks[check]
+        if check in by_check:
+            rule = by_check[check]
+            message, column = rule.message, rule.column(frame)
             if group["index"].isna().all():  # the check itself raised: report, never hide
                 message = f"{message} (the check could not run: {group['failure_case'].iloc[0]})"
-            column = ", ".join(_analysis_keys(dataset.frame)) if "Duplicated" in message else ""
-            firsts = group.dropna(subset=["index"]).drop_duplicates("index")
-            index, values = firsts["index"], firsts["index"].map(lambda i: _row_text(dataset.frame, i))
+            index = sorted(int(i) for i in group["index"].dropna().unique())
+            values = [rule.show(frame, i) for i in index[:MAX_SHOWN]] + [""] * (len(index) - MAX_SHOWN)
         elif check == "field_uniqueness":
             message = f"{column} must identify each subject once, but these values occur more than once."
         elif check == "not_nullable":
@@ -354,15 +498,9 @@ def _report_failures(cases: pd.DataFrame, schema: pa.DataFrameSchema, dataset: R
         _report(log, severity, dataset, column, index, values, message)
 
 
-def _row_text(frame: pd.DataFrame, index: object) -> str:
-    keys = _analysis_keys(frame) or list(frame.columns[:3])
-    row = frame.loc[index, keys]
-    return " / ".join("" if pd.isna(v) else str(v).strip() for v in row)
-
-
 def _report(log: ProblemLog, severity: Severity, dataset: RawDataset, column: str, index: Iterable[object],
             values: Iterable[object], message: str) -> None:
-    pairs = sorted({int(i): v for i, v in zip(index, values, strict=False)}.items())
+    pairs = sorted({int(i): v for i, v in zip(index, values, strict=False)}.items())  # type: ignore[call-overload]
     rows = tuple(i + 1 for i, _ in pairs[:MAX_SHOWN])
     shown = tuple("" if pd.isna(v) else str(v) for _, v in pairs[:MAX_SHOWN])
     log.add_problem(severity, dataset.name, dataset.file, column, message, rows=rows, count=len(pairs),
