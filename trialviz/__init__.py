@@ -15,8 +15,9 @@ from trialviz.errors import (AnalysisError, Problem, StudyConfigError, StudyFile
 from trialviz.filters import SubjectFilter, filter_study
 from trialviz.io import load_study
 from trialviz.study import Cohort, Endpoint, Study
-from trialviz.tables import (ae_overview, ae_period, analysis_records, endpoint_summary, followup,
-                             followup_summary, published_facts)
+from trialviz.tables import (ae_grade, ae_overview, ae_period, ae_soc_pt, analysis_records, ancova, baseline_table,
+                             endpoint_summary, endpoint_tests, followup, followup_summary, grouped_by, kaplan_meier,
+                             km_medians, logrank, populations, primary_endpoint_table, published_facts, responders)
 
 try:
     __version__ = version("trialviz")
@@ -25,7 +26,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 __all__ = [
     "AnalysisError", "Cohort", "Endpoint", "Problem", "Study", "StudyConfigError", "StudyFileError",
-    "SubjectFilter", "TrialvizError", "ValidationError", "__version__", "ae_overview", "ae_period",
-    "analysis_records", "endpoint_summary", "filter_study", "followup", "followup_summary", "load_study",
-    "published_facts",
+    "SubjectFilter", "TrialvizError", "ValidationError", "__version__", "ae_grade", "ae_overview", "ae_period",
+    "ae_soc_pt", "analysis_records", "ancova", "baseline_table", "endpoint_summary", "endpoint_tests",
+    "filter_study", "followup", "followup_summary", "grouped_by", "kaplan_meier", "km_medians", "load_study",
+    "logrank", "populations", "primary_endpoint_table", "published_facts", "responders",
 ]

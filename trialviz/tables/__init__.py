@@ -1,9 +1,16 @@
 """Tables and statistics of a trial report: pure functions, a (filtered) study in, a tidy DataFrame out."""
 
+from trialviz.tables.baseline import baseline_table
+from trialviz.tables.common import grouped_by
+from trialviz.tables.efficacy import ancova, endpoint_tests
 from trialviz.tables.endpoints import analysis_records, endpoint_summary
 from trialviz.tables.facts import published_facts
-from trialviz.tables.safety import ae_overview, ae_period
+from trialviz.tables.populations import populations
+from trialviz.tables.responders import responders
+from trialviz.tables.safety import ae_grade, ae_overview, ae_period, ae_soc_pt, primary_endpoint_table
 from trialviz.tables.subjects import followup, followup_summary
+from trialviz.tables.survival import kaplan_meier, km_medians, logrank
 
-__all__ = ["ae_overview", "ae_period", "analysis_records", "endpoint_summary", "followup", "followup_summary",
-           "published_facts"]
+__all__ = ["ae_grade", "ae_overview", "ae_period", "ae_soc_pt", "analysis_records", "ancova", "baseline_table",
+           "endpoint_summary", "endpoint_tests", "followup", "followup_summary", "grouped_by", "kaplan_meier",
+           "km_medians", "logrank", "populations", "primary_endpoint_table", "published_facts", "responders"]
