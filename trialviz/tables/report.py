@@ -1,0 +1,272 @@
+"""Every table of the analysis library as a formatted report table (great_tables), and by name.
+
+:func:`report_table` computes a table by its command-line name and formats it as a report would show it:
+"n (%)" with N in the column headers, confidence intervals and p-values beside the counts, and the
+population and conventions as source notes. :data:`REPORTS` lists the names.
+
+Examples
+--------
+>>> import trialviz
+>>> from trialviz.tables.report import report_table, as_html
+>>> html = as_html(report_table("ae-soc-pt", trialviz.load_study()))
+>>> "N = 10" in html
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from great_tables import GT
+
+from trialviz.errors import AnalysisError
+from trialviz.study import Study
+from trialviz.tables.common import TOTAL, conventions_of
+from trialviz.tables.render import _n_percent, _style, _table_id, as_html, cohort_header, summary_gt
+
+__all__ = ["REPORTS", "Report", "as_html", "format_p", "render_report", "report_table"]
+
+
+def format_p(p: float | None) -> str:
+    """A p-value as a report prints it: three decimals, ``<0.001`` and ``>0.999`` at the ends."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return ""
+    if p < 0.001:
+        return "<0.001"
+    return ">0.999" if p > 0.999 else f"{p:.3f}"
+
+
+def _num(value: float, places: int) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{places}f}"
+
+
+def _cohort_name(study: Study, cohort: str) -> str:
+    return TOTAL if cohort == TOTAL else study.cohort_label(cohort)
+
+
+def _finish(gt: GT, table: pd.DataFrame, legend: str = "") -> GT:
+    for note in [legend, *conventions_of(table)]:
+        if note:
+            gt = gt.tab_source_note(note)
+    return _style(gt)
+
+
+def counting_gt(table: pd.DataFrame, study: Study, *, title: str, keys: list[str], show_events: bool = True,
+                show_ci: bool = False, fixed_denominator: bool = True) -> GT:
+    """A tidy counting table as a report table: a row per combination of ``keys`` (labelled by ``label``
+    where the table has one), a column per cohort, then one p-value column per compared cohort.
+
+    Cells read "n (%)", with "[events]" when ``show_events`` and the confidence interval when ``show_ci``;
+    with ``fixed_denominator`` the N of each cohort goes to its header, otherwise each cell shows n/N.
+    """
+    cohorts = list(dict.fromkeys(table["cohort"]))
+    if fixed_denominator:
+        sizes = table.drop_duplicates("cohort").set_index("cohort")["denominator"]
+        headers = {c: cohort_header(study, c, int(sizes[c])) for c in cohorts}
+    else:
+        headers = {c: _cohort_name(study, c) for c in cohorts}
+    has_events = show_events and "events" in table.columns
+    cells = []
+    for row in table.itertuples(index=False):
+        text = _n_percent(row.subjects, row.percent, row.events if has_events else None)
+        if not fixed_denominator:
+            text = text.replace(" (", f"/{int(row.denominator)} (", 1)
+        if show_ci and not math.isnan(row.ci_low):
+            text += f"; {row.ci_low:.1f}–{row.ci_high:.1f}"
+        cells.append(text)
+    shown = table.assign(_cell=cells, _row=table[keys].astype(str).agg("\x1f".join, axis=1))
+    label = shown["label"] if "label" in shown.columns else shown[keys[-1]].astype(str)
+    labels = dict(zip(shown["_row"], label, strict=False))
+    wide = shown.pivot_table(index="_row", columns="cohort", values="_cell", aggfunc="first", sort=False)
+    wide = wide.reindex(columns=cohorts).rename(columns=headers)
+    if "p_value" in shown.columns:
+        tested = shown[shown["test"].astype(str) != ""]
+        for cohort in dict.fromkeys(tested["cohort"]):
+            reference = str(tested[tested["cohort"] == cohort]["test"].iloc[0]).rsplit(" vs ", 1)[-1]
+            column = f"p: {_cohort_name(study, cohort)} vs {_cohort_name(study, reference)}"
+            p_values = shown[shown["cohort"] == cohort].set_index("_row")["p_value"]
+            wide[column] = p_values.reindex(wide.index).map(format_p).fillna("")
+    wide.insert(0, "", [labels[i] for i in wide.index])
+    gt = GT(wide.reset_index(drop=True), rowname_col="", id=_table_id(title)).tab_header(title=title)
+    legend = "n (%) patients" + (" [number of events]" if has_events else "") + \
+        ("; exact 95% CI of the percentage" if show_ci else "") + "."
+    return _finish(gt, table, legend)
+
+
+def baseline_gt(table: pd.DataFrame, study: Study, *, title: str = "Baseline characteristics") -> GT:
+    """A baseline table (from :func:`trialviz.baseline_table`) as "Table 1": one group per variable,
+    "Mean (SD)", "Median (Q1–Q3)", "Min–max" or "n (%)" lines, N in each column header."""
+    sizes = table.attrs.get("denominators", {})
+    cohorts = list(dict.fromkeys(table["cohort"]))
+    headers = {c: cohort_header(study, c, int(sizes.get(c, 0))) for c in cohorts}
+    lines: list[dict[str, Any]] = []
+    for (variable, category), part in table.groupby(["variable", "category"], sort=False):
+        stats_by = part.pivot_table(index="cohort", columns="statistic", values="value", aggfunc="first")
+        group = str(part["label"].iloc[0])
+        if category == "":
+            for name, make in (("n", lambda s: _num(s["n"], 0)),
+                               ("Mean (SD)", lambda s: f"{_num(s['mean'], 1)} ({_num(s['sd'], 2)})"),
+                               ("Median (Q1–Q3)", lambda s: f"{_num(s['median'], 1)} ({_num(s['q1'], 1)}–"
+                                                            f"{_num(s['q3'], 1)})"),
+                               ("Min–max", lambda s: f"{_num(s['min'], 1)}–{_num(s['max'], 1)}")):
+                lines.append({"group": group, "": name,
+                              **{headers[c]: make(stats_by.loc[c]) for c in cohorts}})
+        else:
+            lines.append({"group": group, "": str(category),
+                          **{headers[c]: _n_percent(stats_by.loc[c, "count"], stats_by.loc[c, "percent"])
+                             for c in cohorts}})
+    shown = pd.DataFrame(lines, columns=["group", "", *headers.values()])
+    gt = GT(shown, rowname_col="", groupname_col="group", id=_table_id(title)).tab_header(title=title)
+    return _finish(gt, table)
+
+
+def tests_gt(table: pd.DataFrame, study: Study, *, title: str) -> GT:
+    """Statistical tests (from :func:`trialviz.endpoint_tests`, :func:`trialviz.ancova` or
+    :func:`trialviz.logrank`) as a report table: what is compared, the estimate, CI and p, and the test."""
+    rows = []
+    for row in table.to_dict("records"):
+        what = _cohort_name(study, str(row["cohort"])) if row.get("cohort") else "Dose (continuous)"
+        if row.get("reference"):
+            what += f" − {_cohort_name(study, str(row['reference']))}" if row.get("term") == "difference" else \
+                f" vs {_cohort_name(study, str(row['reference']))}"
+        if row.get("term") == "ls_mean":
+            what = f"LS mean: {what}"
+        estimate = _num(row.get("estimate", np.nan), 2)
+        if "se" in row:
+            estimate += f" (SE {_num(row['se'], 2)})"
+        ci = f"{_num(row['ci_low'], 2)} to {_num(row['ci_high'], 2)}" if "ci_low" in row else ""
+        rows.append({"Visit": str(row.get("visit", row.get("param", ""))), "Comparison": what,
+                     "n": "" if "n" not in row else str(int(row["n"])), "Estimate": estimate, "95% CI": ci,
+                     "p": format_p(row["p_value"]), "Test": str(row["test"])})
+    shown = pd.DataFrame(rows)
+    if not shown["95% CI"].astype(bool).any():
+        shown = shown.drop(columns=["95% CI"])
+    gt = GT(shown, groupname_col="Visit", id=_table_id(title)).tab_header(title=title)
+    return _finish(gt, table)
+
+
+def km_gt(table: pd.DataFrame, study: Study, *, title: str, medians: pd.DataFrame | None = None,
+          tests: pd.DataFrame | None = None) -> GT:
+    """Kaplan–Meier estimates at chosen times: a row per time, per cohort "at risk" and "S(t) (CI)";
+    medians and log-rank tests as notes."""
+    cohorts = list(dict.fromkeys(table["cohort"]))
+    wide = pd.DataFrame({"Time": [f"{t:g}" for t in dict.fromkeys(table["time"])]})
+    for cohort in cohorts:
+        part = table[table["cohort"] == cohort]
+        name = _cohort_name(study, cohort)
+        wide[f"{name}: at risk"] = part["at_risk"].astype(int).astype(str).to_numpy()
+        wide[f"{name}: S(t) (95% CI)"] = [f"{_num(s, 3)} ({_num(lo, 3)}–{_num(hi, 3)})" for s, lo, hi in
+                                          zip(part["survival"], part["ci_low"], part["ci_high"], strict=True)]
+    gt = GT(wide, rowname_col="Time", id=_table_id(title)).tab_header(title=title)
+    notes = []
+    if medians is not None:
+        notes += [f"Median, {_cohort_name(study, r.cohort)}: " +
+                  ("not reached" if math.isnan(r.median) else
+                   f"{r.median:g} (95% CI {_num(r.ci_low, 0)}–{_num(r.ci_high, 0)})") + f"; {r.events}/{r.n} events."
+                  for r in medians.itertuples(index=False)]
+    if tests is not None:
+        notes += [f"{r.test}: p = {format_p(r.p_value)}." for r in tests.itertuples(index=False)]
+    for note in notes:
+        gt = gt.tab_source_note(note)
+    return _finish(gt, table)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A table by name: how to compute it from a study and format it."""
+
+    title: str
+    compute: Callable[..., pd.DataFrame]
+    render: Callable[[pd.DataFrame, Study, str], GT]
+    needs_param: bool = False
+
+
+def _km_render(table: pd.DataFrame, study: Study, title: str) -> GT:
+    from trialviz.tables.survival import km_medians, logrank
+
+    param = str(table["param"].iloc[0]) if len(table) else None
+    tests = None
+    try:
+        tests = logrank(study, param)
+    except AnalysisError:
+        pass
+    return km_gt(table, study, title=title, medians=km_medians(study, param), tests=tests)
+
+
+def _registry() -> dict[str, Report]:
+    from trialviz import tables as t
+
+    def counting(keys: list[str], **options: Any) -> Callable[[pd.DataFrame, Study, str], GT]:
+        return lambda table, study, title: counting_gt(table, study, title=title, keys=keys, **options)
+
+    return {
+        "populations": Report("Populations and disposition", t.populations,
+                              counting(["population", "category"], show_events=False)),
+        "baseline": Report("Baseline characteristics", t.baseline_table,
+                           lambda table, study, title: baseline_gt(table, study, title=title)),
+        "endpoint-summary": Report("Endpoint summary", t.endpoint_summary,
+                                   lambda table, study, title: summary_gt(table, study, title=title), True),
+        "endpoint-tests": Report("Tests of change from baseline", t.endpoint_tests,
+                                 lambda table, study, title: tests_gt(table, study, title=title), True),
+        "ancova": Report("ANCOVA of change from baseline", t.ancova,
+                         lambda table, study, title: tests_gt(table, study, title=title), True),
+        "responders": Report("Responders", t.responders,
+                             counting(["visit"], show_events=False, show_ci=True, fixed_denominator=False), True),
+        "ae-overview": Report("Adverse events: overview", t.ae_overview, counting(["category"])),
+        "ae-soc-pt": Report("Adverse events by system organ class and preferred term", t.ae_soc_pt,
+                            counting(["soc", "pt"])),
+        "ae-grade": Report("Adverse events by worst grade", t.ae_grade, counting(["grade"])),
+        "ae-period": Report("Adverse events by onset period", t.ae_period,
+                            lambda table, study, title: counting_gt(
+                                table.assign(label=table["period_label"] + " · " + table["label"]), study,
+                                title=title, keys=["period", "category"])),
+        "primary-endpoint": Report("Primary endpoint: adverse events in the primary-endpoint window",
+                                   t.primary_endpoint_table,
+                                   lambda table, study, title: counting_gt(
+                                       table.assign(label=table["period_label"] + " · " + table["label"]), study,
+                                       title=title, keys=["period", "category"], show_ci=True)),
+        "km": Report("Kaplan–Meier estimates", t.kaplan_meier, _km_render),
+    }
+
+
+REPORTS: dict[str, Report] = _registry()
+"""The report tables by name (the names of ``trialviz table NAME``)."""
+
+
+def render_report(name: str, table: pd.DataFrame, study: Study, *, title: str | None = None) -> GT:
+    """Format an already computed table of report ``name``."""
+    if name not in REPORTS:
+        raise AnalysisError(f"Unknown table {name!r}; choose one of: {', '.join(REPORTS)}.")
+    report = REPORTS[name]
+    return report.render(table, study, title or f"{report.title} — {study.meta.display_name}")
+
+
+def report_table(name: str, study: Study, *args: Any, title: str | None = None, **options: Any) -> GT:
+    """Compute table ``name`` (see :data:`REPORTS`) with the given options and format it as a report.
+
+    Parameters
+    ----------
+    name
+        ``populations``, ``baseline``, ``endpoint-summary``, ``endpoint-tests``, ``ancova``, ``responders``,
+        ``ae-overview``, ``ae-soc-pt``, ``ae-grade``, ``ae-period``, ``primary-endpoint`` or ``km``.
+    study
+        A (possibly filtered) study.
+    *args, **options
+        Passed to the table's function (e.g. the endpoint for ``endpoint-summary``).
+    title
+        Title of the table; by default the report's title and the study name.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> from trialviz.tables.report import report_table
+    >>> gt = report_table("responders", trialviz.load_study(), "MRSS", visit="Month 6")
+    """
+    if name not in REPORTS:
+        raise AnalysisError(f"Unknown table {name!r}; choose one of: {', '.join(REPORTS)}.")
+    return render_report(name, REPORTS[name].compute(study, *args, **options), study, title=title)
