@@ -6,34 +6,37 @@ import numpy as np
 
 import trialviz
 from trialviz.app import Explorer
-from trialviz.app.explorer import TAB_TITLES
+from trialviz.app.explorer import TAB_KEYS
 
 
 def _open(app: Explorer, title: str) -> None:
-    app.tabs.selected_index = TAB_TITLES.index(title)
+    app.tabs.selected_index = TAB_KEYS.index(title.lower())
 
 
 def test_cohort_filter_updates_count_and_figure(bundled):
     app = Explorer(bundled)
     _open(app, "Efficacy")
-    figure = app.trajectory
+    figure = app.panel("efficacy").trajectory
     app.cohort_boxes["MSC 1×10⁶/kg"].value = False
     assert app.count_text() == "10 of 20 patients shown"
-    assert app.trajectory is figure, "the figure is updated in place, not replaced"
+    assert app.panel("efficacy").trajectory is figure, "the figure is updated in place, not replaced"
     expected = trialviz.endpoint_summary(trialviz.filter_study(bundled, cohorts=["MSC 3×10⁶/kg"]), "MRSS",
                                          measures=["value"], total=False)
     trace = next(t for t in figure.data if t.name == "MSC 3×10⁶/kg · mean (95% CI)")
     assert np.allclose(trace.y, expected[expected["cohort"] == "MSC 3×10⁶/kg"]["mean"])
-    assert "MSC 3×10⁶/kg: 10 of 10" in app.count.value and "MSC 1×10⁶/kg: 0 of 10" in app.count.value
+    assert "MSC 3×10⁶/kg: <span class='tv-count-cohort'>10 of 10</span>" in app.count.value
+    assert "MSC 1×10⁶/kg: <span class='tv-count-cohort'>0 of 10</span>" in app.count.value
 
 
 def test_endpoint_and_measure_change_the_figure(bundled):
     app = Explorer(bundled)
     _open(app, "Efficacy")
-    app.endpoint_dropdown.value = "HAQDI"
-    app.measure_toggle.value = "change"
-    assert app.trajectory.layout.title.text.startswith("Disability (HAQ-DI): change from baseline")
-    assert "summary by cohort and visit" in app.endpoint_table.value and "HAQ-DI" in app.endpoint_table.value
+    efficacy = app.panel("efficacy")
+    efficacy.endpoint.value = "HAQDI"
+    efficacy.measure.value = "change"
+    assert efficacy.trajectory.layout.title.text.startswith("Disability (HAQ-DI): change from baseline")
+    assert "summary by cohort and visit" in efficacy.summary.value and "HAQ-DI" in efficacy.summary.value
+    assert app.state.endpoint == "HAQDI" and "endpoint=HAQDI" in app.bridge.query
 
 
 def test_filters_reach_the_safety_table(bundled):
@@ -43,9 +46,9 @@ def test_filters_reach_the_safety_table(bundled):
     women = trialviz.filter_study(bundled, sex=["F"])
     table = trialviz.ae_overview(women)
     total_any = table[(table["category"] == "any") & (table["cohort"] == "Total")].iloc[0]
-    assert f"Total (N = {int(total_any['denominator'])})" in app.ae_table.value
-    assert f"{int(total_any['subjects'])} ({total_any['percent']:.1f}%) [{int(total_any['events'])}]" in \
-        app.ae_table.value
+    shown = app.panel("safety").overview.value
+    assert f"Total (N = {int(total_any['denominator'])})" in shown
+    assert f"{int(total_any['subjects'])} ({total_any['percent']:.1f}%) [{int(total_any['events'])}]" in shown
 
 
 def test_tabs_are_built_lazily(bundled):
@@ -53,7 +56,11 @@ def test_tabs_are_built_lazily(bundled):
     assert app._built == {0}
     assert app.tabs.children[1].children == ()
     _open(app, "Safety")
-    assert app._built == {0, 2}
+    assert app._built == {0, TAB_KEYS.index("safety")}
+    app.cohort_boxes["MSC 1×10⁶/kg"].value = False  # only the visible tab is recomputed now …
+    assert app._stale == {0}
+    _open(app, "Overview")  # … the others when they are opened again
+    assert app._stale == set()
 
 
 def test_a_failing_update_is_shown_and_clears_the_figure(bundled, monkeypatch):
@@ -63,13 +70,14 @@ def test_a_failing_update_is_shown_and_clears_the_figure(bundled, monkeypatch):
     def broken(*args, **kwargs):
         raise trialviz.AnalysisError("the endpoint has no analysis records")
 
-    monkeypatch.setattr("trialviz.app.explorer.trajectory_figure", broken)
-    app.endpoint_dropdown.value = "FVCPP"
+    monkeypatch.setattr("trialviz.app.panels.trajectory_figure", broken)
+    efficacy = app.panel("efficacy")
+    efficacy.endpoint.value = "FVCPP"
     assert "could not be updated" in app.status.value and "no analysis records" in app.status.value
-    assert len(app.trajectory.data) == 0
+    assert len(efficacy.trajectory.data) == 0 and efficacy.summary.value == ""
     monkeypatch.undo()
-    app.endpoint_dropdown.value = "MRSS"
-    assert app.status.value == "" and len(app.trajectory.data) > 0
+    efficacy.endpoint.value = "MRSS"
+    assert app.status.value == "" and len(efficacy.trajectory.data) > 0
 
 
 def test_filter_that_leaves_nobody_keeps_the_app_usable(bundled):
@@ -78,7 +86,7 @@ def test_filter_that_leaves_nobody_keeps_the_app_usable(bundled):
     for box in app.cohort_boxes.values():
         box.value = False
     assert app.count_text() == "0 of 20 patients shown"
-    assert "No patient matches" in app.trajectory.layout.title.text
+    assert "No patient matches" in app.panel("efficacy").trajectory.layout.title.text
     assert app.status.value == ""
     app.cohort_boxes["MSC 1×10⁶/kg"].value = True
     assert app.count_text() == "10 of 20 patients shown"
@@ -86,14 +94,90 @@ def test_filter_that_leaves_nobody_keeps_the_app_usable(bundled):
 
 def test_works_on_the_cdisc_pilot(pilot):
     app = Explorer(pilot)
-    for title in TAB_TITLES:
-        _open(app, title)
-    assert app.status.value == ""
+    for key in TAB_KEYS:
+        _open(app, key)
+        assert app.status.value == "", key
     assert "254 of 254" in app.count.value
-    assert "Placebo (N = 86)" in app.ae_table.value
+    assert "Placebo (N = 86)" in app.panel("safety").overview.value
 
 
 def test_header_names_the_data_and_the_simulation(bundled):
     app = Explorer(bundled)
     assert "SIMULATED" in app.header.value and "adsl.csv" in app.header.value
     assert bundled.provenance.content_hash in app.header.value
+
+
+def test_state_round_trips_through_the_address(bundled):
+    app = Explorer(bundled)
+    _open(app, "Efficacy")
+    efficacy = app.panel("efficacy")
+    efficacy.endpoint.value = "FVCPP"
+    efficacy.measure.value = "change"
+    app.sex_boxes["M"].value = False
+    app.age_slider.value = (30, 60)
+    query = app.bridge.query
+    restored = Explorer(bundled)
+    restored.bridge.initial_query = query  # what the browser sends when it opens that address
+    assert restored.state == app.state
+    assert restored.count_text() == app.count_text()
+    assert restored.tabs.selected_index == TAB_KEYS.index("efficacy")
+    assert restored.panel("efficacy").trajectory.layout.title.text == efficacy.trajectory.layout.title.text
+
+
+def test_a_bad_address_is_reported_not_fatal(bundled):
+    app = Explorer(bundled)
+    app.bridge.initial_query = "tab=nowhere&endpoint=NOPE&cohorts=Ghost&colour=red"
+    assert "was not understood" in app.status.value
+    assert "unknown setting 'colour'" in app.status.value and "unknown endpoint 'NOPE'" in app.status.value
+    assert "unknown cohort(s) Ghost" in app.status.value
+    assert app.count_text() == "20 of 20 patients shown" and app.tabs.selected_index == 0
+
+
+def test_drill_down_from_a_table_row_and_open_the_patient(bundled):
+    app = Explorer(bundled)
+    _open(app, "Safety")
+    app._on_row_click("", 1, "Serious adverse event")
+    events = bundled.adverse_events
+    expected = sorted(events.loc[events["AESER"] == "Y", "USUBJID"].unique())
+    assert list(app.drill_patients.options) == expected
+    app.open_patient(expected[0])
+    patient = app.panel("patient")
+    assert app.tabs.selected_index == TAB_KEYS.index("patient") and patient.patient.value == expected[0]
+    assert patient.timeline.layout.meta["patient"] == expected[0]
+    assert f"patient={expected[0]}" in app.bridge.query
+
+
+def test_show_code_reproduces_the_view(bundled):
+    app = Explorer(bundled)
+    _open(app, "Efficacy")
+    app.cohort_boxes["MSC 1×10⁶/kg"].value = False
+    app.code_toggle.value = True
+    code = app.panel("efficacy").code
+    namespace: dict = {}
+    exec(compile(code.replace("trajectory_figure(view", "figure = trajectory_figure(view", 1), "<view>", "exec"),
+         namespace)
+    shown = app.panel("efficacy").trajectory
+    assert [t.name for t in namespace["figure"].data] == [t.name for t in shown.data]
+    assert namespace["view"].n_subjects == 10
+    assert "filter_study(study, cohorts=" in app.code_box.value
+
+
+def test_exports_hold_the_numbers_on_screen(bundled, tmp_path):
+    import io
+
+    import openpyxl
+    import pandas as pd
+
+    app = Explorer(bundled)
+    _open(app, "Safety")
+    name, data = app.export("table", "csv")
+    table = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    shown = trialviz.ae_overview(bundled)
+    assert name.endswith(".csv") and table["events"].tolist() == shown["events"].tolist()
+    name, data = app.export("table", "xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert [c.value for c in sheet[1]][:3] == list(shown.columns[:3])
+    name, data = app.export("report", "html")
+    report = data.decode()
+    assert "Adverse events: overview by cohort" in report and bundled.provenance.files[0].sha256 in report
+    assert "SIMULATED" in report and "trialviz" in report

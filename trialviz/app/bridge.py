@@ -1,18 +1,25 @@
-"""Browser-side helpers of the dashboard, as one small anywidget.
+"""Browser-side helpers of the dashboard, as one small invisible anywidget.
 
-Some things only the browser can do: size a plotly figure to its container as soon as it is drawn
-(plotly's widget otherwise keeps its 700 px default until the window is resized, because Voilà does not
-send it the layout messages JupyterLab does).
+Some things only the browser can do, and Voilà runs no notebook JavaScript, so this widget carries them:
+
+- keep the view's state in the address bar (``query``) and send the address's state to the kernel when
+  the page opens (``initial_query``), so an address shares and restores a view;
+- turn a file the kernel sends into a download;
+- report a click on a report-table row (tables marked ``tv-drill``) to the kernel, for drill-down;
+- notice when the kernel stops answering and say so in plain words, with how to get the view back;
+- fit plotly figures to their container (plotly's widget keeps its 700 px default in Voilà).
 """
 
 from __future__ import annotations
+
+import base64
+from collections.abc import Callable
 
 import anywidget
 import traitlets
 
 _ESM = r"""
 function fitPlots() {
-  // plotly's FigureWidget keeps its 700 px default in Voilà: fit every visible plot to its container
   const Plotly = window.Plotly;
   if (!Plotly || !Plotly.Plots) return;
   for (const plot of document.querySelectorAll(".js-plotly-plot")) {
@@ -28,6 +35,22 @@ function fitSoon() {
   setTimeout(fitPlots, 400);  // after the widget manager has applied a pending layout update
 }
 
+function showLostKernel(show) {
+  let banner = document.getElementById("tv-kernel-lost");
+  if (!banner && show) {
+    banner = document.createElement("div");
+    banner.id = "tv-kernel-lost";
+    banner.setAttribute("role", "alert");
+    banner.style.cssText = "position:fixed;top:0;left:0;right:0;z-index:10000;background:#7f1d1d;color:white;" +
+      "padding:14px 20px;font:16px system-ui,sans-serif;box-shadow:0 2px 8px rgba(0,0,0,.3)";
+    banner.textContent = "The dashboard has stopped responding: its analysis session ended (it may have " +
+      "been idle for a long time, or the server restarted). Reload the page to continue: your filters and " +
+      "view are kept in the address.";
+    document.body.appendChild(banner);
+  }
+  if (banner) banner.style.display = show ? "block" : "none";
+}
+
 function render({ model, el }) {
   el.style.display = "none";
   if (!window.__trialvizBridge) {
@@ -35,9 +58,47 @@ function render({ model, el }) {
     document.addEventListener("plotlywidget-after-render", fitSoon);
     window.addEventListener("resize", fitSoon);
     document.addEventListener("click", (event) => {
-      if (event.target.closest && event.target.closest(".lm-TabBar-tab, .p-TabBar-tab")) fitSoon();
+      const target = event.target;
+      if (!target.closest) return;
+      if (target.closest(".lm-TabBar-tab, .p-TabBar-tab")) fitSoon();
+      const row = target.closest(".tv-drill table tbody tr");
+      if (row) {
+        const table = row.closest("table");
+        const rows = Array.from(table.querySelectorAll("tbody tr"));
+        const stub = row.querySelector("th, td");
+        model.send({ type: "row", table: table.closest(".tv-drill").dataset.table || "",
+                     index: rows.indexOf(row), text: stub ? stub.textContent.trim() : "" });
+      }
     }, true);
   }
+  // The address holds the view: send it once, then follow the kernel's state.
+  model.set("initial_query", window.location.search.replace(/^\?/, ""));
+  model.save_changes();
+  model.on("change:query", () => {
+    const query = model.get("query");
+    const url = window.location.pathname + (query ? "?" + query : "") + window.location.hash;
+    window.history.replaceState(null, "", url);
+  });
+  model.on("msg:custom", (msg) => {
+    if (msg.type === "download") {
+      const bytes = Uint8Array.from(atob(msg.data), (c) => c.charCodeAt(0));
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([bytes], { type: msg.mime }));
+      link.download = msg.filename;
+      document.body.appendChild(link);
+      link.click();
+      setTimeout(() => { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
+    } else if (msg.type === "pong") {
+      window.__trialvizLastPong = Date.now();
+      showLostKernel(false);
+    }
+  });
+  window.__trialvizLastPong = Date.now();
+  const interval = model.get("heartbeat_ms");
+  setInterval(() => {
+    model.send({ type: "ping" });
+    if (Date.now() - window.__trialvizLastPong > 3 * interval) showLostKernel(true);
+  }, interval);
   model.set("ready", true);
   model.save_changes();
 }
@@ -47,7 +108,36 @@ export default { render };
 
 
 class BrowserBridge(anywidget.AnyWidget):
-    """Invisible widget carrying the dashboard's browser-side code; ``ready`` turns true once it runs."""
+    """Invisible widget carrying the dashboard's browser-side code.
+
+    ``initial_query`` is set once by the browser (the address's query string when the page opened);
+    setting ``query`` writes the current view into the address bar.
+    """
 
     _esm = _ESM
     ready = traitlets.Bool(False).tag(sync=True)
+    initial_query = traitlets.Unicode("").tag(sync=True)
+    query = traitlets.Unicode("").tag(sync=True)
+    heartbeat_ms = traitlets.Int(5000).tag(sync=True)
+
+    def __init__(self, **kwargs: object):
+        super().__init__(**kwargs)
+        self._row_handlers: list[Callable[[str, int, str], None]] = []
+        self.on_msg(self._on_message)
+
+    def download(self, filename: str, data: bytes, mime: str) -> None:
+        """Send ``data`` to the browser, which saves it as ``filename``."""
+        self.send({"type": "download", "filename": filename, "mime": mime,
+                   "data": base64.b64encode(data).decode("ascii")})
+
+    def on_row_click(self, handler: Callable[[str, int, str], None]) -> None:
+        """Call ``handler(table, row_index, row_text)`` when a row of a ``tv-drill`` table is clicked."""
+        self._row_handlers.append(handler)
+
+    def _on_message(self, _widget: object, content: dict, _buffers: object) -> None:
+        kind = content.get("type")
+        if kind == "ping":
+            self.send({"type": "pong"})
+        elif kind == "row":
+            for handler in self._row_handlers:
+                handler(str(content.get("table", "")), int(content.get("index", -1)), str(content.get("text", "")))

@@ -1,4 +1,4 @@
-"""The dashboard: one :class:`Explorer` owns its widgets, builds them once and updates them in place.
+"""The dashboard: one :class:`Explorer` owns its widgets and panels, builds them once and updates them in place.
 
 Voilà serves ``notebooks/dashboard.ipynb``, whose only code is ``Explorer.from_environment()``; notebooks
 and tests drive the same object. Every number it shows comes from :mod:`trialviz.tables`.
@@ -9,29 +9,33 @@ from __future__ import annotations
 import html
 import logging
 import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import ipywidgets as widgets
-import plotly.graph_objects as go
+import pandas as pd
 
 from trialviz.app.bridge import BrowserBridge
+from trialviz.app.exports import FIGURE_FORMATS, figure_bytes, view_report
+from trialviz.app.panels import PANELS, Panel
+from trialviz.app.state import ViewState
 from trialviz.errors import TrialvizError
-from trialviz.figures import trajectory_figure
 from trialviz.figures.style import cohort_colours
-from trialviz.filters import SubjectFilter
+from trialviz.filters import baseline_values
 from trialviz.io import load_study
 from trialviz.study import Study
-from trialviz.tables import ae_overview, endpoint_summary, published_facts
-from trialviz.tables.common import population
-from trialviz.tables.render import as_html, counts_gt, facts_gt, summary_gt
+from trialviz.tables.export import to_csv_bytes, to_xlsx_bytes
 
 log = logging.getLogger(__name__)
 
 STUDY_ENVIRONMENT_VARIABLE = "TRIALVIZ_STUDY"
-TAB_TITLES = ("Overview", "Efficacy", "Safety")
+TAB_KEYS = [panel.key for panel in PANELS]
 SEX_LABELS = {"F": "Women", "M": "Men"}
-MEASURES = (("Value", "value"), ("Change from baseline", "change"))
+POPULATION_FLAGS = ("EFFFL", "ITTFL", "FASFL", "SAFFL", "PPROTFL")
+ALL_ENROLLED = ""
+MAX_FILTER_CATEGORIES = 40
 
 STYLE = """
 <style>
@@ -45,7 +49,15 @@ STYLE = """
 .tv-count b { font-size: 17px; }
 .tv-status-error { background: #fef2f2; border: 1px solid #b91c1c; color: #7f1d1d; padding: 6px 10px;
                    border-radius: 6px; }
-.tv-status-ok { color: #4b5563; font-size: 12px; }
+.tv-warning { background: #fffbeb; border: 1px solid #b45309; color: #78350f; padding: 6px 10px; border-radius: 6px; }
+.tv-headline-box { background: #eff6ff; border-left: 4px solid #0072B2; padding: 8px 12px; margin: 6px 0; }
+.tv-drill table tbody tr { cursor: pointer; }
+.tv-drill table tbody tr:hover { background: #eef2ff; }
+.tv-drill-box { background: #eef2ff; border: 1px solid #6366f1; border-radius: 6px; padding: 6px 10px; }
+.tv-code pre { background: #f3f4f6; padding: 10px; border-radius: 6px; font-size: 13px; white-space: pre-wrap; }
+.tv-listing { border-collapse: collapse; font-size: 13px; }
+.tv-listing td, .tv-listing th { border-bottom: 1px solid #e5e7eb; padding: 3px 8px; text-align: left; }
+.tv-app .widget-label { font-size: 14px; }
 </style>
 """
 
@@ -57,6 +69,8 @@ class Explorer:
     ----------
     study
         The study to explore (see :func:`trialviz.load_study`).
+    state
+        The view to open with (filters, tab, endpoint…); the browser's address overrides it.
 
     Examples
     --------
@@ -68,73 +82,54 @@ class Explorer:
     '10 of 20 patients shown'
     """
 
-    def __init__(self, study: Study):
+    def __init__(self, study: Study, state: ViewState | None = None):
         self.study = study
         self.view: Study = study
-        cohorts = study.cohort_values()
-        self.colours = cohort_colours(cohorts)
-        self.status = widgets.HTML(layout=widgets.Layout(min_height="24px"))
+        self.state = ViewState()
+        self._syncing = False
+        self.colours = cohort_colours(study.cohort_values())
+
+        self.status = widgets.HTML(layout=widgets.Layout(min_height="0px"))
         self.status.add_class("tv-status")
         self.header = widgets.HTML(self._header_html())
         self.header.add_class("tv-header")
-
-        self.cohort_boxes = {c: widgets.Checkbox(value=True, description=study.cohort_label(c), indent=False,
-                                                 layout=widgets.Layout(width="auto"))
-                             for c in cohorts}
-        sexes = self._sexes()
-        self.sex_boxes = {s: widgets.Checkbox(value=True, description=SEX_LABELS.get(s, s), indent=False,
-                                              layout=widgets.Layout(width="auto"))
-                          for s in sexes}
-        low, high = self._age_bounds()
-        self.age_slider = widgets.IntRangeSlider(value=(low, high), min=low, max=high, step=1,
-                                                 description="Age (years)", continuous_update=False,
-                                                 style={"description_width": "initial"},
-                                                 layout=widgets.Layout(width="100%"))
-        self.count = widgets.HTML()
-        self.count.add_class("tv-count")
-        filter_panel = widgets.VBox(
-            [widgets.HTML("<b>Cohort</b>"), *self.cohort_boxes.values(),
-             widgets.HTML("<b>Sex</b>"), *self.sex_boxes.values(),
-             self.age_slider, widgets.HTML("<hr style='margin:6px 0'>"), self.count],
-            layout=widgets.Layout(width="290px", min_width="290px", margin="0 12px 0 0"),
-        )
-        filter_panel.add_class("tv-panel")
-        filter_panel.add_class("tv-filters")
-
-        endpoints = study.endpoints
-        self.endpoint_dropdown = widgets.Dropdown(
-            options=[(e.label, e.paramcd) for e in endpoints], value=endpoints[0].paramcd if endpoints else None,
-            description="Endpoint", style={"description_width": "initial"}, layout=widgets.Layout(width="420px"),
-        )
-        self.measure_toggle = widgets.ToggleButtons(options=MEASURES, value="value", description="Show",
-                                                    style={"description_width": "initial", "button_width": "auto"})
-        self.trajectory = go.FigureWidget(self._trajectory_figure())
-        self.trajectory.layout.autosize = True
-        self.endpoint_table = widgets.HTML()
-        self.ae_table = widgets.HTML()
-        self.facts_table = widgets.HTML()
-        self.overview = widgets.HTML()
-
-        self.tabs = widgets.Tab(children=[widgets.VBox() for _ in TAB_TITLES])
-        for i, title in enumerate(TAB_TITLES):
-            self.tabs.set_title(i, title)
-        self._built: set[int] = set()
-        self.tabs.observe(self._on_tab, names="selected_index")
-
-        main = widgets.VBox([self.tabs], layout=widgets.Layout(flex="1 1 auto", min_width="0"))
         self.bridge = BrowserBridge()
+        self.bridge.observe(self._on_initial_query, names="initial_query")
+        self.bridge.on_row_click(self._on_row_click)
+        self._build_filters()
+        self._build_drill()
+
+        self.panels: list[Panel] = [panel(self) for panel in PANELS]
+        self.tabs = widgets.Tab(children=[widgets.VBox() for _ in self.panels])
+        for i, panel in enumerate(self.panels):
+            self.tabs.set_title(i, panel.title)
+        self._built: set[int] = set()
+        self._stale: set[int] = set()
+        self.code_toggle = widgets.ToggleButton(value=False, description="Show code", icon="code",
+                                                tooltip="The trialviz code that reproduces this view")
+        self.code_box = widgets.HTML(layout=widgets.Layout(display="none"))
+        self.code_box.add_class("tv-code")
+        self.export_buttons = self._build_exports()
+        toolbar = widgets.HBox([self.code_toggle, *self.export_buttons],
+                               layout=widgets.Layout(flex_flow="row wrap", margin="4px 0"))
+        toolbar.add_class("tv-toolbar")
+        main = widgets.VBox([toolbar, self.code_box, self.drill_box, self.tabs],
+                            layout=widgets.Layout(flex="1 1 auto", min_width="0"))
         self.widget = widgets.VBox([widgets.HTML(STYLE), self.bridge, self.header, self.status,
-                                    widgets.HBox([filter_panel, main])])
+                                    widgets.HBox([self.filter_panel, main])])
         self.widget.add_class("tv-app")
 
-        for box in [*self.cohort_boxes.values(), *self.sex_boxes.values()]:
-            box.observe(self._guarded(self.refresh), names="value")
-        self.age_slider.observe(self._guarded(self.refresh), names="value")
-        self.endpoint_dropdown.observe(self._guarded(self._refresh_efficacy), names="value")
-        self.measure_toggle.observe(self._guarded(self._refresh_efficacy), names="value")
+        self.tabs.observe(self._guarded(self._on_tab), names="selected_index")
+        self.code_toggle.observe(self._guarded(self._show_code), names="value")
+        efficacy = self.panel("efficacy")
+        for control in (efficacy.endpoint, efficacy.measure, efficacy.visit):
+            control.observe(self._guarded(self._on_efficacy_control), names="value")
+        self.panel("patient").patient.observe(self._guarded(self._on_patient_control), names="value")
+        for control in self._filter_controls():
+            control.observe(self._guarded(self._on_filter_control), names="value")
+        self.extra_column.observe(self._guarded(self._on_extra_column), names="value")
 
-        self._update_count()
-        self._build_tab(0)
+        self.apply_state(state or ViewState())
 
     # --- construction -----------------------------------------------------------------------------------------
     @classmethod
@@ -147,170 +142,448 @@ class Explorer:
         try:
             return cls(load_study(Path(path) if path else None))
         except TrialvizError as exc:
-            return error_page(f"The study {html.escape(path or 'bundled study')} could not be opened.", str(exc))
+            return error_page(f"The study {path or 'bundled study'} could not be opened.", str(exc))
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
         display(self.widget)
 
+    def panel(self, key: str) -> Panel:
+        return next(p for p in self.panels if p.key == key)
+
     def _header_html(self) -> str:
-        meta, prov = self.study.meta, self.study.provenance
         from trialviz import __version__
 
+        meta, prov = self.study.meta, self.study.provenance
         banner = (f"<div class='tv-banner' role='alert'>⚠ {html.escape(meta.simulation_note)}</div>"
                   if meta.simulated else "")
         files = ", ".join(html.escape(f.name) for f in prov.files)
         loaded = prov.loaded_at.strftime("%Y-%m-%d %H:%M UTC") if prov.loaded_at else ""
         defaults = ""
-        if meta.conventions.defaulted and not prov.study_file:
-            defaults = (" · no study file: default conventions (safety by TRT01A and SAFFL, efficacy by TRT01P "
-                        "and EFFFL)")
+        if not prov.study_file:
+            conventions = meta.conventions
+            defaults = (f"<div class='tv-sub'>No study file: default conventions apply — safety by "
+                        f"{conventions.safety_cohort} in {conventions.safety_population}, efficacy by "
+                        f"{conventions.efficacy_cohort} in {conventions.efficacy_population}, endpoints named by "
+                        "PARAM, cohorts ordered by their numeric code.</div>")
+        warnings = ""
+        if self.study.warnings:
+            items = "".join(f"<li>{html.escape(str(w))}</li>" for w in self.study.warnings[:20])
+            more = f"<li>… and {len(self.study.warnings) - 20} more</li>" if len(self.study.warnings) > 20 else ""
+            warnings = (f"<details class='tv-warning'><summary>{len(self.study.warnings)} data warning(s): the "
+                        f"analyses use the data as recorded</summary><ul>{items}{more}</ul></details>")
         return (
             f"<p class='tv-title'>{html.escape(meta.display_name)}: {html.escape(meta.title)}</p>"
-            f"<div class='tv-sub'>{html.escape(meta.study_id)} · {html.escape(meta.design)}</div>"
+            f"<div class='tv-sub'>{html.escape(meta.study_id)}"
+            f"{(' · ' + html.escape(meta.design)) if meta.design else ''}</div>"
             f"{banner}"
             f"<div class='tv-sub'>Data: {files} (content hash {prov.content_hash}) · loaded {loaded} · "
-            f"trialviz {__version__}{html.escape(defaults)}</div>"
+            f"trialviz {__version__}</div>{defaults}{warnings}"
         )
 
-    def _sexes(self) -> list[str]:
-        if "SEX" not in self.study.subjects.columns:
-            return []
-        return sorted(str(s) for s in self.study.subjects["SEX"].dropna().unique())
+    def _build_filters(self) -> None:
+        study = self.study
+        box = widgets.Layout(width="auto")
+        self.cohort_boxes = {
+            c.value: widgets.Checkbox(value=True, description=c.display, indent=False, layout=box,
+                                      tooltip=c.dose or c.display)
+            for c in study.cohorts}
+        doses = {c.value: c.dose for c in study.cohorts if c.dose}
+        sexes = sorted(str(s) for s in study.subjects["SEX"].dropna().unique()) if "SEX" in study.subjects else []
+        self.sex_boxes = {s: widgets.Checkbox(value=True, description=SEX_LABELS.get(s, s), indent=False, layout=box)
+                          for s in sexes}
+        ages = pd.to_numeric(study.subjects["AGE"], errors="coerce").dropna() if "AGE" in study.subjects else None
+        low, high = (int(ages.min()), int(ages.max())) if ages is not None and len(ages) else (0, 120)
+        self.age_slider = widgets.IntRangeSlider(value=(low, high), min=low, max=high, step=1,
+                                                 description="Age (years)", continuous_update=False,
+                                                 style={"description_width": "initial"},
+                                                 layout=widgets.Layout(width="100%"),
+                                                 disabled=ages is None or not len(ages))
+        self.baseline_slider = widgets.FloatRangeSlider(description="Baseline", continuous_update=False,
+                                                        style={"description_width": "initial"},
+                                                        layout=widgets.Layout(width="100%"), readout_format=".1f")
+        self.baseline_label = widgets.HTML()
+        flags = [f for f in POPULATION_FLAGS if f in study.subjects.columns]
+        default = study.conventions.efficacy_population if study.conventions.efficacy_population in flags else \
+            ALL_ENROLLED
+        self.population = widgets.Dropdown(
+            options=[(f"{flag} = Y", flag) for flag in flags] + [("All enrolled", ALL_ENROLLED)], value=default,
+            description="Efficacy population", style={"description_width": "initial"},
+            layout=widgets.Layout(width="100%"),
+            tooltip="Which patients the efficacy views analyse; safety views always use the safety "
+                                "population.")
+        self.population_note = widgets.HTML()
+        columns = self._extra_filter_columns()
+        self.extra_column = widgets.Dropdown(options=[("(none)", "")] + [(c, c) for c in columns], value="",
+                                             description="Also filter on", style={"description_width": "initial"},
+                                             layout=widgets.Layout(width="100%"))
+        self.extra_values = widgets.SelectMultiple(options=[], rows=4, layout=widgets.Layout(width="100%",
+                                                                                           display="none"))
+        self.count = widgets.HTML()
+        self.count.add_class("tv-count")
+        dose_note = "".join(f"<div class='tv-sub'>{html.escape(study.cohort_label(v))}: {html.escape(d)}</div>"
+                            for v, d in doses.items())
+        self.filter_panel = widgets.VBox(
+            [widgets.HTML("<b>Cohort</b>"), *self.cohort_boxes.values(), widgets.HTML(dose_note),
+             *([widgets.HTML("<b>Sex</b>"), *self.sex_boxes.values()] if self.sex_boxes else []),
+             self.age_slider, self.baseline_label, self.baseline_slider, self.extra_column, self.extra_values,
+             widgets.HTML("<hr style='margin:6px 0'>"), self.population, self.population_note,
+             widgets.HTML("<hr style='margin:6px 0'>"), self.count],
+            layout=widgets.Layout(width="300px", min_width="300px", margin="0 12px 0 0"))
+        self.filter_panel.add_class("tv-panel")
+        self.filter_panel.add_class("tv-filters")
 
-    def _age_bounds(self) -> tuple[int, int]:
-        if "AGE" not in self.study.subjects.columns:
-            return 0, 120
-        ages = self.study.subjects["AGE"].dropna()
-        return (int(ages.min()), int(ages.max())) if len(ages) else (0, 120)
+    def _extra_filter_columns(self) -> list[str]:
+        used = {"USUBJID", "SUBJID", "STUDYID", "AGE", "SEX", self.study.conventions.efficacy_cohort,
+                self.study.conventions.safety_cohort}
+        columns = []
+        for column in self.study.subjects.columns:
+            series = self.study.subjects[column]
+            if column in used or column.endswith(("DT", "DTM", "N")) or pd.api.types.is_numeric_dtype(series):
+                continue
+            if 1 < series.nunique() <= MAX_FILTER_CATEGORIES:
+                columns.append(column)
+        return columns
+
+    def _filter_controls(self) -> list[widgets.Widget]:
+        return [*self.cohort_boxes.values(), *self.sex_boxes.values(), self.age_slider, self.baseline_slider,
+                self.extra_values, self.population]
+
+    def _build_drill(self) -> None:
+        self.drill_text = widgets.HTML()
+        self.drill_patients = widgets.Dropdown(description="Patient", style={"description_width": "initial"})
+        self.drill_open = widgets.Button(description="Open in Patient tab", icon="user", button_style="info")
+        self.drill_close = widgets.Button(description="Close", layout=widgets.Layout(width="80px"))
+        self.drill_box = widgets.VBox([self.drill_text, widgets.HBox([self.drill_patients, self.drill_open,
+                                                                      self.drill_close])],
+                                      layout=widgets.Layout(display="none"))
+        self.drill_box.add_class("tv-drill-box")
+        self.drill_open.on_click(self._guarded(lambda: self.open_patient(self.drill_patients.value)))
+        self.drill_close.on_click(lambda _b: setattr(self.drill_box.layout, "display", "none"))
+
+    def _build_exports(self) -> list[widgets.Button]:
+        buttons = []
+        for label, kind, fmt in (("Table CSV", "table", "csv"), ("Table XLSX", "table", "xlsx"),
+                                 ("Figure PNG", "figure", "png"), ("Figure SVG", "figure", "svg"),
+                                 ("Figure HTML", "figure", "html"), ("Report (HTML)", "report", "html")):
+            button = widgets.Button(description=label, icon="download", layout=widgets.Layout(width="auto"),
+                                    tooltip=f"Download the {kind} of this tab")
+            button.add_class(f"tv-export-{kind}-{fmt}")
+            button.on_click(self._guarded(lambda kind=kind, fmt=fmt: self.export(kind, fmt)))
+            buttons.append(button)
+        return buttons
 
     # --- state ------------------------------------------------------------------------------------------------
-    def current_filter(self) -> SubjectFilter:
-        """The subject filter the controls describe (criteria that keep everyone are left out)."""
+    def read_state(self) -> ViewState:
+        """The view the controls describe (criteria that keep everyone are left out)."""
         cohorts = tuple(c for c, box in self.cohort_boxes.items() if box.value)
         sexes = tuple(s for s, box in self.sex_boxes.items() if box.value)
         age = tuple(self.age_slider.value)
-        return SubjectFilter(
+        efficacy = self.panel("efficacy")
+        baseline = None
+        slider = self.baseline_slider
+        if efficacy.endpoint.value and slider.max > slider.min and tuple(slider.value) != (slider.min, slider.max):
+            baseline = (efficacy.endpoint.value, float(slider.value[0]), float(slider.value[1]))
+        where: tuple = ()
+        if self.extra_column.value and self.extra_values.value:
+            where = ((self.extra_column.value, tuple(str(v) for v in self.extra_values.value)),)
+        population = self.population.value
+        tab = TAB_KEYS[self.tabs.selected_index or 0]
+        return ViewState(
+            tab=tab,
             cohorts=None if len(cohorts) == len(self.cohort_boxes) else cohorts,
             sex=None if len(sexes) == len(self.sex_boxes) else sexes,
-            age=None if age == (self.age_slider.min, self.age_slider.max) or "AGE" not in self.study.subjects
+            age=None if self.age_slider.disabled or age == (self.age_slider.min, self.age_slider.max)
             else (float(age[0]), float(age[1])),
+            baseline=baseline,
+            where=where,
+            endpoint=efficacy.endpoint.value,
+            measure=efficacy.measure.value,
+            visit=efficacy.visit.value,
+            patient=self.panel("patient").patient.value,
+            population=None if population == self._default_population() else population,
         )
 
+    def _default_population(self) -> str:
+        flag = self.study.conventions.efficacy_population
+        return flag if flag in self.study.subjects.columns else ALL_ENROLLED
+
+    def apply_state(self, state: ViewState, ignored: list[str] | None = None) -> list[str]:
+        """Set every control to ``state`` and redraw once; returns what could not be applied, in words
+        (added to ``ignored``, e.g. what an address held that could not be parsed)."""
+        ignored = list(ignored or [])
+        unknown = set(state.cohorts or ()) - set(self.cohort_boxes)
+        if unknown:
+            ignored.append(f"unknown cohort(s) {', '.join(sorted(unknown))}")
+            known = tuple(c for c in state.cohorts or () if c in self.cohort_boxes)
+            state = state.with_changes(cohorts=known or None)
+        with self.quietly(), self.widget.hold_sync():
+            if True:
+                for cohort, box in self.cohort_boxes.items():
+                    box.value = state.cohorts is None or cohort in state.cohorts
+                for sex, box in self.sex_boxes.items():
+                    box.value = state.sex is None or sex in state.sex
+                slider = self.age_slider
+                slider.value = ((slider.min, slider.max) if state.age is None else
+                                (max(slider.min, int(state.age[0])), min(slider.max, int(state.age[1]))))
+                efficacy = self.panel("efficacy")
+                options = [code for _, code in efficacy.endpoint.options]
+                if state.endpoint in options:
+                    efficacy.endpoint.value = state.endpoint
+                elif state.endpoint is not None:
+                    ignored.append(f"unknown endpoint {state.endpoint!r}")
+                efficacy.measure.value = state.measure
+                efficacy._update_visits(efficacy.endpoint.value) if efficacy.endpoint.value else None
+                if state.visit in efficacy.visit.options:
+                    efficacy.visit.value = state.visit
+                self._update_baseline_slider(state.baseline)
+                population = state.population if state.population is not None else self._default_population()
+                if population in [value for _, value in self.population.options]:
+                    self.population.value = population
+                else:
+                    ignored.append(f"unknown population {population!r}")
+                self.extra_column.value = ""
+                for column, values in state.where:
+                    if column in [value for _, value in self.extra_column.options]:
+                        self.extra_column.value = column
+                        self._fill_extra_values(column)
+                        self.extra_values.value = tuple(v for v in values if v in self.extra_values.options)
+                    else:
+                        ignored.append(f"no filter on column {column!r}")
+                self.state = self.read_state().with_changes(patient=state.patient, tab=state.tab)
+                self.tabs.selected_index = TAB_KEYS.index(state.tab) if state.tab in TAB_KEYS else 0
+        self._guarded(self.refresh)()
+        if ignored:
+            self.status.value = ("<div class='tv-warning' role='status'>Part of the address was not understood "
+                                 f"and was ignored: {html.escape('; '.join(ignored), quote=False)}.</div>")
+        return ignored
+
     def set_cohorts(self, cohorts: list[str]) -> None:
-        """Select exactly these cohorts (as a click on the check boxes would)."""
-        with self.widget.hold_sync():
-            for cohort, box in self.cohort_boxes.items():
-                box.value = cohort in cohorts
+        """Select exactly these cohorts (as clicks on the check boxes would)."""
+        self.apply_state(self.state.with_changes(cohorts=None if set(cohorts) == set(self.cohort_boxes)
+                                                 else tuple(cohorts)))
+
+    @contextmanager
+    def quietly(self) -> Iterator[None]:
+        """Change controls without triggering their callbacks (the caller redraws)."""
+        previous, self._syncing = self._syncing, True
+        try:
+            yield
+        finally:
+            self._syncing = previous
 
     def count_text(self) -> str:
         return f"{self.view.n_subjects} of {self.study.n_subjects} patients shown"
 
-    # --- updates ----------------------------------------------------------------------------------------------
-    def _guarded(self, update: Callable[[], None]) -> Callable[[object], None]:
-        def handler(_change: object = None) -> None:
+    # --- events -------------------------------------------------------------------------------------------------
+    def _guarded(self, update: Callable[[], None]) -> Callable[..., None]:
+        def handler(*_args: object) -> None:
+            if self._syncing:
+                return
             try:
                 update()
-                self.status.value = ""
             except Exception as exc:  # noqa: BLE001 - a callback error must be visible, never silent
                 log.exception("dashboard update failed")
                 self._show_error(exc)
         return handler
 
+    def _on_initial_query(self, change: dict) -> None:
+        if change["new"]:
+            self.apply_state(*ViewState.from_query(change["new"]))
+
+    def _on_filter_control(self) -> None:
+        self.refresh()
+
+    def _on_extra_column(self) -> None:
+        self._fill_extra_values(self.extra_column.value)
+        self.refresh()
+
+    def _fill_extra_values(self, column: str) -> None:
+        if column:
+            values = sorted(str(v) for v in self.study.subjects[column].dropna().unique())
+            with self.quietly():
+                self.extra_values.options = values
+                self.extra_values.value = ()
+            self.extra_values.layout.display = None
+        else:
+            self.extra_values.layout.display = "none"
+
+    def _on_efficacy_control(self) -> None:
+        efficacy = self.panel("efficacy")
+        if self.state.endpoint != efficacy.endpoint.value:
+            with self.quietly():
+                self._update_baseline_slider(None)
+            if self.state.baseline is not None:  # the baseline filter belonged to the previous endpoint
+                self.refresh()
+                return
+        self.state = self.read_state()
+        self.bridge.query = self.state.to_query()
+        self._refresh_panel(self.panels.index(efficacy))
+
+    def _on_patient_control(self) -> None:
+        self.state = self.read_state()
+        self.bridge.query = self.state.to_query()
+        self._refresh_panel(self.panels.index(self.panel("patient")))
+
+    def _on_tab(self) -> None:
+        index = self.tabs.selected_index
+        self.state = self.state.with_changes(tab=TAB_KEYS[index or 0])
+        self.bridge.query = self.state.to_query()
+        if index is not None and (index not in self._built or index in self._stale):
+            self._refresh_panel(index)
+        self._show_code()
+
+    def _on_row_click(self, table: str, index: int, text: str) -> None:
+        self._guarded(lambda: self._drill_table_row(table, text))()
+
+    # --- updates ----------------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Re-apply the filters; update the count and the visible tab now, the other built tabs when opened."""
+        self.state = self.read_state().with_changes(patient=self.state.patient)
+        self.view = self.state.subject_filter().apply(self.study)
+        self.bridge.query = self.state.to_query()
+        self.status.value = ""
+        self._update_count()
+        self._stale = set(self._built)
+        self._refresh_panel(self.tabs.selected_index or 0)
+
+    def _refresh_panel(self, index: int) -> None:
+        panel = self.panels[index]
+        tab = self.tabs.children[index]
+        if index not in self._built:
+            tab.children = panel.children
+            self._built.add(index)
+        panel.refresh(self.view)
+        self._stale.discard(index)
+        if "tv-status-error" in self.status.value:  # the view is current again
+            self.status.value = ""
+        if self.code_toggle.value:
+            self._show_code()
+
+    def _update_count(self) -> None:
+        variable = self.study.conventions.efficacy_cohort
+        sizes = self.study.subjects[variable].value_counts()
+        shown = self.view.subjects[variable].value_counts()
+        lines = "".join(
+            f"<div><span style='color:{self.colours[c]}'>■</span> {html.escape(self.study.cohort_label(c))}: "
+            f"<span class='tv-count-cohort'>{int(shown.get(c, 0))} of {int(sizes.get(c, 0))}</span></div>"
+            for c in self.study.cohort_values())
+        self.count.value = f"<div><b class='tv-count-total'>{self.count_text()}</b></div>{lines}"
+        flag = self.population.value
+        self.population_note.value = ("<div class='tv-sub'>Efficacy views: " + (f"{flag} = \"Y\"" if flag else
+                                      "all enrolled patients") + ". Safety views: the safety population "
+                                      f"({self.study.conventions.safety_population} = \"Y\").</div>")
+
+    def _update_baseline_slider(self, baseline: tuple[str, float, float] | None) -> None:
+        param = self.panel("efficacy").endpoint.value
+        slider = self.baseline_slider
+        values = baseline_values(self.study, param) if param else pd.Series(dtype=float)
+        if values.dropna().empty:
+            slider.disabled, self.baseline_label.value = True, ""
+            return
+        endpoint = self.study.endpoint(param)
+        low, high = float(values.min()), float(values.max())
+        step = 1.0 if endpoint.decimals == 0 else 10 ** -endpoint.decimals
+        slider.disabled = high <= low
+        high = max(high, low + step)
+        with slider.hold_trait_notifications():
+            # widen first, then narrow, so that min never exceeds max on the way
+            slider.min, slider.max = min(low, slider.min), max(high, slider.max)
+            slider.min, slider.max, slider.step = low, high, step
+            wanted = (baseline[1], baseline[2]) if baseline and baseline[0] == param else (low, high)
+            slider.value = (max(low, wanted[0]), min(high, wanted[1]))
+        self.baseline_label.value = f"<b>Baseline {html.escape(endpoint.label)}</b>"
+
     def _show_error(self, exc: Exception) -> None:
         reason = str(exc) if isinstance(exc, TrialvizError) else "an unexpected error occurred in the analysis."
         self.status.value = (f"<div class='tv-status-error' role='alert'><b>This view could not be updated:</b> "
-                             f"{html.escape(reason)} The figures below were cleared so that no out-of-date "
+                             f"{html.escape(reason)} Its figures and tables were cleared so that no out-of-date "
                              "result is shown.</div>")
-        with self.trajectory.batch_update():
-            self.trajectory.data = []
-            self.trajectory.layout.title.text = "Not available: see the message above"
-        for table in (self.endpoint_table, self.ae_table):
-            table.value = ""
+        index = self.tabs.selected_index or 0
+        for child in self.tabs.children[index].children:
+            if isinstance(child, widgets.HTML):
+                child.value = ""
+            elif hasattr(child, "batch_update"):
+                with child.batch_update():
+                    child.data = []
+                    child.layout.title.text = "Not available: see the message above"
+        self._stale.add(index)
 
-    def refresh(self) -> None:
-        """Re-apply the filters and update the count and every view already built."""
-        self.view = self.current_filter().apply(self.study)
-        self._update_count()
-        for index in sorted(self._built):
-            self._refresh_tab(index)
+    def _show_code(self) -> None:
+        panel = self.panels[self.tabs.selected_index or 0]
+        self.code_box.layout.display = None if self.code_toggle.value else "none"
+        if self.code_toggle.value:
+            code = panel.code or "# open this tab to see its code"
+            self.code_box.value = (f"<div class='tv-sub'>Python, with the current filters — paste into a "
+                                   f"notebook:</div><pre>{html.escape(code)}</pre>")
 
-    def _update_count(self) -> None:
-        sizes = self.study.subjects[self.study.conventions.efficacy_cohort].value_counts()
-        shown = self.view.subjects[self.study.conventions.efficacy_cohort].value_counts()
-        lines = "".join(
-            f"<div><span style='color:{self.colours[c]}'>■</span> {html.escape(self.study.cohort_label(c))}: "
-            f"{int(shown.get(c, 0))} of {int(sizes.get(c, 0))}</div>" for c in self.study.cohort_values())
-        self.count.value = f"<div><b class='tv-count-total'>{self.count_text()}</b></div>{lines}"
+    # --- drill-down -------------------------------------------------------------------------------------------
+    def drill_down(self, what: str, patients: list[str]) -> None:
+        """List the patients behind a clicked point, bar or row; one of them can be opened."""
+        shown = ", ".join(html.escape(p) for p in patients[:30]) + (" …" if len(patients) > 30 else "")
+        self.drill_text.value = (f"<b>{len(patients)} patient(s) behind {html.escape(what)}:</b> "
+                                 f"<span class='tv-drill-patients'>{shown}</span>")
+        self.drill_patients.options = patients
+        self.drill_patients.value = patients[0] if patients else None
+        self.drill_box.layout.display = None
 
-    def _on_tab(self, change: dict) -> None:
-        self._guarded(lambda: self._build_tab(change["new"]))()
-
-    def _build_tab(self, index: int | None) -> None:
-        if index is None or index in self._built:
+    def _drill_table_row(self, table: str, text: str) -> None:
+        safety = self.panel("safety")
+        if safety.overview_table is None or not text:
             return
-        tab = self.tabs.children[index]
-        if TAB_TITLES[index] == "Overview":
-            tab.children = [self.overview, self.facts_table]
-        elif TAB_TITLES[index] == "Efficacy":
-            tab.children = [widgets.HBox([self.endpoint_dropdown, self.measure_toggle]), self.trajectory,
-                            self.endpoint_table]
-        elif TAB_TITLES[index] == "Safety":
-            tab.children = [self.ae_table]
-        self._built.add(index)
-        self._refresh_tab(index)
+        from trialviz.tables.safety import overview_categories, safety_events
 
-    def _refresh_tab(self, index: int) -> None:
-        title = TAB_TITLES[index]
-        if title == "Overview":
-            self._refresh_overview()
-        elif title == "Efficacy":
-            self._refresh_efficacy()
-        elif title == "Safety":
-            self._refresh_safety()
+        events, _ = safety_events(self.view)
+        for key, label, selected in overview_categories(self.view, events):
+            if label == text:
+                patients = sorted(str(p) for p in events.loc[selected.to_numpy(), "USUBJID"].unique())
+                self.drill_down(f"“{label}”", patients)
+                return
 
-    def _refresh_overview(self) -> None:
-        meta = self.study.meta
-        cohorts = "".join(f"<li><b>{html.escape(c.display)}</b>: {html.escape(c.dose)} "
-                          f"{('— ' + html.escape(c.description)) if c.description else ''}</li>"
-                          for c in meta.cohorts)
-        citation = f"<div class='tv-sub'>{html.escape(meta.citation)}</div>" if meta.citation else ""
-        self.overview.value = f"<h3>Design</h3><p>{html.escape(meta.design)}</p><ul>{cohorts}</ul>{citation}"
-        if meta.facts and not self.facts_table.value:  # facts concern the whole study: computed once
-            self.facts_table.value = as_html(facts_gt(published_facts(self.study)))
-
-    def _trajectory_figure(self) -> go.Figure:
-        param = self.endpoint_dropdown.value
-        if param is None:
-            return go.Figure(layout=dict(title="This study has no endpoint measurements."))
-        if self.view.n_subjects == 0:
-            return go.Figure(layout=dict(title="No patient matches the filters: widen them on the left."))
-        return trajectory_figure(self.view, param, measure=self.measure_toggle.value)
-
-    def _refresh_efficacy(self) -> None:
-        if not any(TAB_TITLES[i] == "Efficacy" for i in self._built):
+    def open_patient(self, usubjid: str | None) -> None:
+        """Show this patient in the Patient tab."""
+        if not usubjid:
             return
-        figure = self._trajectory_figure()
-        with self.trajectory.batch_update():
-            self.trajectory.data = []
-            self.trajectory.add_traces(list(figure.data))
-            self.trajectory.layout = figure.layout
-        param = self.endpoint_dropdown.value
-        if param is None or self.view.n_subjects == 0:
-            self.endpoint_table.value = ""
-            return
-        endpoint = self.study.endpoint(param)
-        table = endpoint_summary(self.view, param, measures=("value", "change"))
-        self.endpoint_table.value = as_html(summary_gt(table, self.study, title=f"{endpoint.label}: summary by "
-                                                       "cohort and visit", decimals=endpoint.decimals))
+        self.state = self.state.with_changes(patient=usubjid, tab="patient")
+        patient_index = TAB_KEYS.index("patient")
+        self.tabs.selected_index = patient_index
+        self._refresh_panel(patient_index)
+        self.bridge.query = self.state.to_query()
 
-    def _refresh_safety(self) -> None:
-        table = ae_overview(self.view)
-        population_size = len(population(self.view, "safety").subjects)
-        self.ae_table.value = as_html(counts_gt(
-            table, self.study, title="Adverse events: overview by cohort", row_keys=["category", "label"],
-            subtitle=f"{population_size} patients in the safety population after filtering"))
+    # --- exports ----------------------------------------------------------------------------------------------
+    def export(self, kind: str, fmt: str) -> tuple[str, bytes]:
+        """Build the file for an export button of the visible tab and send it to the browser as a download."""
+        index = self.tabs.selected_index or 0
+        panel = self.panels[index]
+        if index not in self._built or index in self._stale:
+            self._refresh_panel(index)
+        stem = _file_stem(f"{self.study.meta.display_name}-{panel.key}")
+        exportable = panel.exportable
+        if kind == "table":
+            if not exportable.tables:
+                raise TrialvizError("This tab has no table to export.")
+            name, table, _ = exportable.tables[0]
+            data = to_csv_bytes(table) if fmt == "csv" else to_xlsx_bytes(table, name)
+            filename = f"{stem}-{_file_stem(name)}.{fmt}"
+            mime = "text/csv" if fmt == "csv" else \
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        elif kind == "figure":
+            if not exportable.figures:
+                raise TrialvizError("This tab has no figure to export.")
+            name, figure = exportable.figures[0]
+            data, filename, mime = figure_bytes(figure, fmt), f"{stem}-{_file_stem(name)}.{fmt}", FIGURE_FORMATS[fmt]
+        else:
+            data = view_report(self.study, title=panel.title, filters=self.view.filter_description or "all patients",
+                               tables=[(name, content) for name, _, content in exportable.tables],
+                               figures=[figure for _, figure in exportable.figures], code=panel.code)
+            filename, mime = f"{stem}-report.html", "text/html"
+        self.bridge.download(filename, data, mime)
+        return filename, data
+
+
+def _file_stem(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "trialviz"
 
 
 def error_page(title: str, detail: str) -> widgets.Widget:

@@ -46,7 +46,8 @@ def counts_gt(table: pd.DataFrame, study: Study, *, title: str, row_keys: list[s
     labels = {c: cohort_header(study, c, int(denominators[c])) for c in cohorts}
     cells = table.assign(cell=[
         _n_percent(s, p, e if show_events else None)
-        for s, p, e in zip(table["subjects"], table["percent"], table["events"], strict=True)
+        for s, p, e in zip(table["subjects"], table["percent"],
+                           table["events"] if "events" in table.columns else [None] * len(table), strict=True)
     ])
     wide = cells.pivot_table(index=row_keys, columns="cohort", values="cell", aggfunc="first", sort=False)
     wide = wide.reindex(columns=cohorts).rename(columns=labels).reset_index()

@@ -1,0 +1,296 @@
+"""The dashboard's tabs. Each panel owns the widgets of one tab, builds them once, and updates them in place
+from a (filtered) study; the :class:`~trialviz.app.explorer.Explorer` owns the panels.
+
+Every number a panel shows comes from :mod:`trialviz.tables`; every figure from :mod:`trialviz.figures`.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import ipywidgets as widgets
+import pandas as pd
+import plotly.graph_objects as go
+
+from trialviz.app.code import population_argument, view_code
+from trialviz.errors import AnalysisError
+from trialviz.figures import (ae_timeline_figure, enrolment_figure, patient_endpoints_figure,
+                              patient_timeline_figure, trajectory_figure, waterfall_figure)
+from trialviz.study import Study
+from trialviz.tables import ae_overview, endpoint_summary, published_facts
+from trialviz.tables.render import as_html, counts_gt, facts_gt, summary_gt
+
+if TYPE_CHECKING:
+    from trialviz.app.explorer import Explorer
+
+ClickHandler = Callable[[str, list[str]], None]
+"""Called with a description of what was clicked and the patients behind it."""
+
+
+@dataclass
+class Exportable:
+    """What a panel shows, for exports and the report: named tables (tidy data and HTML) and figures."""
+
+    tables: list[tuple[str, pd.DataFrame, str]] = field(default_factory=list)
+    figures: list[tuple[str, go.Figure]] = field(default_factory=list)
+
+
+def html_block(content: str, css_class: str = "") -> widgets.HTML:
+    block = widgets.HTML(content)
+    if css_class:
+        block.add_class(css_class)
+    return block
+
+
+def replace_figure(widget: go.FigureWidget, figure: go.Figure, on_click: ClickHandler | None = None) -> None:
+    """Show ``figure`` in ``widget`` in place (one batched update), re-attaching click drill-down."""
+    with widget.batch_update():
+        widget.data = []
+        widget.add_traces(list(figure.data))
+        widget.layout = figure.layout
+    if on_click is not None:
+        for trace in widget.data:
+            trace.on_click(_point_click(on_click))
+
+
+def _point_click(on_click: ClickHandler) -> Callable:
+    def handler(trace: object, points: object, _state: object) -> None:
+        indices = list(getattr(points, "point_inds", []) or [])
+        if not indices:  # plotly calls every trace's handler; only the clicked one has points
+            return
+        data = getattr(trace, "customdata", None)
+        if data is None:
+            return
+        ids: list[str] = []
+        for index in indices:
+            item = data[index]
+            value = item[0] if isinstance(item, (list, tuple)) or hasattr(item, "__len__") and not isinstance(
+                item, str) else item
+            if value is not None and str(value) not in ids:
+                ids.append(str(value))
+        if ids:
+            on_click(f"{getattr(trace, 'name', 'point')}", ids)
+    return handler
+
+
+class Panel:
+    """One tab. Subclasses build their widgets in ``__init__`` and fill them in :meth:`refresh`."""
+
+    title = ""
+    key = ""
+
+    def __init__(self, explorer: Explorer):
+        self.explorer = explorer
+        self.study = explorer.study
+        self.exportable = Exportable()
+        self.code = ""
+        self.children: list[widgets.Widget] = []
+
+    def refresh(self, view: Study) -> None:  # pragma: no cover - every panel overrides it
+        raise NotImplementedError
+
+    def figure_widget(self) -> go.FigureWidget:
+        # plotly's FigureWidget must get its first content in the constructor (see notes/toolchain.md)
+        return go.FigureWidget(go.Figure(layout=dict(height=420, template="plotly_white")))
+
+
+class OverviewPanel(Panel):
+    title, key = "Overview", "overview"
+
+    def __init__(self, explorer: Explorer):
+        super().__init__(explorer)
+        self.design = html_block("", "tv-design")
+        self.headline = html_block("", "tv-headline")
+        self.enrolment = self.figure_widget()
+        self.flow = html_block("", "tv-drill")
+        self.facts = html_block("", "tv-facts")
+        self.children = [self.design, self.headline, self.enrolment, self.flow, self.facts]
+        self._facts_table: pd.DataFrame | None = None
+
+    def refresh(self, view: Study) -> None:
+        meta = self.study.meta
+        cohorts = "".join(f"<li><b>{html.escape(c.display)}</b>: {html.escape(c.dose or 'dose not stated')}"
+                          f"{(' — ' + html.escape(c.description)) if c.description else ''}</li>" for c in meta.cohorts)
+        link = (f" · <a href='{html.escape(meta.registry_url)}' target='_blank' rel='noopener'>registry record</a>"
+                if meta.registry_url.startswith("https://") else "")
+        self.design.value = (f"<h3>Design</h3><p>{html.escape(meta.design or 'Not described in the study file.')}</p>"
+                             f"<ul>{cohorts}</ul><div class='tv-sub'>{html.escape(meta.citation)}{link}</div>")
+        self.headline.value = self._headline(view)
+        replace_figure(self.enrolment, enrolment_figure(view), self.explorer.drill_down)
+        from trialviz.tables.populations import populations
+
+        flow = populations(view)
+        self.flow.value = as_html(counts_gt(flow, self.study, title="Patient flow: populations and disposition",
+                                            row_keys=["population", "category", "label"], show_events=False))
+        self.exportable = Exportable(tables=[("populations", flow, self.flow.value)],
+                                     figures=[("enrolment", go.Figure(self.enrolment))])
+        if meta.facts:
+            if self._facts_table is None:  # the facts concern the whole study: computed once
+                self._facts_table = published_facts(self.study)
+                self.facts.value = as_html(facts_gt(self._facts_table))
+            self.exportable.tables.append(("published facts", self._facts_table.astype(str), self.facts.value))
+        self.code = view_code(self.study, self.explorer.state, [
+            "trialviz.populations(view)", "enrolment_figure(view)", "trialviz.published_facts(study)"],
+            ["from trialviz.figures import enrolment_figure"])
+
+    def _headline(self, view: Study) -> str:
+        window = self.study.conventions.primary_window
+        if window is None:
+            return ""
+        from trialviz.tables import ae_period
+
+        table = ae_period(view)
+        rows = table[(table["period"] == "window") & (table["cohort"] == "Total")].set_index("category")
+        if rows.empty or "severe" not in rows.index:
+            return ""
+        severe, related = rows.loc["severe"], rows.loc["related"] if "related" in rows.index else None
+        label = html.escape(self.study.conventions.primary_window_label or f"days {window[0]}–{window[1]}")
+        related_text = (f"; {int(related['events'])} treatment-related adverse event(s) in "
+                        f"{int(related['subjects'])} patient(s)" if related is not None else "")
+        return (f"<div class='tv-headline-box'><b>Primary endpoint</b> — serious or grade ≥ 3 adverse events, "
+                f"{label}: <b class='tv-primary-count'>{int(severe['events'])} event(s) in "
+                f"{int(severe['subjects'])} of {int(severe['denominator'])} patients</b>{related_text}. "
+                f"<span class='tv-sub'>Computed from the data shown (current filters).</span></div>")
+
+
+class EfficacyPanel(Panel):
+    title, key = "Efficacy", "efficacy"
+
+    def __init__(self, explorer: Explorer):
+        super().__init__(explorer)
+        endpoints = self.study.endpoints
+        self.endpoint = widgets.Dropdown(options=[(e.label, e.paramcd) for e in endpoints],
+                                         value=endpoints[0].paramcd if endpoints else None, description="Endpoint",
+                                         style={"description_width": "initial"}, layout=widgets.Layout(width="440px"))
+        self.measure = widgets.ToggleButtons(options=[("Value", "value"), ("Change from baseline", "change")],
+                                             value="value", style={"button_width": "auto"},
+                                             tooltips=["The measured value", "Value minus the baseline value"])
+        self.visit = widgets.Dropdown(description="Waterfall at", style={"description_width": "initial"},
+                                      layout=widgets.Layout(width="300px"))
+        self.trajectory = self.figure_widget()
+        self.waterfall = self.figure_widget()
+        self.summary = html_block("", "tv-endpoint-summary")
+        self.children = [widgets.HBox([self.endpoint, self.measure]), self.trajectory, self.visit, self.waterfall,
+                         self.summary]
+
+    def refresh(self, view: Study) -> None:
+        param = self.endpoint.value
+        if param is None:
+            self.summary.value = "<p>This study has no endpoint measurements.</p>"
+            return
+        endpoint = self.study.endpoint(param)
+        population = self.explorer.state.population
+        self._update_visits(param)
+        if view.n_subjects == 0:
+            replace_figure(self.trajectory, go.Figure(layout=dict(title="No patient matches the filters: widen "
+                                                                  "them on the left.")))
+            replace_figure(self.waterfall, go.Figure(layout=dict(height=120)))
+            self.summary.value = ""
+            self.exportable = Exportable()
+            return
+        trajectory = trajectory_figure(view, param, measure=self.measure.value, population_flag=population)
+        replace_figure(self.trajectory, trajectory, self.explorer.drill_down)
+        visit = self.visit.value
+        if visit:
+            try:
+                waterfall = waterfall_figure(view, param, visit, population_flag=population)
+            except AnalysisError as exc:  # e.g. nobody left with a value at that visit
+                waterfall = go.Figure(layout=dict(title=str(exc), height=160))
+            replace_figure(self.waterfall, waterfall, self.explorer.drill_down)
+        table = endpoint_summary(view, param, measures=("value", "change"), population_flag=population)
+        self.summary.value = as_html(summary_gt(table, self.study, title=f"{endpoint.label}: summary by cohort "
+                                                "and visit", decimals=endpoint.decimals))
+        self.exportable = Exportable(tables=[("endpoint summary", table, self.summary.value)],
+                                     figures=[("trajectories", go.Figure(self.trajectory)),
+                                              ("waterfall", go.Figure(self.waterfall))])
+        population_arg = population_argument(self.study, self.explorer.state)
+        self.code = view_code(self.study, self.explorer.state, [
+            f"trajectory_figure(view, {param!r}, measure={self.measure.value!r}{population_arg})",
+            f"waterfall_figure(view, {param!r}, {visit!r}{population_arg})",
+            f"trialviz.endpoint_summary(view, {param!r}{population_arg})",
+        ], ["from trialviz.figures import trajectory_figure, waterfall_figure"])
+
+    def _update_visits(self, param: str) -> None:
+        visits = [v for v in self.study.visits(param) if v != "Baseline"]
+        if list(self.visit.options) != visits:
+            current = self.visit.value
+            with self.explorer.quietly():
+                self.visit.options = visits
+                self.visit.value = current if current in visits else (visits[len(visits) // 2] if visits else None)
+
+
+class SafetyPanel(Panel):
+    title, key = "Safety", "safety"
+
+    def __init__(self, explorer: Explorer):
+        super().__init__(explorer)
+        self.overview = html_block("", "tv-drill")
+        self.overview.add_class("tv-ae-overview")
+        self.timeline = self.figure_widget()
+        self.children = [self.overview, self.timeline]
+        self.overview_table: pd.DataFrame | None = None
+
+    def refresh(self, view: Study) -> None:
+        table = ae_overview(view)
+        self.overview_table = table
+        self.overview.value = as_html(counts_gt(table, self.study, title="Adverse events: overview by cohort",
+                                                row_keys=["category", "label"]))
+        replace_figure(self.timeline, ae_timeline_figure(view), self.explorer.drill_down)
+        self.exportable = Exportable(tables=[("adverse events overview", table, self.overview.value)],
+                                     figures=[("adverse event timeline", go.Figure(self.timeline))])
+        self.code = view_code(self.study, self.explorer.state, [
+            "trialviz.ae_overview(view)", "ae_timeline_figure(view)"], ["from trialviz.figures import ae_timeline_figure"])
+
+
+class PatientPanel(Panel):
+    title, key = "Patient", "patient"
+
+    def __init__(self, explorer: Explorer):
+        super().__init__(explorer)
+        self.patient = widgets.Dropdown(description="Patient", style={"description_width": "initial"},
+                                        layout=widgets.Layout(width="420px"))
+        self.summary = html_block("", "tv-patient-summary")
+        self.timeline = self.figure_widget()
+        self.endpoints = self.figure_widget()
+        self.events = html_block("", "tv-patient-events")
+        self.children = [self.patient, self.summary, self.timeline, self.endpoints, self.events]
+
+    def refresh(self, view: Study) -> None:
+        ids = [str(s) for s in view.subjects["USUBJID"]]
+        wanted = self.explorer.state.patient
+        with self.explorer.quietly():
+            if list(self.patient.options) != ids:
+                self.patient.options = ids
+            self.patient.value = wanted if wanted in ids else (ids[0] if ids else None)
+        usubjid = self.patient.value
+        if usubjid is None:
+            self.summary.value = "<p>No patient matches the filters.</p>"
+            return
+        subject = view.subjects[view.subjects["USUBJID"] == usubjid].iloc[0]
+        shown = [c for c in ("TRT01P", "TRT01A", "AGE", "SEX", "TRTSDT", "EOSSTT", "DTHFL") if c in subject.index]
+        self.summary.value = "<div class='tv-sub'>" + " · ".join(
+            f"{c}: <b>{html.escape(str(subject[c])[:10] if c.endswith('DT') else str(subject[c]))}</b>"
+            for c in shown) + "</div>"
+        replace_figure(self.timeline, patient_timeline_figure(view, usubjid))
+        try:
+            replace_figure(self.endpoints, patient_endpoints_figure(view, usubjid))
+        except AnalysisError as exc:
+            replace_figure(self.endpoints, go.Figure(layout=dict(title=str(exc), height=140)))
+        events = view.adverse_events[view.adverse_events["USUBJID"] == usubjid]
+        columns = [c for c in ("AEDECOD", "AEBODSYS", "ASTDY", "AENDY", "AETOXGR", "AESEV", "AESER", "AEREL")
+                   if c in events.columns]
+        listing = events[columns].sort_values("ASTDY" if "ASTDY" in columns else columns[0])
+        self.events.value = (f"<h4>Adverse events of {html.escape(usubjid)} ({len(listing)})</h4>"
+                             + listing.to_html(index=False, na_rep="", escape=True, classes="tv-listing"))
+        self.exportable = Exportable(tables=[(f"adverse events of {usubjid}", listing, self.events.value)],
+                                     figures=[("patient timeline", go.Figure(self.timeline)),
+                                              ("patient endpoints", go.Figure(self.endpoints))])
+        self.code = view_code(self.study, self.explorer.state, [
+            f"patient_timeline_figure(view, {usubjid!r})", f"patient_endpoints_figure(view, {usubjid!r})"],
+            ["from trialviz.figures import patient_endpoints_figure, patient_timeline_figure"])
+
+
+PANELS: tuple[type[Panel], ...] = (OverviewPanel, EfficacyPanel, SafetyPanel, PatientPanel)
