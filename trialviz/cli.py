@@ -10,7 +10,9 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -33,21 +35,45 @@ def _tidy_counts(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return table[columns].reset_index(drop=True)
 
 
-def _tidy_endpoint_summary(table: pd.DataFrame) -> pd.DataFrame:
+def _tidy_endpoint_summary(table: pd.DataFrame, tests: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Summary statistics long (one row per cohort, visit, measure and statistic), then the p-values of the
+    tests of change (``statistic = "p_value"``, with the test named)."""
     from trialviz.tables.endpoints import STATISTICS
 
     long = table.melt(id_vars=["cohort", "param", "visit", "measure"], value_vars=list(STATISTICS),
                       var_name="statistic", value_name="value")
+    if tests is not None and len(tests):
+        p_rows = tests.assign(statistic="p_value", value=tests["p_value"],
+                              test=[f"{t} vs {r}" if r else t for t, r in zip(tests["test"], tests["reference"],
+                                                                               strict=True)])
+        long = pd.concat([long, p_rows[["cohort", "param", "visit", "measure", "statistic", "value", "test"]]],
+                         ignore_index=True)
     ranks = {
         "_measure": {m: i for i, m in enumerate(dict.fromkeys(table["measure"]))},
         "_cohort": {c: i for i, c in enumerate(dict.fromkeys(table["cohort"]))},
         "_visit": dict(zip(table["visit"], table["visitn"], strict=False)),
-        "_stat": {s: i for i, s in enumerate(STATISTICS)},
+        "_stat": {s: i for i, s in enumerate([*STATISTICS, "p_value"])},
     }
     for rank, source in zip(ranks, ["measure", "cohort", "visit", "statistic"], strict=True):
         long[rank] = long[source].map(ranks[rank])
     long = long.sort_values(list(ranks), kind="stable")
     return long.drop(columns=list(ranks)).reset_index(drop=True)
+
+
+def _tidy_summary(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return table[["cohort", *keys, "statistic", "value"]].reset_index(drop=True)
+
+
+def _tidy_km(table: pd.DataFrame, medians: pd.DataFrame, tests: pd.DataFrame | None) -> pd.DataFrame:
+    parts = [table, medians[["cohort", "param", "median", "ci_low", "ci_high"]].rename(columns={"median": "value"})
+             .assign(statistic="median")]
+    if tests is not None:
+        parts.append(tests.assign(statistic="p_value", value=tests["p_value"])[
+            ["cohort", "param", "statistic", "value", "test"]])
+    columns = ["cohort", "param", "time", "at_risk", "events", "censored", "survival", "ci_low", "ci_high",
+               "statistic", "value", "test"]
+    long = pd.concat(parts, ignore_index=True).astype({"at_risk": "Int64", "events": "Int64", "censored": "Int64"})
+    return long[[c for c in columns if c in long.columns]]
 
 
 def _first_endpoint(study: Study) -> str:
@@ -56,44 +82,124 @@ def _first_endpoint(study: Study) -> str:
     return study.endpoints[0].paramcd
 
 
-def _table_ae_overview(study: Study, args: argparse.Namespace) -> pd.DataFrame:
-    from trialviz.tables import ae_overview
-
-    return _tidy_counts(ae_overview(study), ["category"])
-
-
-def _table_ae_period(study: Study, args: argparse.Namespace) -> pd.DataFrame:
-    from trialviz.tables import ae_period
-
-    return _tidy_counts(ae_period(study), ["period", "category"])
+def _check_visit(study: Study, param: str, visit: str | None) -> None:
+    if visit is not None and visit not in study.visits(param):
+        raise AnalysisError(f"Unknown visit {visit!r} for {param}; visits: {', '.join(study.visits(param))}.")
 
 
-def _table_endpoint_summary(study: Study, args: argparse.Namespace) -> pd.DataFrame:
+@dataclass(frozen=True)
+class TableCommand:
+    """One ``trialviz table NAME``: the analysis table from the study and the options, and its tidy form."""
+
+    compute: Callable[[Study, argparse.Namespace], pd.DataFrame]
+    tidy: Callable[[pd.DataFrame, Study, argparse.Namespace], pd.DataFrame]
+
+
+def _compute(function: str) -> Callable[[Study, argparse.Namespace], pd.DataFrame]:
+    def compute(study: Study, args: argparse.Namespace) -> pd.DataFrame:
+        import trialviz.tables as tables
+
+        return getattr(tables, function)(study)
+
+    return compute
+
+
+def _counting(function: str, keys: list[str]) -> TableCommand:
+    return TableCommand(_compute(function), lambda table, study, args: _tidy_counts(table, keys))
+
+
+def _endpoint_summary(study: Study, args: argparse.Namespace) -> pd.DataFrame:
     from trialviz.tables import endpoint_summary
 
-    param = args.param or _first_endpoint(study)
-    table = endpoint_summary(study, param, measures=("value", "change", "percent change"))
-    if args.visit is not None:
-        if args.visit not in set(table["visit"]):
-            raise AnalysisError(f"Unknown visit {args.visit!r} for {param}; visits: {', '.join(study.visits(param))}.")
-        table = table[table["visit"] == args.visit]
-    return _tidy_endpoint_summary(table)
+    args.param = args.param or _first_endpoint(study)
+    _check_visit(study, args.param, args.visit)
+    table = endpoint_summary(study, args.param, measures=("value", "change", "percent change"))
+    return table if args.visit is None else table[table["visit"] == args.visit]
 
 
-TABLES: dict[str, Callable[[Study, argparse.Namespace], pd.DataFrame]] = {
-    "endpoint-summary": _table_endpoint_summary,
-    "ae-overview": _table_ae_overview,
-    "ae-period": _table_ae_period,
+def _summary_with_tests(table: pd.DataFrame, study: Study, args: argparse.Namespace) -> pd.DataFrame:
+    from trialviz.tables import endpoint_tests
+
+    tests = []
+    for measure in ("change", "percent change"):
+        if table.loc[table["measure"] == measure, "n"].sum() > 0:
+            tests.append(endpoint_tests(study, args.param, visit=args.visit, measure=measure))
+    return _tidy_endpoint_summary(table, pd.concat(tests, ignore_index=True) if tests else None)
+
+
+def _endpoint_tests(study: Study, args: argparse.Namespace) -> pd.DataFrame:
+    from trialviz.tables import endpoint_tests
+
+    args.param = args.param or _first_endpoint(study)
+    _check_visit(study, args.param, args.visit)
+    return endpoint_tests(study, args.param, visit=args.visit)
+
+
+def _ancova(study: Study, args: argparse.Namespace) -> pd.DataFrame:
+    from trialviz.tables import ancova
+
+    args.param = args.param or _first_endpoint(study)
+    _check_visit(study, args.param, args.visit)
+    return ancova(study, args.param, args.visit, covariates=args.covariate or (), comparisons="all")
+
+
+def _responders(study: Study, args: argparse.Namespace) -> pd.DataFrame:
+    from trialviz.tables import responders
+
+    args.param = args.param or _first_endpoint(study)
+    _check_visit(study, args.param, args.visit)
+    return responders(study, args.param, visit=args.visit, threshold=args.threshold, relative=args.relative,
+                      better=args.better)
+
+
+def _km(study: Study, args: argparse.Namespace) -> pd.DataFrame:
+    from trialviz.tables import kaplan_meier
+
+    return kaplan_meier(study, args.param)
+
+
+def _tidy_km_with_medians(table: pd.DataFrame, study: Study, args: argparse.Namespace) -> pd.DataFrame:
+    from trialviz.tables import km_medians, logrank
+
+    param = str(table["param"].iloc[0]) if len(table) else args.param
+    present = table.loc[table["at_risk"] > 0, "cohort"].nunique() if len(table) else 0
+    return _tidy_km(table, km_medians(study, param), logrank(study, param) if present > 1 else None)
+
+
+def _tidy_tests(table: pd.DataFrame, study: Study, args: argparse.Namespace) -> pd.DataFrame:
+    renamed = table.rename(columns={"statistic": "test_statistic"})
+    columns = ["cohort", "reference", "param", "visit", "measure", "term", "n", "estimate", "se", "ci_low", "ci_high",
+               "df", "test_statistic", "p_value", "test"]
+    return renamed[[c for c in columns if c in renamed.columns]].reset_index(drop=True)
+
+
+TABLES: dict[str, TableCommand] = {
+    "populations": _counting("populations", ["population", "category"]),
+    "baseline": TableCommand(_compute("baseline_table"),
+                             lambda table, study, args: _tidy_summary(table, ["variable", "category"])),
+    "endpoint-summary": TableCommand(_endpoint_summary, _summary_with_tests),
+    "endpoint-tests": TableCommand(_endpoint_tests, _tidy_tests),
+    "ancova": TableCommand(_ancova, _tidy_tests),
+    "responders": TableCommand(_responders, lambda table, study, args: _tidy_counts(
+        table, ["param", "visit", "threshold"])),
+    "ae-overview": _counting("ae_overview", ["category"]),
+    "ae-soc-pt": _counting("ae_soc_pt", ["soc", "pt"]),
+    "ae-grade": _counting("ae_grade", ["grade"]),
+    "ae-period": _counting("ae_period", ["period", "category"]),
+    "primary-endpoint": _counting("primary_endpoint_table", ["period", "category"]),
+    "km": TableCommand(_km, _tidy_km_with_medians),
 }
+"""The tables of ``trialviz table NAME``: the nine of the report, plus ``endpoint-tests``, ``ancova`` and
+``primary-endpoint``."""
 
 
-def _write(table: pd.DataFrame, fmt: str, output: str | None) -> None:
+def _write(table: pd.DataFrame, fmt: str, output: str | None, html: Callable[[], str] | None = None) -> None:
     if fmt == "csv":
         text = table.to_csv(index=False, lineterminator="\n")
     elif fmt == "markdown":
         text = table.to_markdown(index=False) + "\n"
     elif fmt == "html":
-        text = table.to_html(index=False, na_rep="")
+        text = html() if html is not None else table.to_html(index=False, na_rep="")
     elif fmt == "xlsx":
         if not output:
             raise AnalysisError("--format xlsx needs --output FILE.")
@@ -107,6 +213,13 @@ def _write(table: pd.DataFrame, fmt: str, output: str | None) -> None:
         sys.stdout.write(text)
 
 
+def _html_page(title: str, body: str) -> str:
+    from html import escape
+
+    return (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(title)}</title>"
+            f"</head><body>\n{body}\n</body></html>\n")
+
+
 # --- commands ---------------------------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
     from trialviz.app.serve import serve
@@ -115,32 +228,56 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Check a study: print every problem (errors first), then a verdict.
+
+    Exit 0 with no problems or only warnings, 1 with errors (a study file that cannot be parsed counts),
+    2 when the path cannot be read. ``--format json`` prints the problems as a list of records (a path
+    that cannot be read or a bad study file gives one record, so the output is always such a list).
+    """
+    from trialviz.errors import Problem
     from trialviz.io import load_study
 
     try:
         study = load_study(Path(args.study))
-        problems = list(study.warnings)
-        code = 0
+        problems, code = list(study.warnings), 0
     except ValidationError as exc:
-        problems = list(exc.problems)
-        code = 1
+        problems, code = list(exc.problems), 1
+    except (StudyFileError, StudyConfigError) as exc:
+        if args.format != "json":
+            raise
+        problems, code = [Problem("error", "study", "", "", str(exc))], 2 if isinstance(exc, StudyFileError) else 1
+    problems.sort(key=lambda p: p.severity != "error")  # errors first, each group in the order found
     if args.format == "json":
         print(json.dumps([p.to_dict() for p in problems], indent=2, ensure_ascii=False))
     else:
         errors = sum(p.severity == "error" for p in problems)
-        warnings = len(problems) - errors
         for problem in problems:
             print(problem)
-        verdict = "cannot be loaded" if errors else "loads"
-        print(f"{args.study}: {errors} error(s), {warnings} warning(s); the study {verdict}.")
+        verdict = "cannot be loaded: correct the errors above" if errors else "loads"
+        print(f"{args.study}: {errors} error(s), {len(problems) - errors} warning(s); the study {verdict}.")
     return code
 
 
 def cmd_table(args: argparse.Namespace) -> int:
+    """Print (or write) one analysis table: long tidy CSV, markdown, xlsx, or the formatted report table
+    as an HTML page. ``--by COLUMN`` compares the groups of an ADSL column instead of the cohorts."""
     if args.name not in TABLES:
         raise AnalysisError(f"Unknown table {args.name!r}; choose one of: {', '.join(TABLES)}.")
     study = _study(args.study)
-    _write(TABLES[args.name](study, args), args.format, args.output)
+    if args.by:
+        from trialviz.tables.common import grouped_by
+
+        study = grouped_by(study, args.by)
+    command = TABLES[args.name]
+    table = command.compute(study, args)
+
+    def html() -> str:
+        from trialviz.tables.report import REPORTS, as_html, render_report
+
+        title = f"{REPORTS[args.name].title} — {study.meta.display_name}"
+        return _html_page(title, as_html(render_report(args.name, table, study, title=title)))
+
+    _write(command.tidy(table, study, args), args.format, args.output, html)
     return 0
 
 
@@ -163,8 +300,14 @@ def build_parser() -> argparse.ArgumentParser:
     table = commands.add_parser("table", help="print one report table")
     table.add_argument("name", help=f"one of: {', '.join(TABLES)}")
     table.add_argument("--study", help="study folder (default: the bundled MSC-SSc study)")
-    table.add_argument("--param", help="endpoint PARAMCD (default: the study's first)")
+    table.add_argument("--param", help="endpoint PARAMCD (default: the study's first; for km its first "
+                                       "time-to-event parameter)")
     table.add_argument("--visit", help="analysis visit, as its AVISIT text")
+    table.add_argument("--by", help="ADSL column whose groups replace the cohorts (e.g. SEX)")
+    table.add_argument("--threshold", type=float, help="responders: improvement threshold (default: the MCID)")
+    table.add_argument("--relative", action="store_true", help="responders: threshold in percent of baseline")
+    table.add_argument("--better", choices=["lower", "higher"], help="responders: direction of improvement")
+    table.add_argument("--covariate", action="append", help="ancova: ADSL covariate (repeatable), e.g. SITEGR1")
     table.add_argument("--format", choices=["csv", "markdown", "html", "xlsx"], default="csv")
     table.add_argument("--output", help="write to this file instead of standard output")
     table.set_defaults(run=cmd_table)

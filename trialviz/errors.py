@@ -62,10 +62,11 @@ class Problem:
         }
 
     def __str__(self) -> str:
+        source = " ".join(part for part in (self.dataset, self.file) if part)
         where = ", ".join(
             part
             for part in (
-                self.file or self.dataset,
+                source,
                 f"column {self.column}" if self.column else "",
                 _describe_rows(self.rows, self.count),
             )

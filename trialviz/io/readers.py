@@ -161,7 +161,10 @@ def _read_sas(path: Path, suffix: str, usecols: list[str] | None) -> pd.DataFram
     if suffix == ".xpt":
         _, header = reader(str(path), metadataonly=True)
         _check_xport_complete(path, header)
-    frame, meta = reader(str(path), usecols=usecols)
+    try:
+        frame, meta = reader(str(path), usecols=usecols)
+    except UnicodeDecodeError as exc:
+        raise (_not_utf8_xport(path, header) if suffix == ".xpt" else _unreadable(path, exc)) from exc
     for column, fmt in meta.original_variable_types.items():
         if column in frame.columns and frame[column].dtype == object and _is_sas_date_format(fmt):
             frame[column] = pd.to_datetime(frame[column], errors="coerce")
@@ -177,7 +180,8 @@ def _is_sas_date_format(fmt: str | None) -> bool:
 
 
 _XPORT_RECORD = 80
-_XPORT_OBS_HEADER = re.compile(rb"HEADER RECORD\*{7}OBS(?:V8)? *HEADER RECORD!{7}0{30} {2}")
+_XPORT_OBS_HEADER = re.compile(rb"HEADER RECORD\*{7}OBS(?:V8)? *HEADER RECORD!{7}[ 0-9]{30} {2}")
+"""The record after which the observations start (version 8 states their number in it; version 5 zeros)."""
 
 
 def _check_xport_complete(path: Path, meta: object) -> None:
@@ -207,6 +211,35 @@ def _check_xport_complete(path: Path, meta: object) -> None:
     else:
         return
     raise StudyFileError(f"{path.name}: the file is truncated: {damage}. Copy or export the file again.")
+
+
+def _not_utf8_xport(path: Path, meta: object) -> StudyFileError:
+    """Locate the first character value of a transport file that is not UTF-8: record, column, value."""
+    data = path.read_bytes()
+    found = _XPORT_OBS_HEADER.search(data)
+    widths = list(getattr(meta, "variable_storage_width", {}).items())
+    types = getattr(meta, "readstat_variable_types", {})
+    width = sum(w for _, w in widths)
+    if found is not None and width > 0:
+        start = found.start() + _XPORT_RECORD
+        for record in range((len(data) - start) // width):
+            offset = start + record * width
+            for column, size in widths:
+                value = data[offset:offset + size]
+                offset += size
+                if types.get(column) != "string":
+                    continue
+                try:
+                    value.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    byte = value[exc.start]
+                    return StudyFileError(
+                        f"{path.name}: the text is not UTF-8: record {record + 1}, column {column} holds the byte "
+                        f"0x{byte:02X} ({_as_latin1(byte)!r} in Latin-1/Windows-1252). Export the dataset again "
+                        "with UTF-8 encoding.",
+                        column=column, rows=(record + 1,), values=(value.decode("cp1252", errors="replace").strip(),),
+                    )
+    return StudyFileError(f"{path.name}: the text is not UTF-8. Export the dataset again with UTF-8 encoding.")
 
 
 # --- CSV ----------------------------------------------------------------------------------------------------------
@@ -278,12 +311,13 @@ def _check_csv_last_record(path: Path, header: Sequence[str], tail: bytes, recor
     if not tail or tail.endswith((b"\n", b"\r")):
         return
     last_line = tail.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
-    fields = _count_fields(last_line)
-    if fields < len(header):
+    fields = next(csv.reader([last_line]), [""])
+    if len(fields) < len(header):
         raise StudyFileError(
-            f"{path.name}: the file is truncated: its last record (record {records}) stops after {fields} of "
-            f"{len(header)} columns, without a line end. Copy or export the file again.",
-            column=header[fields - 1] if fields else "", rows=(records,), values=(last_line[-40:],),
+            f"{path.name}: the file is truncated: its last record (record {records}) stops inside column "
+            f"{header[len(fields) - 1]} (column {len(fields)} of {len(header)}), without a line end. Copy or "
+            "export the file again.",
+            column=header[len(fields) - 1], rows=(records,), values=(fields[-1],),
         )
 
 

@@ -246,7 +246,7 @@ def analysis_records(frame: pd.DataFrame) -> pd.Series:
 
 
 def _key_text(frame: pd.DataFrame, index: int, keys: list[str]) -> str:
-    return " / ".join("" if pd.isna(v) else str(v).strip() for v in frame.loc[index, keys])
+    return " / ".join(str(v).strip() for v in frame.loc[index, keys] if pd.notna(v) and str(v).strip())
 
 
 def _structure_rules(dataset: RawDataset) -> list[FrameRule]:
@@ -285,7 +285,7 @@ def _content_columns(dataset: RawDataset, meta: StudyMeta) -> dict[str, pa.Colum
                                     nullable=True, required=False)
     if kind == "ADSL" and meta.cohorts:
         known = {c.value for c in meta.cohorts}
-        for column in {meta.conventions.safety_cohort, meta.conventions.efficacy_cohort}:
+        for column in sorted({meta.conventions.safety_cohort, meta.conventions.efficacy_cohort}):
             columns[column] = pa.Column(
                 checks=_check(lambda s: s.astype(str).isin(known), "cohort",
                               f"{column} holds values that are not among the study file's cohorts "
@@ -343,7 +343,7 @@ def _advisory_columns(dataset: RawDataset, meta: StudyMeta) -> dict[str, pa.Colu
                               "a grade). Correct them at the source if they are typos."),
                 nullable=True, required=False)
     if dataset.kind == "ADSL":
-        for column in {conventions.safety_cohort, conventions.efficacy_cohort}:
+        for column in sorted({conventions.safety_cohort, conventions.efficacy_cohort}):
             columns[column] = pa.Column(
                 required=False, nullable=True,
                 checks=pa.Check(lambda s: s.notna(), ignore_na=False, name="no cohort",
