@@ -22,12 +22,12 @@ def responder_rule(study: Study, param: str, *, threshold: float | None = None, 
     direction = better or endpoint.better
     if direction not in ("lower", "higher"):
         raise AnalysisError(f"{param} has no direction of improvement in the study file; pass better='lower' or "
-                            "better='higher'.")
+                            "better='higher' (--better on the command line).")
     if threshold is None:
         if relative:
             raise AnalysisError("A relative (percent) responder threshold must be given, e.g. threshold=20.")
         if endpoint.mcid is None:
-            raise AnalysisError(f"{param} has no MCID in the study file; pass a threshold.")
+            raise AnalysisError(f"{param} has no MCID in the study file; pass a threshold (--threshold).")
         threshold = endpoint.mcid
     if not threshold > 0:
         raise AnalysisError(f"The responder threshold must be a positive number, not {threshold!r}.")
