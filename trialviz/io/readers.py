@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import io
 import re
+import struct
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -69,6 +70,8 @@ def read_columns(path: Path) -> list[str]:
     _check_not_empty(path)
     try:
         if suffix in (".xpt", ".sas7bdat"):
+            if suffix == ".sas7bdat":
+                _check_sas7bdat_complete(path)
             _, meta = _sas_reader(suffix)(str(path), metadataonly=True)
             return list(meta.column_names)
         if suffix in (".parquet", ".pq"):
@@ -161,6 +164,8 @@ def _read_sas(path: Path, suffix: str, usecols: list[str] | None) -> pd.DataFram
     if suffix == ".xpt":
         _, header = reader(str(path), metadataonly=True)
         _check_xport_complete(path, header)
+    else:
+        _check_sas7bdat_complete(path)
     try:
         frame, meta = reader(str(path), usecols=usecols)
     except UnicodeDecodeError as exc:
@@ -211,6 +216,30 @@ def _check_xport_complete(path: Path, meta: object) -> None:
     else:
         return
     raise StudyFileError(f"{path.name}: the file is truncated: {damage}. Copy or export the file again.")
+
+
+def _check_sas7bdat_complete(path: Path) -> None:
+    """Raise when a SAS7BDAT file is shorter than its header says (header + pages × page size).
+
+    The layout is that of the public SAS7BDAT documentation (M. Shotwell): bytes 32 and 35 say whether
+    the file is 64-bit and aligned, byte 37 its byte order; the header length, page size and page count
+    follow at byte 196 (+4 when aligned).
+    """
+    with path.open("rb") as handle:
+        head = handle.read(216)
+    if len(head) < 216:
+        raise StudyFileError(f"{path.name}: the file is truncated: it is {len(head)} bytes, shorter than a SAS7BDAT "
+                             "header. Copy or export the file again.")
+    wide, aligned = head[32] == 0x33, head[35] == 0x33
+    order = "<" if head[37] == 0x01 else ">"
+    offset = 196 + (4 if aligned else 0)
+    header, page = struct.unpack(order + "ii", head[offset:offset + 8])
+    (pages,) = struct.unpack(order + ("q" if wide else "i"), head[offset + 8:offset + (16 if wide else 12)])
+    expected, size = header + page * pages, path.stat().st_size
+    if header > 0 and page > 0 and pages > 0 and size < expected:
+        raise StudyFileError(f"{path.name}: the file is truncated: its header declares {pages} pages of {page:,} "
+                             f"bytes ({expected:,} bytes in all), but the file has {size:,}. Copy or export the file "
+                             "again.")
 
 
 def _not_utf8_xport(path: Path, meta: object) -> StudyFileError:
