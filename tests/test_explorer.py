@@ -136,7 +136,7 @@ def test_a_bad_address_is_reported_not_fatal(bundled):
 def test_drill_down_from_a_table_row_and_open_the_patient(bundled):
     app = Explorer(bundled)
     _open(app, "Safety")
-    app._on_row_click("", 1, "Serious adverse event")
+    app._on_row_click("ae-overview", 1, "Serious adverse event")
     events = bundled.adverse_events
     expected = sorted(events.loc[events["AESER"] == "Y", "USUBJID"].unique())
     assert list(app.drill_patients.options) == expected
@@ -145,6 +145,26 @@ def test_drill_down_from_a_table_row_and_open_the_patient(bundled):
     assert app.tabs.selected_index == TAB_KEYS.index("patient") and patient.patient.value == expected[0]
     assert patient.timeline.layout.meta["patient"] == expected[0]
     assert f"patient={expected[0]}" in app.bridge.query
+
+
+def test_drill_down_from_soc_pt_and_grade_rows(bundled):
+    app = Explorer(bundled)
+    _open(app, "Safety")
+    events = bundled.adverse_events
+    app._on_row_click("ae-soc-pt", 2, "  Pneumonia")
+    assert list(app.drill_patients.options) == sorted(events.loc[events["AEDECOD"] == "Pneumonia", "USUBJID"].unique())
+    app._on_row_click("ae-grade", 4, "Grade 4")
+    worst = events.groupby("USUBJID")["AETOXGR"].max()
+    assert list(app.drill_patients.options) == sorted(worst[worst == 4].index)
+
+
+def test_every_tab_on_both_studies(bundled, pilot):
+    for study in (bundled, pilot):
+        app = Explorer(study)
+        for key in TAB_KEYS:
+            _open(app, key)
+            assert app.status.value == "", (study.meta.display_name, key)
+            assert app.panel(key).code.startswith("import trialviz")
 
 
 def test_show_code_reproduces_the_view(bundled):

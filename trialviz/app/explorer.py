@@ -529,17 +529,35 @@ class Explorer:
         self.drill_box.layout.display = None
 
     def _drill_table_row(self, table: str, text: str) -> None:
-        safety = self.panel("safety")
-        if safety.overview_table is None or not text:
-            return
-        from trialviz.tables.safety import overview_categories, safety_events
+        """The patients behind a clicked row of an adverse-event table (events as that table counts them)."""
+        from trialviz.tables.safety import grade_of, overview_categories, safety_events
 
         events, _ = safety_events(self.view)
-        for key, label, selected in overview_categories(self.view, events):
-            if label == text:
-                patients = sorted(str(p) for p in events.loc[selected.to_numpy(), "USUBJID"].unique())
-                self.drill_down(f"“{label}”", patients)
-                return
+        text = text.strip()
+        selected: pd.Series | None = None
+        if table == "ae-overview":
+            selected = next((rows for _, label, rows in overview_categories(self.view, events) if label == text), None)
+        elif table == "ae-soc-pt":
+            if text.lower().startswith("any adverse event"):
+                selected = pd.Series(True, index=events.index)
+            else:
+                selected = (events["AEDECOD"].astype(str).eq(text) | events["AEBODSYS"].astype(str).eq(text))
+        elif table == "ae-grade":
+            grades = grade_of(events)
+            if grades is not None and text.lower().startswith("grade "):
+                worst = grades.groupby(events["USUBJID"].to_numpy()).max()
+                chosen = worst[worst == float(text.split()[1])].index
+                selected = events["USUBJID"].isin(chosen)
+            elif grades is None and "AESEV" in events.columns:
+                order = {"MILD": 1, "MODERATE": 2, "SEVERE": 3}
+                rank = events["AESEV"].astype(str).str.upper().map(order)
+                worst = rank.groupby(events["USUBJID"].to_numpy()).max()
+                chosen = worst[worst == order.get(text.upper(), -1)].index
+                selected = events["USUBJID"].isin(chosen)
+        if selected is None or not selected.any():
+            return
+        patients = sorted(str(p) for p in events.loc[selected.to_numpy(), "USUBJID"].unique())
+        self.drill_down(f"“{text}”", patients)
 
     def open_patient(self, usubjid: str | None) -> None:
         """Show this patient in the Patient tab."""

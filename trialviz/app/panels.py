@@ -17,11 +17,13 @@ import plotly.graph_objects as go
 
 from trialviz.app.code import population_argument, view_code
 from trialviz.errors import AnalysisError
-from trialviz.figures import (ae_timeline_figure, enrolment_figure, patient_endpoints_figure,
-                              patient_timeline_figure, trajectory_figure, waterfall_figure)
+from trialviz.figures import (ae_timeline_figure, enrolment_figure, km_figure, patient_endpoints_figure,
+                              patient_timeline_figure, responder_figure, trajectory_figure, waterfall_figure)
 from trialviz.study import Study
-from trialviz.tables import ae_overview, endpoint_summary, published_facts
-from trialviz.tables.render import as_html, counts_gt, facts_gt, summary_gt
+from trialviz.tables import (ae_grade, ae_overview, ae_soc_pt, baseline_table, endpoint_summary, endpoint_tests,
+                             populations, primary_endpoint_table, published_facts, responders)
+from trialviz.tables.render import as_html, facts_gt, summary_gt
+from trialviz.tables.report import render_report
 
 if TYPE_CHECKING:
     from trialviz.app.explorer import Explorer
@@ -43,6 +45,12 @@ def html_block(content: str, css_class: str = "") -> widgets.HTML:
     if css_class:
         block.add_class(css_class)
     return block
+
+
+def report_html(name: str, table: pd.DataFrame, study: Study, title: str, drill: str = "") -> str:
+    """A report table's HTML; with ``drill``, its rows can be clicked to list the patients behind them."""
+    content = as_html(render_report(name, table, study, title=title))
+    return f"<div class='tv-drill' data-table='{drill}'>{content}</div>" if drill else content
 
 
 def replace_figure(widget: go.FigureWidget, figure: go.Figure, on_click: ClickHandler | None = None) -> None:
@@ -105,9 +113,10 @@ class OverviewPanel(Panel):
         self.design = html_block("", "tv-design")
         self.headline = html_block("", "tv-headline")
         self.enrolment = self.figure_widget()
-        self.flow = html_block("", "tv-drill")
+        self.flow = html_block("", "tv-flow")
+        self.primary = html_block("", "tv-primary")
         self.facts = html_block("", "tv-facts")
-        self.children = [self.design, self.headline, self.enrolment, self.flow, self.facts]
+        self.children = [self.design, self.headline, self.primary, self.enrolment, self.flow, self.facts]
         self._facts_table: pd.DataFrame | None = None
 
     def refresh(self, view: Study) -> None:
@@ -120,40 +129,53 @@ class OverviewPanel(Panel):
                              f"<ul>{cohorts}</ul><div class='tv-sub'>{html.escape(meta.citation)}{link}</div>")
         self.headline.value = self._headline(view)
         replace_figure(self.enrolment, enrolment_figure(view), self.explorer.drill_down)
-        from trialviz.tables.populations import populations
-
         flow = populations(view)
-        self.flow.value = as_html(counts_gt(flow, self.study, title="Patient flow: populations and disposition",
-                                            row_keys=["population", "category", "label"], show_events=False))
+        self.flow.value = report_html("populations", flow, self.study, "Patient flow: populations and disposition")
         self.exportable = Exportable(tables=[("populations", flow, self.flow.value)],
                                      figures=[("enrolment", go.Figure(self.enrolment))])
+        if self.study.conventions.primary_window is not None and len(view.adverse_events.columns):
+            primary = primary_endpoint_table(view)
+            self.primary.value = report_html("primary-endpoint", primary, self.study,
+                                             "Primary endpoint: adverse events in the primary-endpoint window")
+            self.exportable.tables.insert(0, ("primary endpoint", primary, self.primary.value))
         if meta.facts:
             if self._facts_table is None:  # the facts concern the whole study: computed once
                 self._facts_table = published_facts(self.study)
                 self.facts.value = as_html(facts_gt(self._facts_table))
             self.exportable.tables.append(("published facts", self._facts_table.astype(str), self.facts.value))
         self.code = view_code(self.study, self.explorer.state, [
-            "trialviz.populations(view)", "enrolment_figure(view)", "trialviz.published_facts(study)"],
-            ["from trialviz.figures import enrolment_figure"])
+            "trialviz.primary_endpoint_table(view)", "trialviz.populations(view)", "enrolment_figure(view)",
+            "trialviz.published_facts(study)"], ["from trialviz.figures import enrolment_figure"])
 
     def _headline(self, view: Study) -> str:
-        window = self.study.conventions.primary_window
-        if window is None:
+        if self.study.conventions.primary_window is None:
             return ""
-        from trialviz.tables import ae_period
+        table = primary_endpoint_table(view)
+        row = table[table["primary"] & (table["cohort"] == "Total")]
+        if row.empty:
+            return ""
+        row = row.iloc[0]
+        label = html.escape(str(row["period_label"]))
+        return (f"<div class='tv-headline-box'><b>Primary endpoint</b> — {html.escape(str(row['label']).lower())}, "
+                f"{label}: <b class='tv-primary-count'>{int(row['events'])} event(s) in {int(row['subjects'])} of "
+                f"{int(row['denominator'])} patients</b> ({row['percent']:.0f}%, exact 95% CI {row['ci_low']:.0f}% "
+                f"to {row['ci_high']:.0f}%). <span class='tv-sub'>Computed from the data shown (current filters)."
+                "</span></div>")
 
-        table = ae_period(view)
-        rows = table[(table["period"] == "window") & (table["cohort"] == "Total")].set_index("category")
-        if rows.empty or "severe" not in rows.index:
-            return ""
-        severe, related = rows.loc["severe"], rows.loc["related"] if "related" in rows.index else None
-        label = html.escape(self.study.conventions.primary_window_label or f"days {window[0]}–{window[1]}")
-        related_text = (f"; {int(related['events'])} treatment-related adverse event(s) in "
-                        f"{int(related['subjects'])} patient(s)" if related is not None else "")
-        return (f"<div class='tv-headline-box'><b>Primary endpoint</b> — serious or grade ≥ 3 adverse events, "
-                f"{label}: <b class='tv-primary-count'>{int(severe['events'])} event(s) in "
-                f"{int(severe['subjects'])} of {int(severe['denominator'])} patients</b>{related_text}. "
-                f"<span class='tv-sub'>Computed from the data shown (current filters).</span></div>")
+
+class BaselinePanel(Panel):
+    title, key = "Baseline", "baseline"
+
+    def __init__(self, explorer: Explorer):
+        super().__init__(explorer)
+        self.table = html_block("", "tv-baseline")
+        self.children = [self.table]
+
+    def refresh(self, view: Study) -> None:
+        table = baseline_table(view)
+        self.table.value = report_html("baseline", table, self.study, "Baseline characteristics")
+        self.exportable = Exportable(tables=[("baseline characteristics", table, self.table.value)])
+        self.code = view_code(self.study, self.explorer.state, ["trialviz.baseline_table(view)"])
 
 
 class EfficacyPanel(Panel):
@@ -173,8 +195,11 @@ class EfficacyPanel(Panel):
         self.trajectory = self.figure_widget()
         self.waterfall = self.figure_widget()
         self.summary = html_block("", "tv-endpoint-summary")
-        self.children = [widgets.HBox([self.endpoint, self.measure]), self.trajectory, self.visit, self.waterfall,
-                         self.summary]
+        self.responders = self.figure_widget()
+        self.responder_table = html_block("", "tv-responders")
+        self.tests = html_block("", "tv-tests")
+        self.children = [widgets.HBox([self.endpoint, self.measure]), self.trajectory, self.summary, self.visit,
+                         self.waterfall, self.responders, self.responder_table, self.tests]
 
     def refresh(self, view: Study) -> None:
         param = self.endpoint.value
@@ -207,11 +232,30 @@ class EfficacyPanel(Panel):
                                      figures=[("trajectories", go.Figure(self.trajectory)),
                                               ("waterfall", go.Figure(self.waterfall))])
         population_arg = population_argument(self.study, self.explorer.state)
-        self.code = view_code(self.study, self.explorer.state, [
-            f"trajectory_figure(view, {param!r}, measure={self.measure.value!r}{population_arg})",
-            f"waterfall_figure(view, {param!r}, {visit!r}{population_arg})",
-            f"trialviz.endpoint_summary(view, {param!r}{population_arg})",
-        ], ["from trialviz.figures import trajectory_figure, waterfall_figure"])
+        calls = [f"trajectory_figure(view, {param!r}, measure={self.measure.value!r}{population_arg})",
+                 f"trialviz.endpoint_summary(view, {param!r}{population_arg})",
+                 f"waterfall_figure(view, {param!r}, {visit!r}{population_arg})"]
+        if endpoint.mcid and endpoint.better:
+            replace_figure(self.responders, responder_figure(view, param, population_flag=population))
+            rates = responders(view, param, population_flag=population)
+            self.responder_table.value = report_html("responders", rates, self.study,
+                                                     f"{endpoint.name}: responders by visit")
+            self.exportable.tables.append(("responders", rates, self.responder_table.value))
+            self.exportable.figures.append(("responders", go.Figure(self.responders)))
+            calls += [f"responder_figure(view, {param!r}{population_arg})",
+                      f"trialviz.responders(view, {param!r}{population_arg})"]
+        else:
+            replace_figure(self.responders, go.Figure(layout=dict(
+                height=120, title=f"Responder rates need an MCID and a direction of improvement for "
+                                  f"{endpoint.name}; the study file declares none.")))
+            self.responder_table.value = ""
+        tests = endpoint_tests(view, param, population_flag=population)
+        self.tests.value = report_html("endpoint-tests", tests, self.study,
+                                       f"{endpoint.name}: change from baseline, within and between cohorts")
+        self.exportable.tables.append(("tests", tests, self.tests.value))
+        calls.append(f"trialviz.endpoint_tests(view, {param!r}{population_arg})")
+        self.code = view_code(self.study, self.explorer.state, calls, [
+            "from trialviz.figures import responder_figure, trajectory_figure, waterfall_figure"])
 
     def _update_visits(self, param: str) -> None:
         visits = [v for v in self.study.visits(param) if v != "Baseline"]
@@ -227,22 +271,39 @@ class SafetyPanel(Panel):
 
     def __init__(self, explorer: Explorer):
         super().__init__(explorer)
-        self.overview = html_block("", "tv-drill")
-        self.overview.add_class("tv-ae-overview")
+        self.overview = html_block("", "tv-ae-overview")
+        self.soc_pt = html_block("", "tv-ae-soc-pt")
+        self.grade = html_block("", "tv-ae-grade")
         self.timeline = self.figure_widget()
-        self.children = [self.overview, self.timeline]
+        self.km = self.figure_widget()
+        self.children = [self.overview, self.timeline, self.soc_pt, self.grade, self.km]
         self.overview_table: pd.DataFrame | None = None
 
     def refresh(self, view: Study) -> None:
         table = ae_overview(view)
         self.overview_table = table
-        self.overview.value = as_html(counts_gt(table, self.study, title="Adverse events: overview by cohort",
-                                                row_keys=["category", "label"]))
+        self.overview.value = report_html("ae-overview", table, self.study, "Adverse events: overview by cohort",
+                                          drill="ae-overview")
         replace_figure(self.timeline, ae_timeline_figure(view), self.explorer.drill_down)
-        self.exportable = Exportable(tables=[("adverse events overview", table, self.overview.value)],
+        soc_pt = ae_soc_pt(view)
+        self.soc_pt.value = report_html("ae-soc-pt", soc_pt, self.study,
+                                        "Adverse events by system organ class and preferred term", drill="ae-soc-pt")
+        grades = ae_grade(view)
+        self.grade.value = report_html("ae-grade", grades, self.study, "Patients by worst grade of adverse event"
+                                       if "Grade" in " ".join(map(str, grades.get("grade", []))) else
+                                       "Patients by worst adverse event", drill="ae-grade")
+        self.exportable = Exportable(tables=[("adverse events overview", table, self.overview.value),
+                                             ("adverse events by SOC and PT", soc_pt, self.soc_pt.value),
+                                             ("worst grade", grades, self.grade.value)],
                                      figures=[("adverse event timeline", go.Figure(self.timeline))])
-        self.code = view_code(self.study, self.explorer.state, [
-            "trialviz.ae_overview(view)", "ae_timeline_figure(view)"], ["from trialviz.figures import ae_timeline_figure"])
+        calls = ["trialviz.ae_overview(view)", "ae_timeline_figure(view)", "trialviz.ae_soc_pt(view)",
+                 "trialviz.ae_grade(view)"]
+        if len(view.time_to_event):
+            replace_figure(self.km, km_figure(view))
+            self.exportable.figures.append(("kaplan-meier", go.Figure(self.km)))
+            calls.append("km_figure(view)")
+        self.code = view_code(self.study, self.explorer.state, calls,
+                              ["from trialviz.figures import ae_timeline_figure, km_figure"])
 
 
 class PatientPanel(Panel):
@@ -293,4 +354,4 @@ class PatientPanel(Panel):
             ["from trialviz.figures import patient_endpoints_figure, patient_timeline_figure"])
 
 
-PANELS: tuple[type[Panel], ...] = (OverviewPanel, EfficacyPanel, SafetyPanel, PatientPanel)
+PANELS: tuple[type[Panel], ...] = (OverviewPanel, BaselinePanel, EfficacyPanel, SafetyPanel, PatientPanel)

@@ -77,3 +77,51 @@ def waterfall_figure(study: Study, param: str, visit: str, *, measure: Measure =
               "values": [float(v) for v in np.asarray(at_visit[column], dtype=float)]},
     )
     return fig
+
+
+def responder_figure(study: Study, param: str, *, threshold: float | None = None, relative: bool = False,
+                     population_flag: str | None = None) -> go.Figure:
+    """Percentage of responders at each visit by cohort, with exact (Clopper–Pearson) 95% CIs.
+
+    A responder improves by at least ``threshold`` (the endpoint's MCID by default) in its better
+    direction; see :func:`trialviz.responders`, which computes every number drawn here.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> from trialviz.figures import responder_figure
+    >>> fig = responder_figure(trialviz.load_study(), "MRSS")
+    >>> fig.data[0].name
+    'MSC 1×10⁶/kg'
+    """
+    from trialviz.tables.responders import responders
+
+    table = responders(study, param, threshold=threshold, relative=relative, population_flag=population_flag,
+                       total=False)
+    endpoint = study.endpoint(param)
+    colours = cohort_colours(study.cohort_values())
+    visits = table.drop_duplicates("visit").sort_values("visitn", kind="stable")["visit"].tolist()
+    position = {v: i for i, v in enumerate(visits)}
+    offsets = {c: (i - (len(colours) - 1) / 2) * 0.08 for i, c in enumerate(colours)}
+    fig = go.Figure()
+    for cohort in study.cohort_values():
+        rows = table[table["cohort"] == cohort].set_index("visit").reindex(visits)
+        percent = rows["percent"].to_numpy(dtype=float)
+        fig.add_trace(go.Scatter(
+            x=[position[v] + offsets[cohort] for v in visits], y=percent, mode="lines+markers", name=text(cohort),
+            line=dict(color=colours[cohort], width=3), marker=dict(size=9, color=colours[cohort]),
+            error_y=dict(type="data", symmetric=False, array=rows["ci_high"].to_numpy(dtype=float) - percent,
+                         arrayminus=percent - rows["ci_low"].to_numpy(dtype=float), color=colours[cohort], width=5),
+            customdata=np.column_stack([rows["subjects"].fillna(0), rows["denominator"].fillna(0),
+                                        rows["ci_low"], rows["ci_high"]]),
+            hovertemplate=f"<b>{text(cohort)}</b><br>%{{customdata[0]}} of %{{customdata[1]}} responders "
+                          "(%{y:.0f}%)<br>95% CI %{customdata[2]:.0f}% to %{customdata[3]:.0f}%<extra></extra>"))
+    definition = str(table["threshold"].iloc[0]) if len(table) else ""
+    apply_layout(fig, study, f"{endpoint.name}: responders by visit",
+                 [f"Responder: {definition}. Exact (Clopper–Pearson) 95% CI; denominator: patients with a value "
+                  "at the visit.", table.attrs.get("notes", [""])[0]], height=460)
+    fig.update_layout(xaxis=dict(tickmode="array", tickvals=list(range(len(visits))),
+                                 ticktext=[text(v) for v in visits], title=None, showgrid=False),
+                      yaxis=dict(title="Responders (% of patients)", range=[-3, 103]),
+                      meta={"param": param, "threshold": definition})
+    return fig

@@ -1,0 +1,66 @@
+"""Time to event: Kaplan–Meier curves by cohort with censoring marks and numbers at risk."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from trialviz.figures.style import apply_layout, cohort_colours, rgba, text
+from trialviz.study import Study
+
+
+def km_figure(study: Study, param: str | None = None, *, population_flag: str | None = None) -> go.Figure:
+    """Kaplan–Meier estimate of the event-free probability by cohort, with its 95% CI band, censoring marks
+    and the number at risk under the plot; every number comes from :func:`trialviz.kaplan_meier`.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> from trialviz.figures import km_figure
+    >>> km_figure(trialviz.load_study()).layout.meta["param"]
+    'TTSAE'
+    """
+    from trialviz.tables.survival import kaplan_meier, km_medians, time_to_event_records
+
+    data, param, _ = time_to_event_records(study, param, population_flag=population_flag)
+    # evaluate the step function at every observed time, so the curve has every step and every censoring
+    times = [0.0, *sorted(float(t) for t in data["time"].dropna().unique())]
+    curve = kaplan_meier(study, param, times=times, population_flag=population_flag)
+    param = str(curve["param"].iloc[0]) if len(curve) else (param or "")
+    label = study.time_to_event.loc[study.time_to_event["PARAMCD"].astype(str) == param, "PARAM"]
+    label = str(label.iloc[0]) if len(label) else param
+    colours = cohort_colours(study.cohort_values())
+    grid = kaplan_meier(study, param, population_flag=population_flag)
+    fig = make_subplots(rows=2, cols=1, row_heights=[0.74, 0.26], shared_xaxes=True, vertical_spacing=0.08)
+    for cohort in study.cohort_values():
+        rows = curve[curve["cohort"] == cohort].sort_values("time")
+        if rows.empty:
+            continue
+        colour = colours[cohort]
+        fig.add_trace(go.Scatter(x=list(rows["time"]) + list(rows["time"])[::-1],
+                                 y=list(rows["ci_high"]) + list(rows["ci_low"])[::-1], fill="toself", mode="lines",
+                                 line=dict(width=0, shape="hv"), fillcolor=rgba(colour, 0.12), hoverinfo="skip",
+                                 showlegend=False, legendgroup=cohort), row=1, col=1)
+        fig.add_trace(go.Scatter(x=rows["time"], y=rows["survival"], mode="lines", line=dict(color=colour, width=3,
+                                 shape="hv"), name=text(cohort), legendgroup=cohort,
+                                 hovertemplate="day %{x}: %{y:.2f}<extra>" + text(cohort) + "</extra>"), row=1, col=1)
+        censored = rows[rows["censored"].diff().fillna(rows["censored"]) > 0]
+        fig.add_trace(go.Scatter(x=censored["time"], y=censored["survival"], mode="markers", showlegend=False,
+                                 legendgroup=cohort, marker=dict(symbol="line-ns-open", size=10, color=colour),
+                                 hovertemplate="censored, day %{x}<extra></extra>"), row=1, col=1)
+        at_risk = grid[grid["cohort"] == cohort]
+        fig.add_trace(go.Scatter(x=at_risk["time"], y=[study.cohort_label(cohort)] * len(at_risk), mode="text",
+                                 text=at_risk["at_risk"].astype(int).astype(str), textfont=dict(color=colour),
+                                 showlegend=False, hoverinfo="skip"), row=2, col=1)
+    medians = km_medians(study, param, population_flag=population_flag)
+    median_text = "; ".join(
+        f"{study.cohort_label(r.cohort)} {'not reached' if np.isnan(r.median) else f'{r.median:.0f}'}"
+        for r in medians.itertuples() if r.cohort in colours)
+    apply_layout(fig, study, f"{label}: Kaplan–Meier estimate by cohort",
+                 [f"Band: 95% CI; tick: censored. Median: {median_text}.", "Number at risk below."], height=560)
+    fig.update_yaxes(title_text="Probability without the event", range=[0, 1.03], row=1, col=1)
+    fig.update_yaxes(title_text=None, showgrid=False, row=2, col=1)
+    fig.update_xaxes(title_text="Days from treatment", row=2, col=1)
+    fig.update_layout(meta={"param": param})
+    return fig
