@@ -100,7 +100,8 @@ def read_table(path: Path, columns: Sequence[str] | None = None, *, progress: By
     columns
         Read only those of these columns the file has (``None``: every column).
     progress
-        Called with the number of bytes read so far: block by block for CSV, once at the end otherwise.
+        Called with the number of bytes read so far, block by block, for CSV files (other readers
+        read a file in one call and do not report).
 
     Returns
     -------
@@ -132,8 +133,6 @@ def read_table(path: Path, columns: Sequence[str] | None = None, *, progress: By
         raise
     except Exception as exc:  # noqa: BLE001
         raise _unreadable(path, exc) from exc
-    if progress:
-        progress(path.stat().st_size)
     if frame.shape[1] == 0:
         raise StudyFileError(f"{path.name}: the file has no columns.")
     if len(frame) == 0:
