@@ -181,8 +181,7 @@ def _read_datasets(files: list[Path], config: StudyConfig, log: ProblemLog, trac
                 tracker.read(path, used=False)
                 continue
             wanted = KIND_COLUMNS[kind]
-            theirs = {v: k for k, v in mapping.items()}
-            columns = None if wanted is None else [theirs.get(c, c) for c in wanted]
+            columns = None if wanted is None else [mapping.get(c, c) for c in wanted]
             frame = read_table(path, columns, progress=counter)
         except StudyFileError as exc:
             reason = str(exc).removeprefix(f"{path.name}: ")
@@ -191,10 +190,11 @@ def _read_datasets(files: list[Path], config: StudyConfig, log: ProblemLog, trac
             tracker.read(path, used=False)
             continue
         tracker.read(path)
-        frame = frame.rename(columns={theirs: std for std, theirs in mapping.items()})
+        frame = frame.rename(columns={own: standard for standard, own in mapping.items()})
         if kind == "ADSL":
             name = "ADSL"
-        datasets.append(RawDataset(name=name, kind=kind, path=path, frame=frame.reset_index(drop=True)))
+        datasets.append(RawDataset(name=name, kind=kind, path=path, frame=frame.reset_index(drop=True),
+                                   renamed=mapping))
     read = {dataset_stem(f) for f in files} | {named.get(f.name.lower(), "") for f in files}
     for dataset in sorted(set(config.columns) - read):
         log.warning(dataset, "", "", f"The study file maps columns of {dataset} ([columns.{dataset.lower()}]), but "

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -70,10 +70,16 @@ class RawDataset:
     """One of ``ADSL``, ``BDS``, ``ADAE``, ``ADTTE``."""
     path: Path
     frame: pd.DataFrame
+    renamed: dict[str, str] = field(default_factory=dict)
+    """Standard CDISC name → the file's own column name, for columns the study file maps."""
 
     @property
     def file(self) -> str:
         return self.path.name
+
+    def own(self, columns: str) -> str:
+        """Column name(s) as the file spells them (problems name the columns a user can find)."""
+        return ", ".join(self.renamed.get(c, c) for c in columns.split(", ")) if columns else columns
 
 
 @dataclass(frozen=True)
@@ -503,5 +509,5 @@ def _report(log: ProblemLog, severity: Severity, dataset: RawDataset, column: st
     pairs = sorted({int(i): v for i, v in zip(index, values, strict=False)}.items())  # type: ignore[call-overload]
     rows = tuple(i + 1 for i, _ in pairs[:MAX_SHOWN])
     shown = tuple("" if pd.isna(v) else str(v) for _, v in pairs[:MAX_SHOWN])
-    log.add_problem(severity, dataset.name, dataset.file, column, message, rows=rows, count=len(pairs),
+    log.add_problem(severity, dataset.name, dataset.file, dataset.own(column), message, rows=rows, count=len(pairs),
                     values=shown)
