@@ -195,8 +195,8 @@ def _read_datasets(files: list[Path], config: StudyConfig, log: ProblemLog, trac
             name = "ADSL"
         datasets.append(RawDataset(name=name, kind=kind, path=path, frame=frame.reset_index(drop=True),
                                    renamed=mapping))
-    read = {dataset_stem(f) for f in files} | {named.get(f.name.lower(), "") for f in files}
-    for dataset in sorted(set(config.columns) - read):
+    known = {dataset_stem(f) for f in files} | set(config.datasets)  # a missing named file is reported above
+    for dataset in sorted(set(config.columns) - known):
         log.warning(dataset, "", "", f"The study file maps columns of {dataset} ([columns.{dataset.lower()}]), but "
                     f"no file holds {dataset}; the mapping is not used. Check the dataset name.")
     return datasets
