@@ -6,10 +6,14 @@ import gzip
 import shutil
 
 import pandas as pd
+import pyreadstat
 import pytest
 
 import trialviz
-from trialviz.errors import StudyConfigError, StudyFileError, ValidationError
+from trialviz.cli import main
+from trialviz.errors import Problem, StudyConfigError, StudyFileError, ValidationError
+from trialviz.io.load import ADAE_COLUMNS, BDS_COLUMNS
+from trialviz.tables.safety import grade_of
 
 
 def test_bundled_study_loads_with_metadata(bundled):
@@ -43,6 +47,78 @@ def test_cdisc_pilot_known_numbers(pilot):
     # SAS zeros are zeros (pandas.read_sas would give 5.4e-79 here)
     assert (adsl.loc[adsl["TRT01P"] == "Placebo", "TRT01PN"] == 0).all()
     assert pilot.warnings == ()
+
+
+def test_pilot_repeats_outside_the_analysis_set_are_not_problems(pilot, pilot_dir):
+    """Real ADaM repeats records legitimately; the pilot has thousands, and none is a problem."""
+    keys = ["USUBJID", "PARAMCD", "AVISIT"]
+    advs = pd.read_csv(pilot_dir / "advs.csv", usecols=[*keys, "ATPT", "ANL01FL"])
+    analysed = advs[advs["ANL01FL"] == "Y"]
+    # vital signs repeat per position (ATPT) within one visit, all flagged for analysis
+    assert analysed.duplicated(keys, keep=False).sum() == 18239
+    assert analysed.duplicated([*keys, "ATPT"]).sum() == 0
+    adas = pd.read_csv(pilot_dir / "adqsadas.csv", usecols=[*keys, "DTYPE", "ANL01FL"])
+    # ADAS-Cog repeats among records not flagged for analysis
+    assert adas.duplicated([*keys, "DTYPE"], keep=False).sum() == 682 and (adas["ANL01FL"] != "Y").sum() == 360
+    adlbc = pd.read_csv(pilot_dir / "adlbc.csv.gz", usecols=[*keys, "ANL01FL"])
+    # lab visits are left-padded, and a SAS missing visit is "               ."
+    assert adlbc["AVISIT"].iloc[0] == "        Baseline" and adlbc["AVISIT"].str.strip().eq(".").sum() == 1482
+    assert adlbc.duplicated(keys, keep=False).sum() == 222
+    assert pilot.warnings == ()
+    # visits are stripped once loaded, the SAS missing visit kept as recorded
+    visits = set(pilot.measurements.loc[pilot.measurements["DATASET"] == "ADLBC", "AVISIT"].astype(str))
+    assert {"Baseline", "Week 2", "End of Treatment", "."} <= visits
+
+
+def test_pilot_validates_clean_from_the_command_line(pilot_dir, capsys):
+    assert main(["validate", str(pilot_dir)]) == 0
+    assert capsys.readouterr().out == f"{pilot_dir}: 0 error(s), 0 warning(s); the study loads.\n"
+
+
+def test_severity_is_shown_as_severity_never_as_grade(pilot, pilot_dir):
+    events = pilot.adverse_events
+    assert not {"AETOXGR", "ATOXGR"} & set(events.columns) and grade_of(events) is None
+    raw, _ = pyreadstat.read_xport(pilot_dir / "adae.xpt", usecols=["AESEV"])
+    assert events["AESEV"].astype(str).tolist() == raw["AESEV"].tolist()
+    assert events["AESEV"].value_counts().to_dict() == {"MILD": 770, "MODERATE": 378, "SEVERE": 43}
+
+
+def test_grades_written_as_text_are_read_as_numbers(bundled_copy):
+    """SDTM's AETOXGR is character: "3" is grade 3. Anything else ("GRADE 3") is an error, never guessed."""
+    _edit(bundled_copy, "adae.csv", lambda f: f.assign(AETOXGR=f["AETOXGR"].map(lambda g: f" {g} ")))
+    events = trialviz.load_study(bundled_copy).adverse_events
+    raw = pd.read_csv(bundled_copy / "adae.csv", dtype=str)
+    assert events["AETOXGR"].tolist() == raw["AETOXGR"].str.strip().astype(float).tolist()
+
+
+def test_a_missing_population_flag_is_a_warning(bundled_copy):
+    _edit(bundled_copy, "adsl.csv", lambda f: f.drop(columns=["EFFFL"], inplace=True))
+    [warning] = trialviz.load_study(bundled_copy).warnings
+    assert warning == Problem("warning", "ADSL", "adsl.csv", "EFFFL", "ADSL has no EFFFL column, the efficacy "
+                              "population flag: efficacy analyses include every subject. Add the flag, or name the "
+                              "study's own flag with efficacy_population under [conventions] in the study file.")
+
+
+def test_content_checks_run_even_when_the_structure_is_broken(bundled_copy):
+    """One pass reports everything: a missing column does not hide CHG or grade problems."""
+    _edit(bundled_copy, "adeff.csv", lambda f: f.drop(columns=["AVISITN"], inplace=True))
+    _edit(bundled_copy, "adeff.csv", lambda f: f.loc.__setitem__((2, "CHG"), "99"))
+    _edit(bundled_copy, "adae.csv", lambda f: f.drop(columns=["AEBODSYS"], inplace=True))
+    _edit(bundled_copy, "adae.csv", lambda f: f.loc.__setitem__((0, "AETOXGR"), "6"))
+    _edit(bundled_copy, "adae.csv", lambda f: f.loc.__setitem__((1, "AEREL"), "MAYBE"))
+    found = {(p.severity, p.file, p.column) for p in _problems(bundled_copy)}
+    assert found == {("error", "adeff.csv", "AVISITN"), ("error", "adeff.csv", "CHG"),
+                     ("error", "adae.csv", "AEBODSYS"), ("error", "adae.csv", "AETOXGR"),
+                     ("warning", "adae.csv", "AEREL")}
+
+
+def test_codes_are_categorical_and_only_needed_columns_are_read(pilot):
+    measurements = pilot.measurements
+    assert {c for c in ("PARAMCD", "PARAM", "AVISIT", "DATASET") if measurements[c].dtype == "category"} == {
+        "PARAMCD", "PARAM", "AVISIT", "DATASET"}
+    assert set(measurements.columns) <= set(BDS_COLUMNS) | {"DATASET"}
+    assert "A1LO" not in measurements.columns and "LBSTRESN" not in measurements.columns
+    assert set(pilot.adverse_events.columns) <= set(ADAE_COLUMNS) and pilot.subjects.shape == (254, 49)
 
 
 def test_loading_never_writes_to_the_study_folder(pilot_dir, tmp_path):
@@ -174,9 +250,16 @@ def test_truncated_gzip(bundled_copy):
 
 def test_truncated_sas_transport_file(pilot_dir, tmp_path):
     (tmp_path / "adsl.xpt").write_bytes((pilot_dir / "adsl.xpt").read_bytes()[:5000])
-    with pytest.raises((ValidationError, StudyFileError)) as info:
-        trialviz.load_study(tmp_path)
-    assert "adsl.xpt" in str(info.value)
+    [problem] = _problems(tmp_path)
+    assert (problem.file, problem.message) == ("adsl.xpt", "The file is truncated: it is 5,000 bytes, not a whole "
+                                               "number of 80-byte transport records. Copy or export the file again.")
+
+
+def test_truncated_csv_is_not_read_as_a_shorter_dataset(bundled_copy):
+    data = (bundled_copy / "adeff.csv").read_bytes()
+    (bundled_copy / "adeff.csv").write_bytes(data[: data.index(b"\n", 5000) + 30])
+    [problem] = _problems(bundled_copy)
+    assert (problem.file, problem.message[:47]) == ("adeff.csv", "The file is truncated: its last record (record ")
 
 
 def test_wrong_encoding(bundled_copy):

@@ -72,6 +72,8 @@ def read_columns(path: Path) -> list[str]:
         if suffix in (".xpt", ".sas7bdat"):
             if suffix == ".sas7bdat":
                 _check_sas7bdat_complete(path)
+            else:
+                _check_xport_size(path)
             _, meta = _sas_reader(suffix)(str(path), metadataonly=True)
             return list(meta.column_names)
         if suffix in (".parquet", ".pq"):
@@ -195,6 +197,7 @@ def _check_xport_complete(path: Path, meta: object) -> None:
     each as long as the sum of the variable widths, and the last record is padded with blanks. A file
     whose size is not a multiple of 80, or that ends inside an observation, has lost records.
     """
+    _check_xport_size(path)
     size = path.stat().st_size
     with path.open("rb") as handle:
         head = handle.read(min(size, 1 << 20))
@@ -208,13 +211,16 @@ def _check_xport_complete(path: Path, meta: object) -> None:
         complete = (size - start) // width
         handle.seek(start + complete * width)
         rest = handle.read()
+    if rest.strip(b" "):
+        raise StudyFileError(f"{path.name}: the file is truncated: it stops inside record {complete + 1}, after "
+                             f"{complete} complete records. Copy or export the file again.")
+
+
+def _check_xport_size(path: Path) -> None:
+    size = path.stat().st_size
     if size % _XPORT_RECORD:
-        damage = f"it is {size:,} bytes, not a whole number of 80-byte transport records"
-    elif rest.strip(b" "):
-        damage = f"it stops inside record {complete + 1}, after {complete} complete records"
-    else:
-        return
-    raise StudyFileError(f"{path.name}: the file is truncated: {damage}. Copy or export the file again.")
+        raise StudyFileError(f"{path.name}: the file is truncated: it is {size:,} bytes, not a whole number of "
+                             "80-byte transport records. Copy or export the file again.")
 
 
 def _check_sas7bdat_complete(path: Path) -> None:
@@ -410,6 +416,9 @@ def _unreadable(path: Path, exc: Exception) -> StudyFileError:
         return StudyFileError(f"{path.name}: the file is truncated or not valid gzip ({exc}).")
     if isinstance(exc, pd.errors.EmptyDataError):
         return StudyFileError(f"{path.name}: the file is empty: it holds no header row and no data.")
+    if type(exc).__name__ == "ReadstatError":
+        return StudyFileError(f"{path.name}: the file cannot be read as a SAS file ({exc}): it is damaged, truncated "
+                              "or not a SAS file. Copy or export the file again.")
     if isinstance(exc, pd.errors.ParserError):
         return StudyFileError(f"{path.name}: the CSV cannot be parsed ({str(exc).strip()}).")
     return StudyFileError(f"{path.name}: the file cannot be read ({type(exc).__name__}: {exc}).")
