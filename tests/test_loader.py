@@ -210,6 +210,24 @@ def test_duplicate_outside_the_analysis_set_is_not_a_problem(bundled_copy):
     assert trialviz.load_study(bundled_copy).warnings == ()
 
 
+def test_the_study_files_analysis_flag_defines_the_analysis_set(bundled_copy):
+    toml = bundled_copy / "study.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('analysis_flag = "ANL01FL"', 'analysis_flag = "ANL02FL"'),
+                    encoding="utf-8")
+
+    def dup(f):
+        f["ANL02FL"] = f["ANL01FL"]
+        f.loc[len(f)] = f.loc[3]
+        f.loc[len(f) - 1, "ANL02FL"] = ""  # still ANL01FL = "Y", but not in this study's analysis set
+    _edit(bundled_copy, "adeff.csv", dup)
+    study = trialviz.load_study(bundled_copy)
+    # the study's own flag is read (it is not among the standard columns), the duplicate is outside its set
+    assert study.warnings == () and study.measurements["ANL02FL"].eq("Y").sum() == 803
+    _edit(bundled_copy, "adeff.csv", lambda f: f.loc.__setitem__((len(f) - 1, "ANL02FL"), "Y"))
+    [problem] = _problems(bundled_copy)
+    assert problem.rows == (4, 804) and "flagged for analysis (ANL02FL = \"Y\", non-blank AVISIT)" in problem.message
+
+
 def test_change_inconsistent_with_value_minus_baseline(bundled_copy):
     _edit(bundled_copy, "adeff.csv", lambda f: f.loc.__setitem__((2, "CHG"), "99"))
     [problem] = _problems(bundled_copy)

@@ -14,7 +14,7 @@ from trialviz.io.config import StudyConfig, default_config, find_study_file, rea
 from trialviz.io.readers import data_suffix, dataset_stem, file_sha256, read_columns, read_table
 from trialviz.io.validate import RawDataset, validate_study
 from trialviz.paths import BUNDLED_STUDY_DIR
-from trialviz.study import Cohort, Endpoint, Provenance, SourceFile, Study, StudyMeta
+from trialviz.study import Cohort, Conventions, Endpoint, Provenance, SourceFile, Study, StudyMeta
 
 Progress = Callable[[int, int, str], None]
 """Called as ``progress(done, total, message)`` while a study loads.
@@ -180,7 +180,7 @@ def _read_datasets(files: list[Path], config: StudyConfig, log: ProblemLog, trac
                             "USUBJID with PARAMCD/AVAL, AEDECOD or CNSR); the file is not used.")
                 tracker.read(path, used=False)
                 continue
-            wanted = KIND_COLUMNS[kind]
+            wanted = _needed_columns(kind, config.meta.conventions)
             columns = None if wanted is None else [mapping.get(c, c) for c in wanted]
             frame = read_table(path, columns, progress=counter)
         except StudyFileError as exc:
@@ -200,6 +200,16 @@ def _read_datasets(files: list[Path], config: StudyConfig, log: ProblemLog, trac
         log.warning(dataset, "", "", f"The study file maps columns of {dataset} ([columns.{dataset.lower()}]), but "
                     f"no file holds {dataset}; the mapping is not used. Check the dataset name.")
     return datasets
+
+
+def _needed_columns(kind: str, conventions: Conventions) -> tuple[str, ...] | None:
+    """The columns to read from a dataset of this kind (``None``: all), with those the study file's
+    conventions name (an analysis or treatment-emergent flag of the study's own)."""
+    wanted = KIND_COLUMNS[kind]
+    extra = {"BDS": conventions.analysis_flag, "ADAE": conventions.treatment_emergent_flag}.get(kind)
+    if wanted is None or not extra or extra in wanted:
+        return wanted
+    return (*wanted, extra)
 
 
 def _usable_mapping(name: str, path: Path, own: list[str], mapping: dict[str, str],

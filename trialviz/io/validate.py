@@ -150,7 +150,7 @@ def _subject_ids(adsl: RawDataset) -> pd.Index:
 def _check_dataset(dataset: RawDataset, meta: StudyMeta, subject_ids: pd.Index | None,
                    log: ProblemLog) -> pd.DataFrame | None:
     errors_before = _error_count(log)
-    structure = _structure_rules(dataset)
+    structure = _structure_rules(dataset, meta.conventions.analysis_flag)
     _run(pa.DataFrameSchema(_structure_columns(dataset, meta.conventions, subject_ids),
                             checks=[r.check() for r in structure], name=dataset.name),
          structure, dataset.frame, dataset, "error", log)
@@ -237,15 +237,15 @@ def analysis_keys(frame: pd.DataFrame, kind: str = "BDS") -> list[str]:
     return [c for c in keys if c in frame.columns]
 
 
-def analysis_records(frame: pd.DataFrame) -> pd.Series:
-    """The records an analysis uses: flagged ``ANL01FL == "Y"`` (where the flag exists), with a visit.
+def analysis_records(frame: pd.DataFrame, flag: str = "ANL01FL") -> pd.Series:
+    """The records an analysis uses: flagged ``flag == "Y"`` (where the flag exists), with a visit.
 
     Real ADaM legitimately repeats records outside this set (unscheduled and blank visits, records not
     flagged for analysis), so duplicates are looked for only inside it.
     """
     used = pd.Series(True, index=frame.index)
-    if "ANL01FL" in frame.columns:
-        used &= frame["ANL01FL"].astype("string").eq("Y").fillna(False)
+    if flag in frame.columns:
+        used &= frame[flag].astype("string").eq("Y").fillna(False)
     if "AVISIT" in frame.columns:
         used &= ~frame["AVISIT"].astype("string").str.strip().fillna("").isin(MISSING_VISIT)
     return used
@@ -255,7 +255,7 @@ def _key_text(frame: pd.DataFrame, index: int, keys: list[str]) -> str:
     return " / ".join(str(v).strip() for v in frame.loc[index, keys] if pd.notna(v) and str(v).strip())
 
 
-def _structure_rules(dataset: RawDataset) -> list[FrameRule]:
+def _structure_rules(dataset: RawDataset, flag: str) -> list[FrameRule]:
     kind = dataset.kind
     if kind not in ("BDS", "ADTTE"):
         return []
@@ -264,7 +264,7 @@ def _structure_rules(dataset: RawDataset) -> list[FrameRule]:
         keys = analysis_keys(frame, kind)
         if keys[:2] != ["USUBJID", "PARAMCD"]:
             return pd.Series(True, index=frame.index)
-        used = analysis_records(frame) if kind == "BDS" else pd.Series(True, index=frame.index)
+        used = analysis_records(frame, flag) if kind == "BDS" else pd.Series(True, index=frame.index)
         key_frame = frame.loc[used, keys].astype("string").apply(lambda s: s.str.strip())
         duplicated = key_frame.duplicated(keep=False)
         return ~duplicated.reindex(frame.index, fill_value=False)
@@ -274,9 +274,9 @@ def _structure_rules(dataset: RawDataset) -> list[FrameRule]:
                    "Kaplan-Meier estimate would count the subject twice. Keep one record per subject and PARAMCD.")
     else:
         message = ("Duplicated analysis records: the same subject, parameter, visit (and timepoint and derivation "
-                   "type where present) occur more than once among the records flagged for analysis (ANL01FL = "
-                   "\"Y\", non-blank AVISIT), so a summary would count one measurement twice. Flag only one of "
-                   "them with ANL01FL.")
+                   f"type where present) occur more than once among the records flagged for analysis ({flag} = "
+                   f"\"Y\", non-blank AVISIT), so a summary would count one measurement twice. Flag only one of "
+                   f"them with {flag}.")
     return [FrameRule("duplicate analysis record", message, no_duplicates,
                       column=lambda f: ", ".join(analysis_keys(f, kind)),
                       show=lambda f, i: _key_text(f, i, analysis_keys(f, kind)))]
