@@ -19,6 +19,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 import trialviz
+from tests.test_tables import _row as _one
 from tests.tiny import tiny_study
 
 
@@ -37,14 +38,6 @@ def tiny_tte(tmp_path):
                                                                                index=False)
     assert study.time_to_event.empty
     return trialviz.load_study(tmp_path / "tte")
-
-
-def _one(table: pd.DataFrame, **keys: object) -> pd.Series:
-    mask = np.ones(len(table), dtype=bool)
-    for key, value in keys.items():
-        mask &= (table[key] == value).to_numpy()
-    [index] = np.flatnonzero(mask)
-    return table.iloc[index]
 
 
 # --- populations and baseline ----------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -43,11 +42,10 @@ def _tidy_endpoint_summary(table: pd.DataFrame, tests: pd.DataFrame | None = Non
     long = table.melt(id_vars=["cohort", "param", "visit", "measure"], value_vars=list(STATISTICS),
                       var_name="statistic", value_name="value")
     if tests is not None and len(tests):
-        p_rows = tests.assign(statistic="p_value", value=tests["p_value"],
-                              test=[f"{t} vs {r}" if r else t for t, r in zip(tests["test"], tests["reference"],
-                                                                               strict=True)])
-        long = pd.concat([long, p_rows[["cohort", "param", "visit", "measure", "statistic", "value", "test"]]],
-                         ignore_index=True)
+        named = [f"{t} vs {r}" if r else t for t, r in zip(tests["test"], tests["reference"], strict=True)]
+        p_rows = tests.assign(statistic="p_value", value=tests["p_value"], test=named)
+        columns = ["cohort", "param", "visit", "measure", "statistic", "value", "test"]
+        long = pd.concat([long, p_rows[columns]], ignore_index=True)
     ranks = {
         "_measure": {m: i for i, m in enumerate(dict.fromkeys(table["measure"]))},
         "_cohort": {c: i for i, c in enumerate(dict.fromkeys(table["cohort"]))},
@@ -65,14 +63,15 @@ def _tidy_summary(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def _tidy_km(table: pd.DataFrame, medians: pd.DataFrame, tests: pd.DataFrame | None) -> pd.DataFrame:
-    parts = [table, medians[["cohort", "param", "median", "ci_low", "ci_high"]].rename(columns={"median": "value"})
-             .assign(statistic="median")]
+    median_rows = medians[["cohort", "param", "median", "ci_low", "ci_high"]].rename(columns={"median": "value"})
+    parts = [table, median_rows.assign(statistic="median")]
     if tests is not None:
         parts.append(tests.assign(statistic="p_value", value=tests["p_value"])[
             ["cohort", "param", "statistic", "value", "test"]])
     columns = ["cohort", "param", "time", "at_risk", "events", "censored", "survival", "ci_low", "ci_high",
                "statistic", "value", "test"]
-    long = pd.concat(parts, ignore_index=True).astype({"at_risk": "Int64", "events": "Int64", "censored": "Int64"})
+    counts = {"at_risk": "Int64", "events": "Int64", "censored": "Int64"}
+    long = pd.concat(parts, ignore_index=True).astype(counts)
     return long[[c for c in columns if c in long.columns]]
 
 
@@ -168,8 +167,8 @@ def _tidy_km_with_medians(table: pd.DataFrame, study: Study, args: argparse.Name
 
 def _tidy_tests(table: pd.DataFrame, study: Study, args: argparse.Namespace) -> pd.DataFrame:
     renamed = table.rename(columns={"statistic": "test_statistic"})
-    columns = ["cohort", "reference", "param", "visit", "measure", "term", "n", "estimate", "se", "ci_low", "ci_high",
-               "df", "test_statistic", "p_value", "test"]
+    columns = ["cohort", "reference", "param", "visit", "measure", "term", "n", "estimate", "se", "ci_low",
+               "ci_high", "df", "test_statistic", "p_value", "test"]
     return renamed[[c for c in columns if c in renamed.columns]].reset_index(drop=True)
 
 
@@ -304,10 +303,12 @@ def build_parser() -> argparse.ArgumentParser:
                                        "time-to-event parameter)")
     table.add_argument("--visit", help="analysis visit, as its AVISIT text")
     table.add_argument("--by", help="ADSL column whose groups replace the cohorts (e.g. SEX)")
-    table.add_argument("--threshold", type=float, help="responders: improvement threshold (default: the MCID)")
+    table.add_argument("--threshold", type=float,
+                       help="responders: improvement threshold (default: the MCID)")
     table.add_argument("--relative", action="store_true", help="responders: threshold in percent of baseline")
     table.add_argument("--better", choices=["lower", "higher"], help="responders: direction of improvement")
-    table.add_argument("--covariate", action="append", help="ancova: ADSL covariate (repeatable), e.g. SITEGR1")
+    table.add_argument("--covariate", action="append",
+                       help="ancova: ADSL covariate (repeatable), e.g. SITEGR1")
     table.add_argument("--format", choices=["csv", "markdown", "html", "xlsx"], default="csv")
     table.add_argument("--output", help="write to this file instead of standard output")
     table.set_defaults(run=cmd_table)

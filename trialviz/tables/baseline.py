@@ -18,7 +18,8 @@ DEFAULT_VARIABLES = ("AGE", "AGEGR1", "SEX", "RACE", "ETHNIC", "HEIGHTBL", "WEIG
 """ADSL variables a demographics table shows when the study has them."""
 LABELS: dict[str, str] = {
     "AGE": "Age (years)", "AGEGR1": "Age group", "SEX": "Sex", "RACE": "Race", "ETHNIC": "Ethnicity",
-    "HEIGHTBL": "Height at baseline (cm)", "WEIGHTBL": "Weight at baseline (kg)", "BMIBL": "BMI at baseline (kg/m²)",
+    "HEIGHTBL": "Height at baseline (cm)", "WEIGHTBL": "Weight at baseline (kg)",
+    "BMIBL": "BMI at baseline (kg/m²)",
     "BMIBLGR1": "BMI group", "DURDIS": "Disease duration", "DURDSGR1": "Disease duration group",
     "EDUCLVL": "Years of education", "MMSETOT": "MMSE total", "SITEGR1": "Pooled site",
 }
@@ -64,8 +65,8 @@ def _category_order(subjects: pd.DataFrame, variable: str, text: pd.Series) -> l
     return sorted(str(v) for v in present.unique())
 
 
-def baseline_table(study: Study, variables: Sequence[str] | None = None, *, population_flag: str | None = "ITTFL",
-                   total: bool = True) -> pd.DataFrame:
+def baseline_table(study: Study, variables: Sequence[str] | None = None, *,
+                   population_flag: str | None = "ITTFL", total: bool = True) -> pd.DataFrame:
     """Baseline characteristics by planned treatment and overall.
 
     Continuous variables: n, mean, SD (n − 1), median, quartiles (linear interpolation), min and max.
@@ -97,8 +98,9 @@ def baseline_table(study: Study, variables: Sequence[str] | None = None, *, popu
     --------
     >>> import trialviz
     >>> table = trialviz.baseline_table(trialviz.load_study(), ["SEX", "AGE"])
-    >>> table.query("variable == 'SEX' and category == 'F' and cohort == 'Total' and statistic == 'count'")["value"].item()
-    13.0
+    >>> women = table.query("variable == 'SEX' and category == 'F' and statistic == 'count'")
+    >>> women.set_index("cohort")["value"].to_dict()
+    {'MSC 1×10⁶/kg': 7.0, 'MSC 3×10⁶/kg': 6.0, 'Total': 13.0}
     """
     pop = population(study, "itt", population_flag)
     subjects = pop.subjects

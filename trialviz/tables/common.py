@@ -63,11 +63,13 @@ def population(study: Study, analysis: Analysis, flag: str | None = None) -> Pop
     """
     conventions = study.conventions
     if analysis == "safety":
-        cohort_variable, default_flag, name = conventions.safety_cohort, conventions.safety_population, "safety"
+        cohort_variable, default_flag = conventions.safety_cohort, conventions.safety_population
+        name = "safety"
     elif analysis == "itt":
         cohort_variable, default_flag, name = conventions.efficacy_cohort, "ITTFL", "intention-to-treat"
     else:
-        cohort_variable, default_flag, name = conventions.efficacy_cohort, conventions.efficacy_population, "efficacy"
+        cohort_variable, default_flag = conventions.efficacy_cohort, conventions.efficacy_population
+        name = "efficacy"
     flag = default_flag if flag is None else flag
     adsl = study.subjects
     if cohort_variable not in adsl.columns:
@@ -131,7 +133,8 @@ def grouped_by(study: Study, column: str) -> Study:
     """
     adsl = study.subjects
     if column not in adsl.columns:
-        raise AnalysisError(f"Unknown column {column!r} to group by; ADSL has: {', '.join(map(str, adsl.columns))}.")
+        raise AnalysisError(f"Unknown column {column!r} to group by; ADSL has: "
+                            f"{', '.join(map(str, adsl.columns))}.")
     values = adsl[[column]].assign(_value=adsl[column].astype("string")).dropna(subset=["_value"])
     numeric = f"{column}N"
     if numeric in adsl.columns:
@@ -141,7 +144,8 @@ def grouped_by(study: Study, column: str) -> Study:
     else:
         levels = sorted(str(v) for v in values["_value"].unique())
     conventions = replace(study.conventions, safety_cohort=column, efficacy_cohort=column)
-    meta = replace(study.meta, cohorts=tuple(Cohort(value=v, label=v) for v in levels), conventions=conventions)
+    cohorts = tuple(Cohort(value=v, label=v) for v in levels)
+    meta = replace(study.meta, cohorts=cohorts, conventions=conventions)
     return replace(study, meta=meta)
 
 

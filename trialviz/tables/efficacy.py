@@ -28,9 +28,10 @@ FACTOR_NAMES = re.compile(r"^(SITE\w*|\w*GR\d+|\w*FL)$")
 """Covariates treated as factors even when coded as numbers (pooled site ``SITEGR1``, groupings, flags)."""
 
 
-def _visit_records(records: pd.DataFrame, column: str, visit: str | None, param: str,
-                   study: Study) -> dict[str, pd.DataFrame]:
-    """Post-baseline records with a value of ``column`` by visit (one visit if asked), in visit order."""
+def visit_records(records: pd.DataFrame, column: str, visit: str | None,
+                  param: str) -> dict[str, pd.DataFrame]:
+    """Post-baseline records with a value of ``column`` by visit (one visit if asked), in visit order;
+    an unknown visit raises :class:`AnalysisError` naming the visits with values."""
     with_values = records[pd.to_numeric(records[column], errors="coerce").notna()]
     order = with_values.groupby("AVISIT")["AVISITN"].min().sort_values(kind="stable")
     if visit is not None:
@@ -95,7 +96,7 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
     records = analysis_records(study, param, population_flag=population_flag)
     rows: list[dict[str, object]] = []
     base = {"param": param, "measure": measure}
-    for visit_name, at_visit in _visit_records(records, column, visit, param, study).items():
+    for visit_name, at_visit in visit_records(records, column, visit, param).items():
         where = {**base, "visit": visit_name, "visitn": float(at_visit["AVISITN"].min())}
         values = {c: pd.to_numeric(at_visit.loc[at_visit["cohort"] == c, column]).to_numpy(dtype=float)
                   for c in study.cohort_values()}
@@ -111,8 +112,8 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
                          "test": "Mann–Whitney U test (two-sided)", "n": len(x) + len(y),
                          "estimate": float(np.median(x) - np.median(y)), "statistic": float(result.statistic),
                          "p_value": float(result.pvalue)})
-    table = pd.DataFrame(rows, columns=["param", "measure", "visit", "visitn", "cohort", "reference", "test", "n",
-                                        "estimate", "statistic", "p_value"])
+    table = pd.DataFrame(rows, columns=["param", "measure", "visit", "visitn", "cohort", "reference", "test",
+                                        "n", "estimate", "statistic", "p_value"])
     return with_conventions(table, records.attrs.get("population_note", ""),
                             "Within cohorts: Wilcoxon signed-rank (zero changes dropped) and paired t-test; "
                             f"between cohorts: Mann–Whitney U against {reference}. All tests two-sided, "
@@ -125,13 +126,15 @@ def _within(where: dict[str, object], cohort: str, x: np.ndarray, rows: pd.DataF
     common = {**where, "cohort": cohort, "reference": "", "n": len(x)}
     if np.count_nonzero(x) > 0:
         result = stats.wilcoxon(x, zero_method="wilcox")
-        out.append({**common, "test": "Wilcoxon signed-rank test (change ≠ 0)", "estimate": float(np.median(x)),
-                    "statistic": float(result.statistic), "p_value": float(result.pvalue)})
+        out.append({**common, "test": "Wilcoxon signed-rank test (change ≠ 0)",
+                    "estimate": float(np.median(x)), "statistic": float(result.statistic),
+                    "p_value": float(result.pvalue)})
     if len(x) > 1:
         if measure == "change":
             pairs = rows[["AVAL", "BASE"]].apply(pd.to_numeric, errors="coerce").dropna()
             result = stats.ttest_rel(pairs["AVAL"], pairs["BASE"])
-            test, estimate = "Paired t-test (visit value vs baseline)", float((pairs["AVAL"] - pairs["BASE"]).mean())
+            test = "Paired t-test (visit value vs baseline)"
+            estimate = float((pairs["AVAL"] - pairs["BASE"]).mean())
         else:
             result = stats.ttest_1samp(x, 0.0)
             test, estimate = "One-sample t-test (percent change ≠ 0)", float(x.mean())
@@ -145,7 +148,7 @@ def _model_data(study: Study, records: pd.DataFrame, column: str, covariates: Se
     data = records[["USUBJID", "cohort", column, "BASE"]].copy()
     for covariate in covariates:
         if covariate in adsl.columns:
-            data[covariate] = data["USUBJID"].map(adsl.drop_duplicates("USUBJID").set_index("USUBJID")[covariate])
+            data[covariate] = data["USUBJID"].map(_per_subject(adsl, covariate))
         elif covariate in records.columns:
             data[covariate] = records[covariate]
         else:
@@ -187,9 +190,9 @@ def _ls_vector(design: pd.DataFrame, cohort: str, cohorts: list[str], reference:
 
 
 def ancova(study: Study, param: str, visit: str | None = None, *, covariates: Sequence[str] = (),
-           factors: Sequence[str] | None = None, reference: str | None = None, measure: TestedMeasure = "change",
-           comparisons: Comparisons = "reference", population_flag: str | None = None,
-           confidence: float = 0.95) -> pd.DataFrame:
+           factors: Sequence[str] | None = None, reference: str | None = None,
+           measure: TestedMeasure = "change", comparisons: Comparisons = "reference",
+           population_flag: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
     """ANCOVA of the change from baseline at one visit: cohort as a factor, adjusted for the baseline
     value and covariates; LS means, LS-mean differences with SE, CI and p.
 
@@ -244,14 +247,15 @@ def ancova(study: Study, param: str, visit: str | None = None, *, covariates: Se
     column = MEASURE_COLUMNS[measure]
     records = analysis_records(study, param, population_flag=population_flag)
     visit = _last_visit(records, column, param) if visit is None else visit
-    at_visit = _visit_records(records, column, visit, param, study)[visit]
+    at_visit = visit_records(records, column, visit, param)[visit]
     covariates = list(covariates)
     factor_names = _factor_names(study, at_visit, covariates, factors)
     data = _model_data(study, at_visit, column, covariates)
     cohorts = [c for c in study.cohort_values() if (data["cohort"] == c).any()]
     if reference not in cohorts or len(cohorts) < 2:
-        raise AnalysisError(f"ANCOVA of {param} at {visit} needs values in the reference cohort {reference!r} and "
-                            f"at least one other; cohorts with values: {', '.join(cohorts) or 'none'}.")
+        raise AnalysisError(f"ANCOVA of {param} at {visit} needs values in the reference cohort "
+                            f"{reference!r} and at least one other; cohorts with values: "
+                            f"{', '.join(cohorts) or 'none'}.")
     numeric = [c for c in covariates if c not in factor_names]
     factors_levels = {c: sorted(data[c].astype(str).unique()) for c in covariates if c in factor_names}
     design = _design(data, cohorts, reference, numeric, factors_levels)
@@ -277,12 +281,14 @@ def ancova(study: Study, param: str, visit: str | None = None, *, covariates: Se
     rows = [contrast("ls_mean", c, "", vectors[c], int(sizes[c])) for c in cohorts]
     pairs = [(c, reference) for c in cohorts if c != reference] if comparisons == "reference" else \
         [(later, earlier) for i, earlier in enumerate(cohorts) for later in cohorts[i + 1:]]
-    rows += [contrast("difference", a, b, vectors[a] - vectors[b], int(sizes[a] + sizes[b])) for a, b in pairs]
+    rows += [contrast("difference", a, b, vectors[a] - vectors[b], int(sizes[a] + sizes[b]))
+             for a, b in pairs]
     dose = _dose_response(study, data, column, numeric, factors_levels, cohorts, measure)
     if dose is not None:
         rows.append({**where, **dose})
-    table = pd.DataFrame(rows, columns=["param", "measure", "visit", "term", "cohort", "reference", "n", "estimate",
-                                        "se", "ci_low", "ci_high", "df", "statistic", "p_value", "test"])
+    table = pd.DataFrame(rows, columns=["param", "measure", "visit", "term", "cohort", "reference", "n",
+                                        "estimate", "se", "ci_low", "ci_high", "df", "statistic", "p_value",
+                                        "test"])
     return with_conventions(
         table, records.attrs.get("population_note", ""),
         f"ANCOVA of the {measure} from baseline at {visit}: cohort (factor) + {adjusted}"
@@ -315,8 +321,7 @@ def _dose_response(study: Study, data: pd.DataFrame, column: str, numeric: list[
     adsl = study.subjects
     if len(cohorts) < 3 or dose_column not in adsl.columns:
         return None
-    doses = pd.to_numeric(data["USUBJID"].map(adsl.drop_duplicates("USUBJID").set_index("USUBJID")[dose_column]),
-                          errors="coerce")
+    doses = pd.to_numeric(data["USUBJID"].map(_per_subject(adsl, dose_column)), errors="coerce")
     if doses.isna().any() or doses.nunique() < 3:
         return None
     design = _design(data, [], "", numeric, factors_levels)
@@ -324,7 +329,14 @@ def _dose_response(study: Study, data: pd.DataFrame, column: str, numeric: list[
     fit = sm.OLS(data[column].to_numpy(dtype=float), design).fit()
     estimate, se = float(fit.params["dose"]), float(fit.bse["dose"])
     adjusted = " + ".join(["baseline", *numeric, *factors_levels])
-    return {"term": "dose_response", "cohort": "", "reference": "", "n": len(data), "estimate": estimate, "se": se,
-            "ci_low": float(fit.conf_int().loc["dose", 0]), "ci_high": float(fit.conf_int().loc["dose", 1]),
-            "df": float(fit.df_resid), "statistic": float(fit.tvalues["dose"]), "p_value": float(fit.pvalues["dose"]),
-            "test": f"ANCOVA (OLS): {measure} ~ dose ({dose_column}, continuous) + {adjusted}; t-test of the dose slope"}
+    low, high = fit.conf_int().loc["dose"]
+    return {"term": "dose_response", "cohort": "", "reference": "", "n": len(data), "estimate": estimate,
+            "se": se, "ci_low": float(low), "ci_high": float(high), "df": float(fit.df_resid),
+            "statistic": float(fit.tvalues["dose"]), "p_value": float(fit.pvalues["dose"]),
+            "test": f"ANCOVA (OLS): {measure} ~ dose ({dose_column}, continuous) + {adjusted}; "
+                    "t-test of the dose slope"}
+
+
+def _per_subject(adsl: pd.DataFrame, column: str) -> pd.Series:
+    """An ADSL column indexed by ``USUBJID``."""
+    return adsl.drop_duplicates("USUBJID").set_index("USUBJID")[column]

@@ -1,4 +1,4 @@
-"""Analysis populations and disposition: how many subjects each cohort enrolled, treated, analysed and kept."""
+"""Analysis populations and disposition: how many subjects each cohort enrolled, treated, analysed, kept."""
 
 from __future__ import annotations
 
@@ -24,14 +24,15 @@ def _yes(column: pd.Series) -> pd.Series:
 
 
 def _completion_flags(adsl: pd.DataFrame) -> list[str]:
-    """``COMPxxFL`` flags in ADSL (completers of a visit), in visit order (``COMP8FL`` before ``COMP24FL``)."""
+    """``COMPxxFL`` flags in ADSL (completers of a visit), in visit order (``COMP8FL`` first)."""
     flags = [c for c in adsl.columns if re.fullmatch(r"COMP\d+FL", str(c))]
     return sorted(flags, key=lambda c: int(re.sub(r"\D", "", c)))
 
 
 def _rows(adsl: pd.DataFrame) -> list[tuple[str, str, str, pd.Series]]:
     """The rows of the table as (population key, category, label, which subjects)."""
-    rows: list[tuple[str, str, str, pd.Series]] = [("enrolled", "", "Enrolled", pd.Series(True, index=adsl.index))]
+    everyone = pd.Series(True, index=adsl.index)
+    rows: list[tuple[str, str, str, pd.Series]] = [("enrolled", "", "Enrolled", everyone)]
     if "TRTSDT" in adsl.columns:
         rows.append(("treated", "", "Treated (TRTSDT present)", adsl["TRTSDT"].notna()))
     for flag, label in POPULATION_FLAGS.items():
@@ -45,7 +46,8 @@ def _rows(adsl: pd.DataFrame) -> list[tuple[str, str, str, pd.Series]]:
         for value in ("COMPLETED", "DISCONTINUED", "ONGOING"):
             if status.eq(value).any() or value != "ONGOING":
                 key = value.lower()
-                rows.append((key, "", f"{value.capitalize()} the study (EOSSTT)", status.eq(value).fillna(False)))
+                rows.append((key, "", f"{value.capitalize()} the study (EOSSTT)",
+                             status.eq(value).fillna(False)))
         reason_column = next((c for c in REASON_COLUMNS if c in adsl.columns), None)
         if reason_column is not None:
             discontinued = status.eq("DISCONTINUED").fillna(False)
@@ -118,7 +120,7 @@ def populations(study: Study, *, total: bool = True) -> pd.DataFrame:
     table = pd.concat(parts, ignore_index=True)
     table["percent"] = np.where(table["denominator"] > 0,
                                 100 * table["subjects"] / table["denominator"].clip(lower=1), np.nan)
-    return with_conventions(table, f"All enrolled subjects (ADSL), by planned treatment ({pop.cohort_variable}); "
-                            "percentages of the subjects each cohort enrolled.",
+    return with_conventions(table, f"All enrolled subjects (ADSL), by planned treatment "
+                            f"({pop.cohort_variable}); percentages of the subjects each cohort enrolled.",
                             "Population flags count subjects with the flag = \"Y\"; completion and "
                             "discontinuation from the end-of-study status (EOSSTT).")

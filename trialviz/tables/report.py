@@ -42,7 +42,8 @@ def format_p(p: float | None) -> str:
 
 
 def _num(value: float, places: int) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{places}f}"
+    missing = value is None or (isinstance(value, float) and math.isnan(value))
+    return "–" if missing else f"{value:.{places}f}"
 
 
 def _cohort_name(study: Study, cohort: str) -> str:
@@ -132,8 +133,8 @@ def tests_gt(table: pd.DataFrame, study: Study, *, title: str) -> GT:
     for row in table.to_dict("records"):
         what = _cohort_name(study, str(row["cohort"])) if row.get("cohort") else "Dose (continuous)"
         if row.get("reference"):
-            what += f" − {_cohort_name(study, str(row['reference']))}" if row.get("term") == "difference" else \
-                f" vs {_cohort_name(study, str(row['reference']))}"
+            joint = " − " if row.get("term") == "difference" else " vs "
+            what += joint + _cohort_name(study, str(row["reference"]))
         if row.get("term") == "ls_mean":
             what = f"LS mean: {what}"
         estimate = _num(row.get("estimate", np.nan), 2)
@@ -167,7 +168,8 @@ def km_gt(table: pd.DataFrame, study: Study, *, title: str, medians: pd.DataFram
     if medians is not None:
         notes += [f"Median, {_cohort_name(study, r.cohort)}: " +
                   ("not reached" if math.isnan(r.median) else
-                   f"{r.median:g} (95% CI {_num(r.ci_low, 0)}–{_num(r.ci_high, 0)})") + f"; {r.events}/{r.n} events."
+                   f"{r.median:g} (95% CI {_num(r.ci_low, 0)}–{_num(r.ci_high, 0)})")
+                  + f"; {r.events}/{r.n} events."
                   for r in medians.itertuples(index=False)]
     if tests is not None:
         notes += [f"{r.test}: p = {format_p(r.p_value)}." for r in tests.itertuples(index=False)]
@@ -198,6 +200,14 @@ def _km_render(table: pd.DataFrame, study: Study, title: str) -> GT:
     return km_gt(table, study, title=title, medians=km_medians(study, param), tests=tests)
 
 
+def _by_period(**options: Any) -> Callable[[pd.DataFrame, Study, str], GT]:
+    """Counting table whose rows are onset period · kind of event."""
+    def render(table: pd.DataFrame, study: Study, title: str) -> GT:
+        labelled = table.assign(label=table["period_label"] + " · " + table["label"])
+        return counting_gt(labelled, study, title=title, keys=["period", "category"], **options)
+    return render
+
+
 def _registry() -> dict[str, Report]:
     from trialviz import tables as t
 
@@ -216,20 +226,15 @@ def _registry() -> dict[str, Report]:
         "ancova": Report("ANCOVA of change from baseline", t.ancova,
                          lambda table, study, title: tests_gt(table, study, title=title), True),
         "responders": Report("Responders", t.responders,
-                             counting(["visit"], show_events=False, show_ci=True, fixed_denominator=False), True),
+                             counting(["visit"], show_events=False, show_ci=True, fixed_denominator=False),
+                             True),
         "ae-overview": Report("Adverse events: overview", t.ae_overview, counting(["category"])),
         "ae-soc-pt": Report("Adverse events by system organ class and preferred term", t.ae_soc_pt,
                             counting(["soc", "pt"])),
         "ae-grade": Report("Adverse events by worst grade", t.ae_grade, counting(["grade"])),
-        "ae-period": Report("Adverse events by onset period", t.ae_period,
-                            lambda table, study, title: counting_gt(
-                                table.assign(label=table["period_label"] + " · " + table["label"]), study,
-                                title=title, keys=["period", "category"])),
+        "ae-period": Report("Adverse events by onset period", t.ae_period, _by_period()),
         "primary-endpoint": Report("Primary endpoint: adverse events in the primary-endpoint window",
-                                   t.primary_endpoint_table,
-                                   lambda table, study, title: counting_gt(
-                                       table.assign(label=table["period_label"] + " · " + table["label"]), study,
-                                       title=title, keys=["period", "category"], show_ci=True)),
+                                   t.primary_endpoint_table, _by_period(show_ci=True)),
         "km": Report("Kaplan–Meier estimates", t.kaplan_meier, _km_render),
     }
 

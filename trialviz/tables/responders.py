@@ -9,6 +9,7 @@ from trialviz.errors import AnalysisError
 from trialviz.study import Direction, Study
 from trialviz.tables.common import (TOTAL, cohort_columns, exact_ci, fisher_against, require_cohort,
                                     with_conventions)
+from trialviz.tables.efficacy import visit_records
 from trialviz.tables.endpoints import analysis_records
 
 
@@ -21,8 +22,8 @@ def responder_rule(study: Study, param: str, *, threshold: float | None = None, 
     endpoint = study.endpoint(param)
     direction = better or endpoint.better
     if direction not in ("lower", "higher"):
-        raise AnalysisError(f"{param} has no direction of improvement in the study file; pass better='lower' or "
-                            "better='higher' (--better on the command line).")
+        raise AnalysisError(f"{param} has no direction of improvement in the study file; pass "
+                            "better='lower' or better='higher' (--better on the command line).")
     if threshold is None:
         if relative:
             raise AnalysisError("A relative (percent) responder threshold must be given, e.g. threshold=20.")
@@ -40,7 +41,8 @@ def responder_rule(study: Study, param: str, *, threshold: float | None = None, 
 
 def responders(study: Study, param: str, *, threshold: float | None = None, relative: bool = False,
                better: Direction | None = None, visit: str | None = None, reference: str | None = None,
-               population_flag: str | None = None, total: bool = True, confidence: float = 0.95) -> pd.DataFrame:
+               population_flag: str | None = None, total: bool = True,
+               confidence: float = 0.95) -> pd.DataFrame:
     """Responders at each visit: patients whose change from baseline reaches a threshold in the endpoint's
     better direction, with exact (Clopper–Pearson) confidence intervals and Fisher's exact test against a
     reference cohort.
@@ -83,8 +85,8 @@ def responders(study: Study, param: str, *, threshold: float | None = None, rela
     -------
     pandas.DataFrame
         One row per visit and cohort: ``param``, ``visit``, ``visitn``, ``threshold`` (the rule in words),
-        ``cohort``, ``subjects`` (responders), ``denominator``, ``percent``, ``ci_low``, ``ci_high`` (0–100),
-        ``p_value``, ``test``.
+        ``cohort``, ``subjects`` (responders), ``denominator``, ``percent``, ``ci_low``, ``ci_high``
+        (0–100), ``p_value``, ``test``.
 
     Examples
     --------
@@ -93,28 +95,26 @@ def responders(study: Study, param: str, *, threshold: float | None = None, rela
     >>> table["threshold"].iloc[0]
     'improvement ≥ 5 points (CHG ≤ −5)'
     """
-    threshold, direction, rule = responder_rule(study, param, threshold=threshold, relative=relative, better=better)
+    threshold, direction, rule = responder_rule(study, param, threshold=threshold, relative=relative,
+                                                better=better)
     reference = require_cohort(study, reference)
     records = analysis_records(study, param, population_flag=population_flag)
     change = _relative_change(records) if relative else pd.to_numeric(records["CHG"], errors="coerce")
     records = records.assign(_change=change)[change.notna().to_numpy()]
-    responded = records["_change"].le(-threshold) if direction == "lower" else records["_change"].ge(threshold)
+    change = records["_change"]
+    responded = change.le(-threshold) if direction == "lower" else change.ge(threshold)
     records = records.assign(_responder=responded.to_numpy())
-    visits = records.groupby("AVISIT")["AVISITN"].min().sort_values(kind="stable")
-    if visit is not None:
-        if visit not in visits.index:
-            raise AnalysisError(f"Unknown visit {visit!r} for {param}; visits with a change from baseline: "
-                                f"{', '.join(visits.index) or 'none'}.")
-        visits = visits.loc[[visit]]
     cohorts = cohort_columns(study, total=total)
     rows = []
-    for visit_name, visitn in visits.items():
-        at_visit = records[records["AVISIT"] == visit_name].drop_duplicates("USUBJID")
+    for visit_name, at_visit in visit_records(records, "_change", visit, param).items():
+        at_visit = at_visit.drop_duplicates("USUBJID")
         for cohort in cohorts:
             chosen = at_visit if cohort == TOTAL else at_visit[at_visit["cohort"] == cohort]
-            rows.append({"param": param, "visit": str(visit_name), "visitn": float(visitn), "threshold": rule,
-                         "cohort": cohort, "subjects": int(chosen["_responder"].sum()), "denominator": len(chosen)})
-    table = pd.DataFrame(rows, columns=["param", "visit", "visitn", "threshold", "cohort", "subjects", "denominator"])
+            rows.append({"param": param, "visit": visit_name, "visitn": float(at_visit["AVISITN"].min()),
+                         "threshold": rule, "cohort": cohort, "subjects": int(chosen["_responder"].sum()),
+                         "denominator": len(chosen)})
+    table = pd.DataFrame(rows, columns=["param", "visit", "visitn", "threshold", "cohort", "subjects",
+                                        "denominator"])
     table["percent"] = np.where(table["denominator"] > 0,
                                 100 * table["subjects"] / table["denominator"].clip(lower=1), np.nan)
     table["ci_low"], table["ci_high"] = exact_ci(table["subjects"], table["denominator"], confidence)
@@ -122,7 +122,8 @@ def responders(study: Study, param: str, *, threshold: float | None = None, rela
     return with_conventions(
         table, records.attrs.get("population_note", ""),
         f"Responder: {rule}; denominator: patients with a value at the visit.",
-        f"{confidence:.0%} CI: exact (Clopper–Pearson). p: Fisher's exact test (two-sided) against {reference}.",
+        f"{confidence:.0%} CI: exact (Clopper–Pearson). p: Fisher's exact test (two-sided) against "
+        f"{reference}.",
         "ACR CRISS not computed (published formula not verified; step 1 needs events not in the data).")
 
 

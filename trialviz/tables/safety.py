@@ -243,7 +243,8 @@ def ae_period(study: Study, *, population_flag: str | None = None, treatment_eme
 def _event_kind(study: Study, events: pd.DataFrame, category: str) -> tuple[str, pd.Series]:
     kinds = {key: (label, selected) for key, label, selected in event_kinds(study, events)}
     if category not in kinds:
-        raise AnalysisError(f"Unknown kind of adverse event {category!r}; this study's are: {', '.join(kinds)}.")
+        raise AnalysisError(f"Unknown kind of adverse event {category!r}; this study's are: "
+                            f"{', '.join(kinds)}.")
     return kinds[category]
 
 
@@ -254,7 +255,8 @@ def _coded(events: pd.DataFrame, columns: tuple[str, ...], missing: str) -> pd.S
     return events[column].astype("string").str.strip().replace("", pd.NA).fillna(missing)
 
 
-def _level_counts(events: pd.DataFrame, keys: list[str], sizes: pd.Series, cohorts: list[str]) -> pd.DataFrame:
+def _level_counts(events: pd.DataFrame, keys: list[str], sizes: pd.Series,
+                  cohorts: list[str]) -> pd.DataFrame:
     """Patients and events per combination of ``keys`` and cohort (plus ``Total``), on the full grid."""
     if events.empty:
         return pd.DataFrame(columns=[*keys, "cohort", "subjects", "events"])
@@ -267,7 +269,8 @@ def _level_counts(events: pd.DataFrame, keys: list[str], sizes: pd.Series, cohor
         parts.append(overall)
     counts = pd.concat(parts).rename(columns={"nunique": "subjects", "size": "events"})
     combos = events[keys].drop_duplicates().itertuples(index=False, name=None)
-    grid = pd.MultiIndex.from_tuples([(*combo, c) for combo in combos for c in sizes.index], names=[*keys, "cohort"])
+    grid = pd.MultiIndex.from_tuples([(*combo, c) for combo in combos for c in sizes.index],
+                                     names=[*keys, "cohort"])
     return counts.reindex(grid, fill_value=0).reset_index()
 
 
@@ -342,8 +345,8 @@ def ae_soc_pt(study: Study, *, category: str = "any", reference: str | None = No
     table = fisher_against(table, reference, ["soc", "pt"])
     return with_conventions(table, pop.note, _emergent_note(study, treatment_emergent),
                             "Patients counted once per class and per term; events counted each time. "
-                            f"p: Fisher's exact test (two-sided) of patients with the event against {reference}, "
-                            "unadjusted; blank where neither group has a patient with it.",
+                            "p: Fisher's exact test (two-sided) of patients with the event against "
+                            f"{reference}, unadjusted; blank where neither group has a patient with it.",
                             "Sorted by decreasing frequency over all cohorts." if sort == "frequency" else
                             "Sorted alphabetically.")
 
@@ -357,7 +360,8 @@ def _frequency_rank(socs: pd.DataFrame, pts: pd.DataFrame, sort: str) -> dict[tu
         sums = usable.groupby(keys)["subjects"].sum().reset_index()
         by = (["_neg", *keys] if sort == "frequency" else keys)
         sums["_neg"] = -sums["subjects"]
-        return [tuple(r) for r in sums.sort_values(by, kind="stable")[keys].itertuples(index=False, name=None)]
+        ranked = sums.sort_values(by, kind="stable")[keys]
+        return [tuple(r) for r in ranked.itertuples(index=False, name=None)]
 
     rank: dict[tuple[str, str], int] = {}
     terms = ordered(pts, ["soc", "pt"])
@@ -443,9 +447,11 @@ def ae_grade(study: Study, *, population_flag: str | None = None, treatment_emer
                                  "subjects": subjects.to_numpy(), "events": n_events.to_numpy()})
             parts.append(part.assign(soc=group) if per_soc else part)
     table = _with_denominators(pd.concat(parts, ignore_index=True), sizes)
-    table = table[[*keys, "grade", "scale", "label", "cohort", "subjects", "denominator", "percent", "events"]]
+    table = table[[*keys, "grade", "scale", "label", "cohort", "subjects", "denominator", "percent",
+                   "events"]]
     scale_note = ("Worst CTCAE grade per patient (AETOXGR)." if scale == "CTCAE grade" else
-                  "The study records no CTCAE grades: worst severity (AESEV) per patient; severity is not a grade.")
+                  "The study records no CTCAE grades: worst severity (AESEV) per patient; severity is not "
+                  "a grade.")
     return with_conventions(table, pop.note, _emergent_note(study, treatment_emergent), scale_note)
 
 
@@ -457,15 +463,16 @@ def _grade_scale(events: pd.DataFrame) -> tuple[list[str], pd.Series, str]:
         return levels, (grades - 1).where(grades.between(1, 5)), "CTCAE grade"
     severity = severity_of(events)
     if severity is None:
-        raise AnalysisError("The adverse events have neither CTCAE grades (AETOXGR/ATOXGR) nor a severity (AESEV).")
+        raise AnalysisError("The adverse events have neither CTCAE grades (AETOXGR/ATOXGR) nor a severity "
+                            "(AESEV).")
     present = [s for s in severity.dropna().unique() if s not in SEVERITY_ORDER]
-    levels = [s for s in SEVERITY_ORDER[:3]] + [s for s in SEVERITY_ORDER[3:] if (severity == s).any()] + sorted(present)
+    levels = [*SEVERITY_ORDER[:3], *[s for s in SEVERITY_ORDER[3:] if (severity == s).any()], *sorted(present)]
     position = {level: i for i, level in enumerate(levels)}
     return levels, severity.map(position).astype(float), "severity"
 
 
-def primary_endpoint_table(study: Study, *, population_flag: str | None = None, treatment_emergent: bool = True,
-                           confidence: float = 0.95) -> pd.DataFrame:
+def primary_endpoint_table(study: Study, *, population_flag: str | None = None,
+                           treatment_emergent: bool = True, confidence: float = 0.95) -> pd.DataFrame:
     """The primary-endpoint table of a study whose primary endpoint is adverse events in a window after
     treatment (MSC-SSc: serious adverse events, grade ≥ 3, during the infusion and the first 10 days,
     study days 1–11), with the same events after the window for context.
@@ -495,8 +502,8 @@ def primary_endpoint_table(study: Study, *, population_flag: str | None = None, 
     (0, 20, 16.8)
     """
     if study.conventions.primary_window is None:
-        raise AnalysisError("The study defines no primary-endpoint window ([conventions] primary_window in its "
-                            "study file), so it has no adverse-event primary endpoint to tabulate.")
+        raise AnalysisError("The study defines no primary-endpoint window ([conventions] primary_window in "
+                            "its study file), so it has no adverse-event primary endpoint to tabulate.")
     table = ae_period(study, population_flag=population_flag, treatment_emergent=treatment_emergent)
     table = table[table["period"].isin(["window", "after"])].reset_index(drop=True)
     categories = set(table["category"])
@@ -504,7 +511,9 @@ def primary_endpoint_table(study: Study, *, population_flag: str | None = None, 
     table.insert(0, "primary", (table["period"] == "window") & (table["category"] == primary))
     table["ci_low"], table["ci_high"] = exact_ci(table["subjects"], table["denominator"], confidence)
     table = table.sort_values("primary", ascending=False, kind="stable").reset_index(drop=True)
-    notes = [*table.attrs.get("notes", []), f"Primary endpoint: {table.loc[0, 'label'].lower()} in the window "
-             f"({study.conventions.primary_window_label or 'study days %d–%d' % study.conventions.primary_window}).",
+    first, last = study.conventions.primary_window
+    window = study.conventions.primary_window_label or f"study days {first}–{last}"
+    notes = [*table.attrs.get("notes", []),
+             f"Primary endpoint: {table.loc[0, 'label'].lower()} in the window ({window}).",
              f"{confidence:.0%} CI of the percentage of patients: exact (Clopper–Pearson)."]
     return with_conventions(table, *notes)

@@ -17,7 +17,8 @@ from trialviz.study import Study
 from trialviz.tables.common import TOTAL, cohort_columns, population, require_cohort, with_conventions
 
 KM_NOTE = ("Kaplan–Meier estimates (lifelines); confidence intervals by the exponential Greenwood "
-           "(log(−log)) method. At risk at t: subjects whose time is ≥ t; events and censored: cumulative up to t.")
+           "(log(−log)) method. At risk at t: subjects whose time is ≥ t; events and censored: cumulative "
+           "up to t.")
 
 
 def time_to_event_params(study: Study) -> list[str]:
@@ -39,7 +40,8 @@ def time_to_event_records(study: Study, param: str | None = None, *, population_
         raise AnalysisError("The study has no time-to-event data (no ADTTE dataset).")
     param = params[0] if param is None else param
     if param not in params:
-        raise AnalysisError(f"Unknown time-to-event parameter {param!r}; this study's are: {', '.join(params)}.")
+        raise AnalysisError(f"Unknown time-to-event parameter {param!r}; this study's are: "
+                            f"{', '.join(params)}.")
     pop = population(study, "safety", population_flag)
     tte = study.time_to_event
     rows = tte[tte["PARAMCD"].astype(str).eq(param).to_numpy()]
@@ -81,7 +83,8 @@ def _step(frame: pd.DataFrame, time: float) -> np.ndarray:
 
 
 def kaplan_meier(study: Study, param: str | None = None, *, times: Sequence[float] | None = None,
-                 population_flag: str | None = None, total: bool = False, confidence: float = 0.95) -> pd.DataFrame:
+                 population_flag: str | None = None, total: bool = False,
+                 confidence: float = 0.95) -> pd.DataFrame:
     """Kaplan–Meier survival (event-free probability) and numbers at risk at chosen times, by cohort.
 
     Parameters
@@ -119,21 +122,21 @@ def kaplan_meier(study: Study, param: str | None = None, *, times: Sequence[floa
     for cohort, group in _groups(data, study, total).items():
         fit = _fit(group, confidence) if len(group) else None
         for t in times:
-            survival, low, high = (float(_step(fit.survival_function_, t)[0]), *_step(fit.confidence_interval_, t)) \
-                if fit is not None else (np.nan, np.nan, np.nan)
+            survival, low, high = (np.nan, np.nan, np.nan) if fit is None else \
+                (float(_step(fit.survival_function_, t)[0]), *_step(fit.confidence_interval_, t))
             rows.append({"cohort": cohort, "param": param, "time": float(t),
                          "at_risk": int((group["time"] >= t).sum()),
                          "events": int(((group["time"] <= t) & group["event"]).sum()),
                          "censored": int(((group["time"] <= t) & ~group["event"]).sum()),
                          "survival": survival, "ci_low": float(low), "ci_high": float(high)})
-    table = pd.DataFrame(rows, columns=["cohort", "param", "time", "at_risk", "events", "censored", "survival",
-                                        "ci_low", "ci_high"])
+    table = pd.DataFrame(rows, columns=["cohort", "param", "time", "at_risk", "events", "censored",
+                                        "survival", "ci_low", "ci_high"])
     return with_conventions(table, note, f"Time to event: {param} (ADTTE; event: CNSR = 0).",
                             KM_NOTE.replace("confidence intervals", f"{confidence:.0%} confidence intervals"))
 
 
-def km_medians(study: Study, param: str | None = None, *, population_flag: str | None = None, total: bool = False,
-               confidence: float = 0.95) -> pd.DataFrame:
+def km_medians(study: Study, param: str | None = None, *, population_flag: str | None = None,
+               total: bool = False, confidence: float = 0.95) -> pd.DataFrame:
     """Median time to event by cohort with its confidence interval (missing where not reached).
 
     The interval is where the pointwise confidence band of the curve crosses 0.5 (Brookmeyer–Crowley
@@ -163,8 +166,8 @@ def km_medians(study: Study, param: str | None = None, *, population_flag: str |
         rows.append({"cohort": cohort, "param": param, "n": len(group), "events": int(group["event"].sum()),
                      "median": median, "ci_low": low, "ci_high": high})
     table = pd.DataFrame(rows).replace([np.inf, -np.inf], np.nan)
-    return with_conventions(table, note, f"Median time to event ({param}) with its {confidence:.0%} CI; missing "
-                            "where the curve or its confidence band does not reach 0.5 (not reached).")
+    return with_conventions(table, note, f"Median time to event ({param}) with its {confidence:.0%} CI; "
+                            "missing where the curve or its confidence band does not reach 0.5 (not reached).")
 
 
 def logrank(study: Study, param: str | None = None, *, reference: str | None = None,
