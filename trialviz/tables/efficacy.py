@@ -86,8 +86,8 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
     --------
     >>> import trialviz
     >>> tests = trialviz.endpoint_tests(trialviz.load_study(), "MRSS", visit="Month 6")
-    >>> sorted(set(tests["test"]))[:2]
-    ['Mann–Whitney U test (two-sided)', 'Wilcoxon signed-rank test (change ≠ 0)']
+    >>> tests.query("cohort == 'MSC 1×10⁶/kg'")["test"].tolist()
+    ['Wilcoxon signed-rank test (change ≠ 0)', 'Paired t-test (visit value vs baseline)']
     """
     if measure not in ("change", "percent change"):
         raise AnalysisError(f"Unknown measure {measure!r}; use 'change' or 'percent change'.")

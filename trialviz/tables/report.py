@@ -126,7 +126,7 @@ def baseline_gt(table: pd.DataFrame, study: Study, *, title: str = "Baseline cha
     return _finish(gt, table)
 
 
-def tests_gt(table: pd.DataFrame, study: Study, *, title: str) -> GT:
+def statistics_gt(table: pd.DataFrame, study: Study, *, title: str) -> GT:
     """Statistical tests (from :func:`trialviz.endpoint_tests`, :func:`trialviz.ancova` or
     :func:`trialviz.logrank`) as a report table: what is compared, the estimate, CI and p, and the test."""
     rows = []
@@ -222,9 +222,9 @@ def _registry() -> dict[str, Report]:
         "endpoint-summary": Report("Endpoint summary", t.endpoint_summary,
                                    lambda table, study, title: summary_gt(table, study, title=title), True),
         "endpoint-tests": Report("Tests of change from baseline", t.endpoint_tests,
-                                 lambda table, study, title: tests_gt(table, study, title=title), True),
+                                 lambda table, study, title: statistics_gt(table, study, title=title), True),
         "ancova": Report("ANCOVA of change from baseline", t.ancova,
-                         lambda table, study, title: tests_gt(table, study, title=title), True),
+                         lambda table, study, title: statistics_gt(table, study, title=title), True),
         "responders": Report("Responders", t.responders,
                              counting(["visit"], show_events=False, show_ci=True, fixed_denominator=False),
                              True),

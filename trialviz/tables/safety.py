@@ -498,7 +498,7 @@ def primary_endpoint_table(study: Study, *, population_flag: str | None = None,
     >>> import trialviz
     >>> table = trialviz.primary_endpoint_table(trialviz.load_study())
     >>> row = table.query("primary and cohort == 'Total'").iloc[0]
-    >>> int(row.subjects), int(row.denominator), round(row.ci_high, 1)
+    >>> int(row.subjects), int(row.denominator), round(float(row.ci_high), 1)
     (0, 20, 16.8)
     """
     if study.conventions.primary_window is None:

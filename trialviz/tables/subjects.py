@@ -39,7 +39,7 @@ def followup_summary(study: Study, *, total: bool = True) -> pd.DataFrame:
     --------
     >>> import trialviz
     >>> row = trialviz.followup_summary(trialviz.load_study()).query("cohort == 'Total'").iloc[0]
-    >>> round(row["median"], 1), round(row["q1"], 1), round(row["q3"], 1)
+    >>> round(float(row["median"]), 1), round(float(row["q1"]), 1), round(float(row["q3"]), 1)
     (24.1, 20.8, 24.5)
     """
     pop = population(study, "safety")
