@@ -257,3 +257,13 @@ def test_msc_ssc_published_facts_come_from_the_library(bundled):
                                        "General disorders and administration site conditions"}
     assert _one(socs, soc="", pt="", cohort="Total")[["subjects", "events"]].tolist() == [14, 39]
     assert trialviz.populations(bundled).query("population == 'enrolled' and cohort == 'Total'")["subjects"].item() == 20
+
+
+@pytest.mark.parametrize("module", ["common", "populations", "baseline", "efficacy", "responders", "safety",
+                                    "survival", "report", "endpoints", "subjects"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"trialviz.tables.{module}"), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

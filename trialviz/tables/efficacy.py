@@ -20,7 +20,7 @@ from scipy import stats
 from trialviz.errors import AnalysisError
 from trialviz.study import Study
 from trialviz.tables.common import require_cohort, with_conventions
-from trialviz.tables.endpoints import MEASURE_COLUMNS, analysis_records
+from trialviz.tables.endpoints import MEASURE_COLUMNS, analysis_records, records_notes
 
 TestedMeasure = Literal["change", "percent change"]
 Comparisons = Literal["reference", "all"]
@@ -114,7 +114,7 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
                          "p_value": float(result.pvalue)})
     table = pd.DataFrame(rows, columns=["param", "measure", "visit", "visitn", "cohort", "reference", "test",
                                         "n", "estimate", "statistic", "p_value"])
-    return with_conventions(table, records.attrs.get("population_note", ""),
+    return with_conventions(table, *records_notes(records),
                             "Within cohorts: Wilcoxon signed-rank (zero changes dropped) and paired t-test; "
                             f"between cohorts: Mann–Whitney U against {reference}. All tests two-sided, "
                             "unadjusted for multiplicity.")
@@ -290,7 +290,7 @@ def ancova(study: Study, param: str, visit: str | None = None, *, covariates: Se
                                         "estimate", "se", "ci_low", "ci_high", "df", "statistic", "p_value",
                                         "test"])
     return with_conventions(
-        table, records.attrs.get("population_note", ""),
+        table, *records_notes(records),
         f"ANCOVA of the {measure} from baseline at {visit}: cohort (factor) + {adjusted}"
         f"{' (factors: ' + ', '.join(factors_levels) + ')' if factors_levels else ''}; complete cases "
         f"(n = {len(data)}). LS means at the covariate means with equal weights over factor levels; "

@@ -32,14 +32,22 @@ def analysis_records(study: Study, param: str, *, population_flag: str | None = 
     data = study.measurements
     rows = data[data["PARAMCD"].astype(str).eq(param).to_numpy()]
     flag = study.conventions.analysis_flag
-    if flag in rows.columns and rows[flag].notna().any():
+    flagged = flag in rows.columns and rows[flag].notna().any()
+    if flagged:
         rows = rows[rows[flag].astype("string").eq("Y").fillna(False).to_numpy()]
     rows = rows[rows["AVISIT"].notna() & rows["AVISITN"].notna()]
     cohorts = pop.subjects.set_index("USUBJID")["cohort"]
     rows = rows[rows["USUBJID"].isin(cohorts.index)]
     rows = rows.assign(cohort=rows["USUBJID"].map(cohorts).astype(str), AVISIT=rows["AVISIT"].astype(str))
     rows.attrs["population_note"] = pop.note
+    rows.attrs["record_note"] = (f"Analysis records ({flag} = \"Y\") with a visit." if flagged else
+                                 f"All records with a visit (the data has no {flag}).")
     return rows
+
+
+def records_notes(records: pd.DataFrame) -> list[str]:
+    """The conventions of :func:`analysis_records` (population, record selection), for a table's notes."""
+    return [records.attrs.get("population_note", ""), records.attrs.get("record_note", "")]
 
 
 def describe(values: pd.Series, confidence: float = 0.95) -> dict[str, float]:

@@ -10,7 +10,7 @@ from trialviz.study import Direction, Study
 from trialviz.tables.common import (TOTAL, cohort_columns, exact_ci, fisher_against, require_cohort,
                                     with_conventions)
 from trialviz.tables.efficacy import visit_records
-from trialviz.tables.endpoints import analysis_records
+from trialviz.tables.endpoints import analysis_records, records_notes
 
 
 def responder_rule(study: Study, param: str, *, threshold: float | None = None, relative: bool = False,
@@ -120,7 +120,7 @@ def responders(study: Study, param: str, *, threshold: float | None = None, rela
     table["ci_low"], table["ci_high"] = exact_ci(table["subjects"], table["denominator"], confidence)
     table = fisher_against(table, reference, ["visit"])
     return with_conventions(
-        table, records.attrs.get("population_note", ""),
+        table, *records_notes(records),
         f"Responder: {rule}; denominator: patients with a value at the visit.",
         f"{confidence:.0%} CI: exact (Clopper–Pearson). p: Fisher's exact test (two-sided) against "
         f"{reference}.",
