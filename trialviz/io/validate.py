@@ -186,6 +186,11 @@ def _check(fn: Callable[[pd.Series], pd.Series], name: str, message: str) -> pa.
     return pa.Check(fn, name=name, error=message, ignore_na=True)
 
 
+def _optional(fn: Callable[[pd.Series], pd.Series], name: str, message: str) -> pa.Column:
+    """A column checked where the dataset has it; blanks are not checked."""
+    return pa.Column(checks=_check(fn, name, message), nullable=True, required=False)
+
+
 def _is_number(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce").notna()
 
@@ -286,18 +291,14 @@ def _content_columns(dataset: RawDataset, meta: StudyMeta) -> dict[str, pa.Colum
     columns: dict[str, pa.Column] = {}
     kind = dataset.kind
     if kind == "ADTTE":
-        columns["CNSR"] = pa.Column(checks=_check(lambda s: s.isin([0, 1]), "censoring",
-                                                  "CNSR must be 0 (event) or 1 (censored)."),
-                                    nullable=True, required=False)
+        columns["CNSR"] = _optional(lambda s: s.isin([0, 1]), "censoring", "CNSR must be 0 (event) or 1 (censored).")
     if kind == "ADSL" and meta.cohorts:
         known = {c.value for c in meta.cohorts}
         for column in sorted({meta.conventions.safety_cohort, meta.conventions.efficacy_cohort}):
-            columns[column] = pa.Column(
-                checks=_check(lambda s: s.astype(str).isin(known), "cohort",
-                              f"{column} holds values that are not among the study file's cohorts "
-                              f"({', '.join(sorted(known))}); these subjects would be left out of every cohort. "
-                              "Add the cohort to [[cohorts]] in the study file."),
-                nullable=True, required=False)
+            columns[column] = _optional(lambda s: s.astype(str).isin(known), "cohort",
+                                        f"{column} holds values that are not among the study file's cohorts "
+                                        f"({', '.join(sorted(known))}); these subjects would be left out of every "
+                                        "cohort. Add the cohort to [[cohorts]] in the study file.")
     return columns
 
 
@@ -335,19 +336,17 @@ def _advisory_columns(dataset: RawDataset, meta: StudyMeta) -> dict[str, pa.Colu
         causality = next((c for c in ("AEREL", "AREL") if c in present), None)
         if causality:
             known = set(conventions.related_values) | set(conventions.not_related_values)
-            columns[causality] = pa.Column(
-                checks=_check(lambda s: _terms(s).isin(known), "causality",
-                              f"{causality} values that are neither a related nor a not-related term; these events "
-                              "are counted as not related. Declare them in [conventions] related_values or "
-                              "not_related_values of the study file."),
-                nullable=True, required=False)
+            columns[causality] = _optional(
+                lambda s: _terms(s).isin(known), "causality",
+                f"{causality} values that are neither a related nor a not-related term; these events are counted "
+                "as not related. Declare them in [conventions] related_values or not_related_values of the study "
+                "file.")
         for severity in SEVERITY_COLUMNS:
-            columns[severity] = pa.Column(
-                checks=_check(lambda s: _terms(s).isin(SEVERITIES), "severity",
-                              f"{severity} values other than MILD, MODERATE or SEVERE; these events are shown with "
-                              "their severity as recorded, with no severity colour (severity is never turned into "
-                              "a grade). Correct them at the source if they are typos."),
-                nullable=True, required=False)
+            columns[severity] = _optional(
+                lambda s: _terms(s).isin(SEVERITIES), "severity",
+                f"{severity} values other than MILD, MODERATE or SEVERE; these events are shown with their severity "
+                "as recorded, with no severity colour (severity is never turned into a grade). Correct them at the "
+                "source if they are typos.")
     if dataset.kind == "ADSL":
         for column in sorted({conventions.safety_cohort, conventions.efficacy_cohort}):
             columns[column] = pa.Column(
