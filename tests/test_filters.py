@@ -55,3 +55,19 @@ def test_filtering_commutes_with_summarising(bundled):
 def test_unknown_column_is_a_clear_error(bundled):
     with pytest.raises(trialviz.AnalysisError, match="no such column"):
         trialviz.filter_study(bundled, where={"NOPE": ["x"]})
+
+
+def test_restrict_events_keeps_subjects_and_denominators(bundled):
+    from trialviz.filters import restrict_events
+
+    first_year = restrict_events(bundled, onset=(1, 365))
+    days = bundled.adverse_events["ASTDY"]
+    assert len(first_year.adverse_events) == int(days.between(1, 365).sum())
+    assert first_year.n_subjects == bundled.n_subjects
+    table = trialviz.ae_overview(first_year)
+    serious = table[(table["category"] == "serious") & (table["cohort"] == "Total")].iloc[0]
+    events = bundled.adverse_events
+    late = events[(events["AESER"] == "Y") & events["ASTDY"].between(1, 365)]
+    assert (serious["subjects"], serious["events"], serious["denominator"]) == (late["USUBJID"].nunique(), len(late), 20)
+    assert "study days 1–365" in first_year.filter_description
+    assert restrict_events(bundled, onset=(366, float("inf"))).adverse_events["ASTDY"].min() >= 366

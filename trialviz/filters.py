@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -158,3 +158,32 @@ def baseline_values(study: Study, paramcd: str) -> pd.Series:
 def _require_column(study: Study, column: str) -> None:
     if column not in study.subjects.columns:
         raise AnalysisError(f"Cannot filter on {column!r}: the subject-level dataset (ADSL) has no such column.")
+
+
+def restrict_events(study: Study, *, onset: tuple[float, float] | None = None) -> Study:
+    """Keep only the adverse events whose onset study day (``ASTDY``) lies in ``onset`` (inclusive).
+
+    Subjects and denominators are unchanged: a safety table of the result still counts every patient of
+    the safety population, with the events of that period. Events without an onset day are left out
+    when a period is given (the description says so).
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> from trialviz.filters import restrict_events
+    >>> first_year = restrict_events(trialviz.load_study(), onset=(1, 365))
+    >>> bool((first_year.adverse_events["ASTDY"] <= 365).all())
+    True
+    """
+    if onset is None:
+        return study
+    events = study.adverse_events
+    if "ASTDY" not in events.columns:
+        raise AnalysisError("Cannot select events by onset: the adverse-event dataset has no ASTDY (study day).")
+    day = pd.to_numeric(events["ASTDY"], errors="coerce")
+    kept = events[day.between(onset[0], onset[1]).fillna(False).to_numpy()]
+    high = "" if onset[1] == float("inf") else f"–{onset[1]:g}"
+    period = f"adverse events with onset on study days {onset[0]:g}{high}" + (
+        " (or later)" if not high else "")
+    description = "; ".join(p for p in (study.filter_description, period) if p)
+    return replace(study, adverse_events=kept, filter_description=description)

@@ -125,6 +125,7 @@ class Explorer:
         for control in (efficacy.endpoint, efficacy.measure, efficacy.visit):
             control.observe(self._guarded(self._on_efficacy_control), names="value")
         self.panel("patient").patient.observe(self._guarded(self._on_patient_control), names="value")
+        self.panel("safety").onset.observe(self._guarded(self._on_safety_control), names="value")
         for control in self._filter_controls():
             control.observe(self._guarded(self._on_filter_control), names="value")
         self.extra_column.observe(self._guarded(self._on_extra_column), names="value")
@@ -303,6 +304,7 @@ class Explorer:
             visit=efficacy.visit.value,
             patient=self.panel("patient").patient.value,
             population=None if population == self._default_population() else population,
+            onset=self.panel("safety").onset_range,
         )
 
     def _default_population(self) -> str:
@@ -343,6 +345,11 @@ class Explorer:
                     self.population.value = population
                 else:
                     ignored.append(f"unknown population {population!r}")
+                onset = "" if state.onset is None else f"{state.onset[0]:g}-{state.onset[1]:g}"
+                if onset in [value for _, value in self.panel("safety").onset.options]:
+                    self.panel("safety").onset.value = onset
+                else:
+                    ignored.append(f"onset period {onset} is not offered")
                 self.extra_column.value = ""
                 for column, values in state.where:
                     if column in [value for _, value in self.extra_column.options]:
@@ -421,6 +428,11 @@ class Explorer:
         self.bridge.query = self.state.to_query()
         self._refresh_panel(self.panels.index(efficacy))
 
+    def _on_safety_control(self) -> None:
+        self.state = self.read_state()
+        self.bridge.query = self.state.to_query()
+        self._refresh_panel(self.panels.index(self.panel("safety")))
+
     def _on_patient_control(self) -> None:
         self.state = self.read_state()
         self.bridge.query = self.state.to_query()
@@ -451,10 +463,16 @@ class Explorer:
     def _refresh_panel(self, index: int) -> None:
         panel = self.panels[index]
         tab = self.tabs.children[index]
-        if index not in self._built:
-            tab.children = panel.children
+        first = index not in self._built
+        if first:
+            tab.children = [widgets.HTML(f"<p class='tv-sub'>Computing the {panel.title.lower()} views…</p>")]
+            children = panel.build()
             self._built.add(index)
-        panel.refresh(self.view)
+        try:
+            panel.refresh(self.view)
+        finally:
+            if first:
+                tab.children = children
         self._stale.discard(index)
         if "tv-status-error" in self.status.value:  # the view is current again
             self.status.value = ""
@@ -532,11 +550,12 @@ class Explorer:
         """The patients behind a clicked row of an adverse-event table (events as that table counts them)."""
         from trialviz.tables.safety import grade_of, overview_categories, safety_events
 
-        events, _ = safety_events(self.view)
+        view = self.panel("safety").events_view(self.view)
+        events, _ = safety_events(view)
         text = text.strip()
         selected: pd.Series | None = None
         if table == "ae-overview":
-            selected = next((rows for _, label, rows in overview_categories(self.view, events) if label == text), None)
+            selected = next((rows for _, label, rows in overview_categories(view, events) if label == text), None)
         elif table == "ae-soc-pt":
             if text.lower().startswith("any adverse event"):
                 selected = pd.Series(True, index=events.index)

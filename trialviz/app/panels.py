@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 
 from trialviz.app.code import population_argument, view_code
 from trialviz.errors import AnalysisError
+from trialviz.filters import restrict_events
 from trialviz.figures import (ae_timeline_figure, enrolment_figure, km_figure, patient_endpoints_figure,
                               patient_timeline_figure, responder_figure, trajectory_figure, waterfall_figure)
 from trialviz.study import Study
@@ -95,7 +96,11 @@ class Panel:
         self.study = explorer.study
         self.exportable = Exportable()
         self.code = ""
-        self.children: list[widgets.Widget] = []
+
+    def build(self) -> list[widgets.Widget]:  # pragma: no cover - every panel overrides it
+        """Create the tab's figures (plotly widgets are made only when their tab first opens) and return
+        the tab's children."""
+        raise NotImplementedError
 
     def refresh(self, view: Study) -> None:  # pragma: no cover - every panel overrides it
         raise NotImplementedError
@@ -112,12 +117,14 @@ class OverviewPanel(Panel):
         super().__init__(explorer)
         self.design = html_block("", "tv-design")
         self.headline = html_block("", "tv-headline")
-        self.enrolment = self.figure_widget()
         self.flow = html_block("", "tv-flow")
         self.primary = html_block("", "tv-primary")
         self.facts = html_block("", "tv-facts")
-        self.children = [self.design, self.headline, self.primary, self.enrolment, self.flow, self.facts]
         self._facts_table: pd.DataFrame | None = None
+
+    def build(self) -> list[widgets.Widget]:
+        self.enrolment = self.figure_widget()
+        return [self.design, self.headline, self.primary, self.enrolment, self.flow, self.facts]
 
     def refresh(self, view: Study) -> None:
         meta = self.study.meta
@@ -169,7 +176,9 @@ class BaselinePanel(Panel):
     def __init__(self, explorer: Explorer):
         super().__init__(explorer)
         self.table = html_block("", "tv-baseline")
-        self.children = [self.table]
+
+    def build(self) -> list[widgets.Widget]:
+        return [self.table]
 
     def refresh(self, view: Study) -> None:
         table = baseline_table(view)
@@ -192,14 +201,16 @@ class EfficacyPanel(Panel):
                                              tooltips=["The measured value", "Value minus the baseline value"])
         self.visit = widgets.Dropdown(description="Waterfall at", style={"description_width": "initial"},
                                       layout=widgets.Layout(width="300px"))
-        self.trajectory = self.figure_widget()
-        self.waterfall = self.figure_widget()
         self.summary = html_block("", "tv-endpoint-summary")
-        self.responders = self.figure_widget()
         self.responder_table = html_block("", "tv-responders")
         self.tests = html_block("", "tv-tests")
-        self.children = [widgets.HBox([self.endpoint, self.measure]), self.trajectory, self.summary, self.visit,
-                         self.waterfall, self.responders, self.responder_table, self.tests]
+
+    def build(self) -> list[widgets.Widget]:
+        self.trajectory = self.figure_widget()
+        self.waterfall = self.figure_widget()
+        self.responders = self.figure_widget()
+        return [widgets.HBox([self.endpoint, self.measure]), self.trajectory, self.summary, self.visit,
+                self.waterfall, self.responders, self.responder_table, self.tests]
 
     def refresh(self, view: Study) -> None:
         param = self.endpoint.value
@@ -271,15 +282,40 @@ class SafetyPanel(Panel):
 
     def __init__(self, explorer: Explorer):
         super().__init__(explorer)
+        periods: list[tuple[str, str]] = [("Any time", "")]
+        window = self.study.conventions.primary_window
+        if window is not None:
+            periods.append((f"Primary-endpoint window (days {window[0]}–{window[1]})", f"{window[0]}-{window[1]}"))
+            periods.append((f"After the window (day ≥ {window[1] + 1})", f"{window[1] + 1}-inf"))
+        periods += [("First 12 months (days 1–365)", "1-365"), ("After 12 months (day ≥ 366)", "366-inf")]
+        # values are the address's text for the period ("" = any time): see onset_range
+        self.onset = widgets.Dropdown(options=periods, value="", description="Events with onset",
+                                      style={"description_width": "initial"}, layout=widgets.Layout(width="440px"),
+                                      tooltip="Which adverse events the tables and figures of this tab count")
         self.overview = html_block("", "tv-ae-overview")
         self.soc_pt = html_block("", "tv-ae-soc-pt")
         self.grade = html_block("", "tv-ae-grade")
-        self.timeline = self.figure_widget()
-        self.km = self.figure_widget()
-        self.children = [self.overview, self.timeline, self.soc_pt, self.grade, self.km]
         self.overview_table: pd.DataFrame | None = None
 
+    def build(self) -> list[widgets.Widget]:
+        self.timeline = self.figure_widget()
+        self.km = self.figure_widget()
+        return [self.onset, self.overview, self.timeline, self.soc_pt, self.grade, self.km]
+
+    @property
+    def onset_range(self) -> tuple[float, float] | None:
+        """The chosen onset period as (first day, last day), ``None`` for any time."""
+        if not self.onset.value:
+            return None
+        low, high = self.onset.value.split("-")
+        return float(low), float(high)
+
+    def events_view(self, view: Study) -> Study:
+        """The study with only the adverse events of the chosen onset period."""
+        return restrict_events(view, onset=self.onset_range)
+
     def refresh(self, view: Study) -> None:
+        view = self.events_view(view)
         table = ae_overview(view)
         self.overview_table = table
         self.overview.value = report_html("ae-overview", table, self.study, "Adverse events: overview by cohort",
@@ -298,12 +334,17 @@ class SafetyPanel(Panel):
                                      figures=[("adverse event timeline", go.Figure(self.timeline))])
         calls = ["trialviz.ae_overview(view)", "ae_timeline_figure(view)", "trialviz.ae_soc_pt(view)",
                  "trialviz.ae_grade(view)"]
+        if self.onset_range is not None:
+            low, high = self.onset_range
+            high_text = "float('inf')" if high == float("inf") else f"{high:g}"
+            calls.insert(0, f"view = restrict_events(view, onset=({low:g}, {high_text}))")
         if len(view.time_to_event):
             replace_figure(self.km, km_figure(view))
             self.exportable.figures.append(("kaplan-meier", go.Figure(self.km)))
             calls.append("km_figure(view)")
         self.code = view_code(self.study, self.explorer.state, calls,
-                              ["from trialviz.figures import ae_timeline_figure, km_figure"])
+                              ["from trialviz.figures import ae_timeline_figure, km_figure",
+                               "from trialviz.filters import restrict_events"])
 
 
 class PatientPanel(Panel):
@@ -314,10 +355,12 @@ class PatientPanel(Panel):
         self.patient = widgets.Dropdown(description="Patient", style={"description_width": "initial"},
                                         layout=widgets.Layout(width="420px"))
         self.summary = html_block("", "tv-patient-summary")
+        self.events = html_block("", "tv-patient-events")
+
+    def build(self) -> list[widgets.Widget]:
         self.timeline = self.figure_widget()
         self.endpoints = self.figure_widget()
-        self.events = html_block("", "tv-patient-events")
-        self.children = [self.patient, self.summary, self.timeline, self.endpoints, self.events]
+        return [self.patient, self.summary, self.timeline, self.endpoints, self.events]
 
     def refresh(self, view: Study) -> None:
         ids = [str(s) for s in view.subjects["USUBJID"]]

@@ -32,6 +32,7 @@ class ViewState:
     visit: str | None = None
     patient: str | None = None
     population: str | None = None
+    onset: tuple[float, float] | None = None
 
     def subject_filter(self) -> SubjectFilter:
         return SubjectFilter(cohorts=self.cohorts, sex=self.sex, age=self.age, baseline=self.baseline,
@@ -47,8 +48,8 @@ class ViewState:
                 continue
             if item.name in ("cohorts", "sex"):
                 params[item.name] = _LIST_SEPARATOR.join(value)
-            elif item.name == "age":
-                params["age"] = f"{value[0]:g}-{value[1]:g}"
+            elif item.name in ("age", "onset"):
+                params[item.name] = f"{value[0]:g}-{value[1]:g}"
             elif item.name == "baseline":
                 params["baseline"] = f"{value[0]}:{value[1]:g}:{value[2]:g}"
             elif item.name == "where":
@@ -73,9 +74,9 @@ class ViewState:
             try:
                 if key in ("cohorts", "sex"):
                     values[key] = tuple(v for v in raw.split(_LIST_SEPARATOR)) if raw else ()
-                elif key == "age":
+                elif key in ("age", "onset"):
                     low, high = raw.split("-")
-                    values["age"] = (float(low), float(high))
+                    values[key] = (float(low), float(high))
                 elif key == "baseline":
                     code, low, high = raw.split(":")
                     values["baseline"] = (code, float(low), float(high))

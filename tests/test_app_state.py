@@ -1,0 +1,42 @@
+"""The dashboard's view state survives the trip through an address, and bad addresses never raise."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trialviz.app.state import TABS, ViewState
+
+names = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="|"), min_size=1,
+                max_size=12)
+ranges = st.tuples(st.integers(0, 100), st.integers(0, 100)).map(lambda t: (float(min(t)), float(max(t))))
+
+
+@given(tab=st.sampled_from(TABS), cohorts=st.none() | st.lists(names, min_size=1, max_size=3).map(tuple),
+       sex=st.none() | st.sampled_from([("F",), ("M",), ("F", "M")]), age=st.none() | ranges,
+       endpoint=st.none() | names, measure=st.sampled_from(["value", "change"]), patient=st.none() | names,
+       onset=st.none() | ranges, where=st.lists(st.tuples(st.sampled_from(["ILDFL", "SCL70", "RACE"]),
+                                                          st.lists(names, min_size=1, max_size=2).map(tuple)),
+                                                unique_by=lambda w: w[0], max_size=2).map(lambda w: tuple(sorted(w))))
+def test_round_trip(tab, cohorts, sex, age, endpoint, measure, patient, onset, where):
+    state = ViewState(tab=tab, cohorts=cohorts, sex=sex, age=age, endpoint=endpoint, measure=measure,
+                      patient=patient, onset=onset, where=where)
+    parsed, ignored = ViewState.from_query(state.to_query())
+    assert ignored == [] and parsed == state
+
+
+@given(st.text(max_size=200))
+def test_any_query_parses_without_raising(query):
+    state, ignored = ViewState.from_query(query)
+    assert isinstance(state, ViewState) and isinstance(ignored, list)
+
+
+def test_what_is_ignored_is_named():
+    state, ignored = ViewState.from_query("tab=nowhere&age=old&colour=red&measure=change")
+    assert state.measure == "change" and state.tab == "overview" and state.age is None
+    assert ignored == ["tab='nowhere' is not understood", "age='old' is not understood", "unknown setting 'colour'"]
+
+
+def test_no_setting_can_name_a_file():
+    state, ignored = ViewState.from_query("study=/etc/passwd&path=../data&file=x.csv")
+    assert state == ViewState() and len(ignored) == 3
