@@ -235,7 +235,7 @@ VARIANTS = [
                    ("Xanomeline High Dose",) * 5) for column in ("TRT01A", "TRT01P")],
             study_toml=TWO_COHORTS),
     Variant("endpoint of the study file not in the data", ("adqsadas.csv",), lambda d: None,
-            [warning("study", "", "PARAMCD", "The study file describes endpoint ACTTO (ADAS-Cog (11)), but no dataset "
+            [warning("study", "study.toml", "PARAMCD", "The study file describes endpoint ACTTO (ADAS-Cog (11)), but no dataset "
                      "has PARAMCD ACTTO; it is not shown. Correct the paramcd in [[endpoints]] (codes in the data: "
                      "ACITM01, ACITM02, ACITM03, ACITM04, ACITM05, ACITM06, ACITM07, ACITM08, ACITM09, ACITM10, "
                      "ACITM11, ACITM12 and 3 more).", count=1, values=("ACTTO",))],

@@ -85,7 +85,8 @@ def load_study(path: str | Path | Sequence[str | Path] | None = None, *,
     tracker = _Tracker(files, progress or None)
     log = ProblemLog()
     raw = _read_datasets(files, config, log, tracker)
-    checked = validate_study(raw, config.meta, log, on_checked=tracker.checked)
+    checked = validate_study(raw, config.meta, log, on_checked=tracker.checked,
+                             study_file=study_file.name if study_file else "")
     if log.has_errors:
         tracker.finish("Not loaded: the study has errors")
         raise ValidationError(log.problems)
@@ -197,8 +198,9 @@ def _read_datasets(files: list[Path], config: StudyConfig, log: ProblemLog, trac
                                    renamed=mapping))
     known = {dataset_stem(f) for f in files} | set(config.datasets)  # a missing named file is reported above
     for dataset in sorted(set(config.columns) - known):
-        log.warning(dataset, "", "", f"The study file maps columns of {dataset} ([columns.{dataset.lower()}]), but "
-                    f"no file holds {dataset}; the mapping is not used. Check the dataset name.")
+        log.warning("study", config.path.name if config.path else "", "", f"The study file maps columns of "
+                    f"{dataset} ([columns.{dataset.lower()}]), but no file holds {dataset}; the mapping is not used. "
+                    "Check the dataset name.")
     return datasets
 
 

@@ -100,7 +100,8 @@ class FrameRule:
 
 
 def validate_study(datasets: list[RawDataset], meta: StudyMeta, log: ProblemLog,
-                   on_checked: Callable[[RawDataset], None] | None = None) -> dict[str, pd.DataFrame]:
+                   on_checked: Callable[[RawDataset], None] | None = None,
+                   study_file: str = "") -> dict[str, pd.DataFrame]:
     """Check every dataset, adding each problem to ``log``; return the type-coerced frames by name.
 
     Parameters
@@ -113,6 +114,8 @@ def validate_study(datasets: list[RawDataset], meta: StudyMeta, log: ProblemLog,
         Receives every problem.
     on_checked
         Called after each dataset is checked (progress reporting).
+    study_file
+        Name of the study file ``meta`` comes from, for the problems found in it.
 
     Returns
     -------
@@ -137,7 +140,7 @@ def validate_study(datasets: list[RawDataset], meta: StudyMeta, log: ProblemLog,
         if on_checked:
             on_checked(dataset)
     _check_parameters_unique(datasets, log)
-    _check_endpoints_declared(datasets, meta, log)
+    _check_endpoints_declared(datasets, meta, log, study_file)
     return checked
 
 
@@ -437,7 +440,8 @@ def _check_parameters_unique(datasets: Iterable[RawDataset], log: ProblemLog) ->
                       "its records cannot be told apart. Rename it in one of them.", values=(code,), count=1)
 
 
-def _check_endpoints_declared(datasets: Iterable[RawDataset], meta: StudyMeta, log: ProblemLog) -> None:
+def _check_endpoints_declared(datasets: Iterable[RawDataset], meta: StudyMeta, log: ProblemLog,
+                              study_file: str) -> None:
     """An endpoint the study file describes but no dataset holds is most likely a mistyped PARAMCD."""
     present = {str(code).strip() for d in datasets if d.kind == "BDS" and "PARAMCD" in d.frame.columns
                for code in d.frame["PARAMCD"].dropna().unique()}
@@ -445,7 +449,7 @@ def _check_endpoints_declared(datasets: Iterable[RawDataset], meta: StudyMeta, l
         return
     for endpoint in meta.endpoints:
         if endpoint.paramcd not in present:
-            log.warning("study", "", "PARAMCD", f"The study file describes endpoint {endpoint.paramcd} "
+            log.warning("study", study_file, "PARAMCD", f"The study file describes endpoint {endpoint.paramcd} "
                         f"({endpoint.name}), but no dataset has PARAMCD {endpoint.paramcd}; it is not shown. "
                         f"Correct the paramcd in [[endpoints]] (codes in the data: {_some(sorted(present))}).",
                         values=(endpoint.paramcd,), count=1)
