@@ -164,3 +164,12 @@ def test_bad_parameters_of_the_new_tables_exit_1():
     assert code == 1 and "--better" in err
     code, _, err = run("table", "ancova", "--covariate", "NOPE")
     assert code == 1 and "Unknown covariate 'NOPE'" in err
+
+
+def test_xlsx_cells_cannot_run_as_formulas(tmp_path):
+    from trialviz.cli import _write
+
+    target = tmp_path / "t.xlsx"
+    _write(pd.DataFrame({"pt": ["=HYPERLINK(\"x\")", "Nausea"], "subjects": [1, 2]}), "xlsx", str(target))
+    sheet = pd.read_excel(target)
+    assert sheet["pt"].tolist() == ["'=HYPERLINK(\"x\")", "Nausea"] and sheet["subjects"].tolist() == [1, 2]

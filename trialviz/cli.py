@@ -202,7 +202,9 @@ def _write(table: pd.DataFrame, fmt: str, output: str | None, html: Callable[[],
     elif fmt == "xlsx":
         if not output:
             raise AnalysisError("--format xlsx needs --output FILE.")
-        table.to_excel(output, index=False)
+        from trialviz.tables.export import to_xlsx_bytes
+
+        Path(output).write_bytes(to_xlsx_bytes(table))  # text cells cannot run as spreadsheet formulas
         return
     else:  # pragma: no cover - argparse restricts the choices
         raise AnalysisError(f"Unknown format {fmt!r}.")
