@@ -280,6 +280,25 @@ def test_truncated_csv_is_not_read_as_a_shorter_dataset(bundled_copy):
     assert (problem.file, problem.message[:47]) == ("adeff.csv", "The file is truncated: its last record (record ")
 
 
+def test_excel_style_csv_with_byte_order_mark_and_crlf_loads(bundled_copy, bundled):
+    text = (bundled_copy / "adsl.csv").read_text(encoding="utf-8")
+    (bundled_copy / "adsl.csv").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    study = trialviz.load_study(bundled_copy)
+    pd.testing.assert_frame_equal(study.subjects, bundled.subjects)
+
+
+@pytest.mark.parametrize(("header", "message"), [
+    ("STUDYID;USUBJID;TRT01P;TRT01A", "The columns are separated by semicolons, not commas. Save the file as "
+     "comma-separated CSV."),
+    ("STUDYID,USUBJID,TRT01P,TRT01A,TRT01P", "The header names column TRT01P more than once, so its values cannot "
+     "be told apart. Rename or remove the repeated column."),
+])
+def test_csv_header_that_pandas_would_reinterpret(bundled_copy, header, message):
+    (bundled_copy / "adsl.csv").write_text(f"{header}\nS,1,A,A,A\n", encoding="utf-8")
+    [problem] = _problems(bundled_copy)
+    assert (problem.file, problem.message) == ("adsl.csv", message)
+
+
 def test_wrong_encoding(bundled_copy):
     text = (bundled_copy / "adsl.csv").read_text(encoding="utf-8").replace("×10⁶", "x10^6 é")
     (bundled_copy / "adsl.csv").write_bytes(text.encode("latin-1"))

@@ -82,7 +82,9 @@ def read_columns(path: Path) -> list[str]:
             return list(pq.read_schema(path).names)
         handle, _ = _open_text(path)
         with handle:
-            return list(pd.read_csv(handle, nrows=0, encoding="utf-8", compression=None).columns)
+            columns = list(pd.read_csv(handle, nrows=0, encoding="utf-8", compression=None).columns)
+        _check_csv_header(path, columns)
+        return columns
     except StudyFileError:
         raise
     except UnicodeDecodeError as exc:
@@ -338,6 +340,25 @@ _TEXT_COLUMNS = {"STUDYID", "USUBJID", "SUBJID", "SITEID", "SITEGR1", "AVISIT", 
 
 def _is_text_column(column: str) -> bool:
     return column in _TEXT_COLUMNS or column.endswith("FL")
+
+
+def _check_csv_header(path: Path, columns: list[str]) -> None:
+    """Refuse what pandas would silently reinterpret: another separator, or a column name used twice
+    (pandas would rename the second ``AVAL`` to ``AVAL.1``)."""
+    if len(columns) == 1:
+        for separator, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+            if separator in columns[0]:
+                raise StudyFileError(f"{path.name}: the columns are separated by {name}, not commas. Save the file "
+                                     "as comma-separated CSV.")
+    handle, _ = _open_text(path)
+    with handle:
+        line = handle.readline().decode("utf-8-sig").rstrip("\r\n")
+    names = next(csv.reader([line]), [])
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise StudyFileError(f"{path.name}: the header names column{'s' if len(repeated) > 1 else ''} "
+                             f"{', '.join(repeated)} more than once, so its values cannot be told apart. Rename or "
+                             "remove the repeated column.", column=", ".join(repeated))
 
 
 def _check_csv_last_record(path: Path, header: Sequence[str], tail: bytes, records: int) -> None:
