@@ -121,6 +121,29 @@ def test_codes_are_categorical_and_only_needed_columns_are_read(pilot):
     assert set(pilot.adverse_events.columns) <= set(ADAE_COLUMNS) and pilot.subjects.shape == (254, 49)
 
 
+def test_two_files_for_one_dataset_is_an_error(pilot_dir, tmp_path):
+    for name in ("adsl.xpt", "adae.xpt"):
+        shutil.copyfile(pilot_dir / name, tmp_path / name)
+    adae, _ = pyreadstat.read_xport(pilot_dir / "adae.xpt")
+    adae.to_csv(tmp_path / "ae_events.csv", index=False)  # an ADAE by content
+    assert _problems(tmp_path) == [Problem(
+        "error", "ADAE", "adae.xpt, ae_events.csv", "", "More than one file holds ADAE (adae.xpt, ae_events.csv), and "
+        "only one can be used. Keep one of them in the study folder, or name the right one under [datasets] in the "
+        "study file.")]
+
+
+def test_several_time_to_event_datasets_are_combined(pilot_dir, tmp_path):
+    shutil.copyfile(pilot_dir / "adsl.xpt", tmp_path / "adsl.xpt")
+    shutil.copyfile(pilot_dir / "adtte.xpt", tmp_path / "adtte.xpt")
+    adtte, _ = pyreadstat.read_xport(pilot_dir / "adtte.xpt")
+    adtte.assign(PARAMCD="TTDE2").to_csv(tmp_path / "adttesaf.csv", index=False)
+    tte = trialviz.load_study(tmp_path).time_to_event
+    assert tte.groupby("PARAMCD")["CNSR"].apply(lambda c: int((c == 0).sum())).to_dict() == {"TTDE": 152, "TTDE2": 152}
+    adtte.to_csv(tmp_path / "adttesaf.csv", index=False)  # the same parameter twice: its records would mix
+    [problem] = _problems(tmp_path)
+    assert (problem.file, problem.column, problem.values) == ("adtte.xpt, adttesaf.csv", "PARAMCD", ("TTDE",))
+
+
 def test_loading_never_writes_to_the_study_folder(pilot_dir, tmp_path):
     copy = tmp_path / "pilot"
     shutil.copytree(pilot_dir, copy)

@@ -65,6 +65,8 @@ def load_study(path: str | Path | Sequence[str | Path] | None = None, *,
     ------
     StudyFileError
         The path does not exist or holds no data files.
+    StudyConfigError
+        The study file is not valid TOML or has an unknown key or a bad value.
     ValidationError
         Some data would make an analysis wrong; ``.problems`` lists every problem found.
 
@@ -266,7 +268,8 @@ def _assemble(raw: list[RawDataset], checked: dict[str, pd.DataFrame], config: S
         if column not in measurements.columns:
             measurements[column] = pd.NA
     adverse_events = next((f for n, f in checked.items() if kinds[n] == "ADAE"), None)
-    time_to_event = next((f for n, f in checked.items() if kinds[n] == "ADTTE"), None)
+    survival = [frame for name, frame in sorted(checked.items()) if kinds[name] == "ADTTE"]
+    time_to_event = pd.concat(survival, ignore_index=True) if survival else None
     meta = _complete_meta(config.meta, subjects, measurements)
     return Study(
         subjects=subjects,

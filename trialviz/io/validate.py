@@ -127,9 +127,7 @@ def validate_study(datasets: list[RawDataset], meta: StudyMeta, log: ProblemLog,
     if not adsl and not any(p.dataset == "ADSL" for p in log.problems):
         log.error("ADSL", "", "", "No subject-level dataset (ADSL) was found. A study needs one file named adsl "
                   "(.xpt, .sas7bdat, .csv, .csv.gz or .parquet) with one row per subject.")
-    if len(adsl) > 1:
-        log.error("ADSL", ", ".join(d.file for d in adsl), "", "More than one subject-level dataset was found; "
-                  "keep one ADSL file in the study folder.")
+    _check_one_file_each(datasets, log)
     # without a readable ADSL, records cannot be matched to subjects: that check waits for ADSL
     subject_ids = _subject_ids(adsl[0]) if adsl else None
     checked: dict[str, pd.DataFrame] = {}
@@ -428,15 +426,30 @@ def _parse_dates(frame: pd.DataFrame, dataset: RawDataset, log: ProblemLog) -> N
         frame[column] = parsed
 
 
-def _check_parameters_unique(datasets: Iterable[RawDataset], log: ProblemLog) -> None:
-    owners: dict[str, list[str]] = {}
+def _check_one_file_each(datasets: Iterable[RawDataset], log: ProblemLog) -> None:
+    """One file per dataset name, and one ADSL and one ADAE in all (several BDS and ADTTE files are fine):
+    a second file would otherwise be left out without a word."""
+    groups: dict[str, list[RawDataset]] = {}
     for dataset in datasets:
-        if dataset.kind == "BDS" and "PARAMCD" in dataset.frame.columns:
+        key = dataset.kind if dataset.kind in ("ADSL", "ADAE") else dataset.name
+        groups.setdefault(key, []).append(dataset)
+    for key, group in groups.items():
+        if len(group) > 1:
+            files = ", ".join(d.file for d in group)
+            log.error(key, files, "", f"More than one file holds {key} ({files}), and only one can be used. Keep one "
+                      "of them in the study folder, or name the right one under [datasets] in the study file.")
+
+
+def _check_parameters_unique(datasets: Iterable[RawDataset], log: ProblemLog) -> None:
+    """A parameter code in two BDS (or two ADTTE) datasets would mix their records."""
+    owners: dict[tuple[str, str], list[str]] = {}
+    for dataset in datasets:
+        if dataset.kind in ("BDS", "ADTTE") and "PARAMCD" in dataset.frame.columns:
             for code in dataset.frame["PARAMCD"].dropna().astype(str).unique():
-                owners.setdefault(code, []).append(dataset.file)
-    for code, files in sorted(owners.items()):
+                owners.setdefault((dataset.kind, code), []).append(dataset.file)
+    for (kind, code), files in sorted(owners.items()):
         if len(files) > 1:
-            log.error("BDS", ", ".join(files), "PARAMCD", f"Parameter {code} occurs in more than one dataset, so "
+            log.error(kind, ", ".join(files), "PARAMCD", f"Parameter {code} occurs in more than one dataset, so "
                       "its records cannot be told apart. Rename it in one of them.", values=(code,), count=1)
 
 
