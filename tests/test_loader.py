@@ -91,6 +91,18 @@ def test_grades_written_as_text_are_read_as_numbers(bundled_copy):
     assert events["AETOXGR"].tolist() == raw["AETOXGR"].str.strip().astype(float).tolist()
 
 
+def test_dates_as_sas_date9_text_are_read_and_numbers_are_reported(bundled_copy, bundled):
+    _edit(bundled_copy, "adsl.csv", lambda f: f.__setitem__(
+        "TRTSDT", pd.to_datetime(f["TRTSDT"]).dt.strftime("%d%b%Y").str.upper()))
+    study = trialviz.load_study(bundled_copy)
+    assert study.warnings == () and study.subjects["TRTSDT"].equals(bundled.subjects["TRTSDT"])
+    _edit(bundled_copy, "adsl.csv", lambda f: f.__setitem__("TRTSDT", range(19700, 19700 + len(f))))
+    [warning] = trialviz.load_study(bundled_copy).warnings
+    assert warning == Problem("warning", "ADSL", "adsl.csv", "TRTSDT", "TRTSDT holds numbers, not dates; they are "
+                              "treated as missing dates. Export the dates as text, YYYY-MM-DD or SAS DATE9. (e.g. "
+                              "02JAN2014).", (1, 2, 3, 4, 5), 20, ("19700", "19701", "19702", "19703", "19704"))
+
+
 def test_a_missing_population_flag_is_a_warning(bundled_copy):
     _edit(bundled_copy, "adsl.csv", lambda f: f.drop(columns=["EFFFL"], inplace=True))
     [warning] = trialviz.load_study(bundled_copy).warnings

@@ -206,8 +206,9 @@ VARIANTS = [
     Variant("flag value y", (), lambda d: edit_xpt(d / "adsl.xpt", _set("SAFFL", 1, "y")),
             [error("ADSL", "adsl.xpt", "SAFFL", FLAG.format("SAFFL"), (2,), values=("y",))]),
     Variant("date that does not parse", ("advs.csv",), lambda d: edit_csv(d / "advs.csv", _set("ADT", 3, "2014-13-45")),
-            [warning("ADVS", "advs.csv", "ADT", "ADT values that are not ISO dates (YYYY-MM-DD); they are treated as "
-                     "missing dates. Correct them at the source.", (4,), values=("2014-13-45",))]),
+            [warning("ADVS", "advs.csv", "ADT", "ADT values that are not dates (YYYY-MM-DD, or SAS DATE9. such as "
+                     "02JAN2014); they are treated as missing dates. Correct them at the source.", (4,),
+                     values=("2014-13-45",))]),
     Variant("grade 7 and GRADE 3", ("adae.xpt",), lambda d: edit_xpt(d / "adae.xpt", _grades),
             [error("ADAE", "adae.xpt", "AETOXGR", "AETOXGR is a CTCAE grade and must be 1, 2, 3, 4 or 5 (the number "
                    "alone: write 3, not \"GRADE 3\"). Correct these values at the source.", (6, 9),

@@ -410,19 +410,34 @@ def _check_population_flags(dataset: RawDataset, conventions: Conventions, log: 
 
 
 def _parse_dates(frame: pd.DataFrame, dataset: RawDataset, log: ProblemLog) -> None:
-    """Turn ISO date text (columns ending in DT) into dates; report text that is not a date."""
+    """Turn date text (columns ending in DT) into dates; report what is not a date.
+
+    ISO dates (``2014-01-02``) and SAS ``DATE9.`` text (``02JAN2014``, as SAS writes formatted dates to
+    CSV) are read; both are unambiguous. Numbers are not guessed at (days since 1960 for SAS, since 1899 for
+    Excel): they are reported, and treated as missing dates like any other value that is not a date.
+    """
     for column in frame.columns:
         if not column.endswith("DT") or pd.api.types.is_datetime64_any_dtype(frame[column]):
             continue
-        text = frame[column]
-        if pd.api.types.is_numeric_dtype(text):
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values):
+            given = values.notna()
+            if given.any():
+                _report(log, "warning", dataset, column, frame.index[given], values[given],
+                        f"{column} holds numbers, not dates; they are treated as missing dates. Export the dates as "
+                        "text, YYYY-MM-DD or SAS DATE9. (e.g. 02JAN2014).")
+            frame[column] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
             continue
+        text = values.astype("string").str.strip()
         parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        sas = parsed.isna() & text.notna()
+        if sas.any():
+            parsed = parsed.where(~sas, pd.to_datetime(text.where(sas), format="%d%b%Y", errors="coerce"))
         bad = text.notna() & parsed.isna()
         if bad.any():
-            _report(log, "warning", dataset, column, frame.index[bad], text[bad],
-                    f"{column} values that are not ISO dates (YYYY-MM-DD); they are treated as missing dates. "
-                    "Correct them at the source.")
+            _report(log, "warning", dataset, column, frame.index[bad], values[bad],
+                    f"{column} values that are not dates (YYYY-MM-DD, or SAS DATE9. such as 02JAN2014); they are "
+                    "treated as missing dates. Correct them at the source.")
         frame[column] = parsed
 
 
