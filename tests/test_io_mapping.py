@@ -91,8 +91,8 @@ def test_a_mapping_for_a_dataset_the_study_lacks_is_a_warning(renamed_study):
     toml = STUDY_TOML + '\n[columns.adse]\nAESEV = "SEVERITY"\n'
     (renamed_study / "study.toml").write_text(toml, encoding="utf-8")
     assert trialviz.load_study(renamed_study).warnings == (
-        Problem("warning", "study", "study.toml", "", "The study file maps columns of ADSE ([columns.adse]), but no file holds "
-                "ADSE; the mapping is not used. Check the dataset name."),
+        Problem("warning", "study", "study.toml", "", "The study file maps columns of ADSE ([columns.adse]), but no "
+                "file holds ADSE; the mapping is not used. Check the dataset name."),
     )
 
 
