@@ -12,8 +12,10 @@ from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser
 
+TRAJECTORY = ("[...document.querySelectorAll('.js-plotly-plot')]"
+              ".find(p => p.layout && p.layout.meta && p.layout.meta.visits)")
 FIGURE_TRACES = """() => {
-  const plot = document.querySelector('.js-plotly-plot');
+  const plot = """ + TRAJECTORY + """;
   if (!plot || !plot.data) return null;
   return {title: plot.layout.title.text,
           traces: plot.data.map(t => ({name: t.name, y: Array.from(t.y || [], v => v === null ? NaN : v)}))};
@@ -32,7 +34,7 @@ def open_tab(page, name: str) -> None:
 def figure(page, title_starts: str, patients: int | None = None) -> dict:
     """The live figure once its title starts with ``title_starts`` and it shows ``patients`` patients."""
     page.wait_for_function(
-        "([start, patients]) => { const p = document.querySelector('.js-plotly-plot');"
+        "([start, patients]) => { const p = " + TRAJECTORY + ";"
         " return p && p.layout && p.layout.title && p.layout.title.text.startsWith(start)"
         " && (patients === null || (p.layout.meta && p.layout.meta.patients === patients))"
         " && p.data.some(t => t.name.endsWith('mean (95% CI)') && (t.y || []).length > 0); }",
@@ -59,8 +61,8 @@ def test_dashboard_filters_and_endpoint_match_the_package(server, page, bundled)
 
     open_tab(page, "Efficacy")
     data = figure(page, "Skin score (mRSS)", patients=20)
-    page.wait_for_function("() => { const p = document.querySelector('.js-plotly-plot');"
-                           " return p._fullLayout.width === p.parentElement.clientWidth; }")
+    # the figure fills its tab (the page reports its width; plotly's own default would be 700 px)
+    page.wait_for_function("() => { const p = " + TRAJECTORY + "; return p._fullLayout.width > 900; }")
     table = trialviz.endpoint_summary(bundled, "MRSS", measures=["value"], total=False)
     for cohort in bundled.cohort_values():
         assert_means_equal(mean_trace(data, cohort), table[table["cohort"] == cohort]["mean"])
@@ -72,7 +74,7 @@ def test_dashboard_filters_and_endpoint_match_the_package(server, page, bundled)
     data = figure(page, "Skin score (mRSS)", patients=10)
     assert_means_equal(mean_trace(data, "MSC 3×10⁶/kg"), expected[expected["cohort"] == "MSC 3×10⁶/kg"]["mean"])
 
-    page.get_by_label("Endpoint").select_option("Forced vital capacity (FVC) (% predicted)")
+    page.get_by_label("Endpoint", exact=True).select_option("Forced vital capacity (FVC) (% predicted)")
     page.get_by_role("button", name="Change from baseline").click()
     data = figure(page, "Forced vital capacity (FVC): change from baseline", patients=10)
     fvc = trialviz.endpoint_summary(high, "FVCPP", measures=["change"], total=False)

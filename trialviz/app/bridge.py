@@ -7,7 +7,9 @@ Some things only the browser can do, and Voilà runs no notebook JavaScript, so 
 - turn a file the kernel sends into a download;
 - report a click on a report-table row (tables marked ``tv-drill``) to the kernel, for drill-down;
 - notice when the kernel stops answering and say so in plain words, with how to get the view back;
-- fit plotly figures to their container (plotly's widget keeps its 700 px default in Voilà).
+- tell the kernel how wide the page is (``width``), so that figures are sized to it through their own
+  widgets (plotly's widget keeps its 700 px default in Voilà, and resizing it from outside with another
+  copy of plotly.js would detach its click handlers).
 """
 
 from __future__ import annotations
@@ -19,20 +21,10 @@ import anywidget
 import traitlets
 
 _ESM = r"""
-function fitPlots() {
-  const Plotly = window.Plotly;
-  if (!Plotly || !Plotly.Plots) return;
-  for (const plot of document.querySelectorAll(".js-plotly-plot")) {
-    const width = plot.parentElement ? plot.parentElement.clientWidth : 0;
-    if (plot.offsetParent !== null && plot._fullLayout && width > 0 && plot._fullLayout.width !== width) {
-      Plotly.relayout(plot, { width: null, autosize: true });
-    }
-  }
-}
-
-function fitSoon() {
-  setTimeout(fitPlots, 20);
-  setTimeout(fitPlots, 400);  // after the widget manager has applied a pending layout update
+function contentWidth() {
+  // the width available to a tab's figures: the tab panel's inner width
+  const tab = document.querySelector(".tv-app .widget-tab, .tv-app .jupyter-widget-tab");
+  return tab ? Math.max(0, tab.clientWidth - 48) : 0;
 }
 
 function showLostKernel(show) {
@@ -55,12 +47,9 @@ function render({ model, el }) {
   el.style.display = "none";
   if (!window.__trialvizBridge) {
     window.__trialvizBridge = true;
-    document.addEventListener("plotlywidget-after-render", fitSoon);
-    window.addEventListener("resize", fitSoon);
     document.addEventListener("click", (event) => {
       const target = event.target;
       if (!target.closest) return;
-      if (target.closest(".lm-TabBar-tab, .p-TabBar-tab")) fitSoon();
       const row = target.closest(".tv-drill table tbody tr");
       if (row) {
         const table = row.closest("table");
@@ -74,6 +63,14 @@ function render({ model, el }) {
   // The address holds the view: send it once, then follow the kernel's state.
   model.set("initial_query", window.location.search.replace(/^\?/, ""));
   model.save_changes();
+  // The kernel sizes the figures (through their own widgets) to the width the page gives them.
+  const sendWidth = () => {
+    const width = contentWidth();
+    if (width > 0 && Math.abs(width - model.get("width")) > 8) { model.set("width", width); model.save_changes(); }
+  };
+  let resizeTimer = null;
+  window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(sendWidth, 200); });
+  for (const delay of [100, 600, 2000]) setTimeout(sendWidth, delay);
   model.on("change:query", () => {
     const query = model.get("query");
     const url = window.location.pathname + (query ? "?" + query : "") + window.location.hash;
@@ -99,8 +96,20 @@ function render({ model, el }) {
     model.send({ type: "ping" });
     if (Date.now() - window.__trialvizLastPong > 3 * interval) showLostKernel(true);
   }, interval);
-  model.set("ready", true);
-  model.save_changes();
+  // Ready once the page's figures are drawn (no new plot for 300 ms, at most 5 s): the kernel then
+  // redraws what it computed before the page was there (updates sent before a plot exists are lost).
+  let seen = -1, stable = 0, waited = 0;
+  const poll = setInterval(() => {
+    const plots = document.querySelectorAll(".tv-app .js-plotly-plot").length;
+    stable = plots === seen ? stable + 100 : 0;
+    seen = plots;
+    waited += 100;
+    if ((plots > 0 && stable >= 300) || waited >= 5000) {
+      clearInterval(poll);
+      model.set("ready", true);
+      model.save_changes();
+    }
+  }, 100);
 }
 
 export default { render };
@@ -119,6 +128,7 @@ class BrowserBridge(anywidget.AnyWidget):
     initial_query = traitlets.Unicode("").tag(sync=True)
     query = traitlets.Unicode("").tag(sync=True)
     heartbeat_ms = traitlets.Int(5000).tag(sync=True)
+    width = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, **kwargs: object):
         super().__init__(**kwargs)

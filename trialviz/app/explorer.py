@@ -87,6 +87,7 @@ class Explorer:
         self.view: Study = study
         self.state = ViewState()
         self._syncing = False
+        self.figure_width: int | None = None
         self.colours = cohort_colours(study.cohort_values())
 
         self.status = widgets.HTML(layout=widgets.Layout(min_height="0px"))
@@ -95,6 +96,8 @@ class Explorer:
         self.header.add_class("tv-header")
         self.bridge = BrowserBridge()
         self.bridge.observe(self._on_initial_query, names="initial_query")
+        self.bridge.observe(self._guarded(self._on_width), names="width")
+        self.bridge.observe(self._guarded(self._on_page_ready), names="ready")
         self.bridge.on_row_click(self._on_row_click)
         self._build_filters()
         self._build_drill()
@@ -399,6 +402,19 @@ class Explorer:
         if change["new"]:
             self.apply_state(*ViewState.from_query(change["new"]))
 
+    def _on_page_ready(self) -> None:
+        """The page has drawn the dashboard: redraw the visible tab (what was sent before is lost)."""
+        if self.bridge.ready:
+            self._stale = set(self._built)
+            self._refresh_panel(self.tabs.selected_index or 0)
+
+    def _on_width(self) -> None:
+        """The page reported the width its figures have: size every figure already drawn to it."""
+        self.figure_width = self.bridge.width or None
+        for panel in self.panels:
+            for figure in panel.figure_widgets():
+                figure.layout.width = self.figure_width
+
     def _on_filter_control(self) -> None:
         self.refresh()
 
@@ -465,14 +481,16 @@ class Explorer:
         tab = self.tabs.children[index]
         first = index not in self._built
         if first:
-            tab.children = [widgets.HTML(f"<p class='tv-sub'>Computing the {panel.title.lower()} views…</p>")]
-            children = panel.build()
+            # plotly widgets are put on the page once, before their first update, and never re-parented:
+            # a re-created plotly view stops receiving updates. A note shows while the tab computes.
+            note = widgets.HTML(f"<p class='tv-sub'>Computing the {panel.title.lower()} views…</p>")
+            tab.children = [note, *panel.build()]
             self._built.add(index)
         try:
             panel.refresh(self.view)
         finally:
             if first:
-                tab.children = children
+                note.layout.display = "none"
         self._stale.discard(index)
         if "tv-status-error" in self.status.value:  # the view is current again
             self.status.value = ""

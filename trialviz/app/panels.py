@@ -54,8 +54,13 @@ def report_html(name: str, table: pd.DataFrame, study: Study, title: str, drill:
     return f"<div class='tv-drill' data-table='{drill}'>{content}</div>" if drill else content
 
 
-def replace_figure(widget: go.FigureWidget, figure: go.Figure, on_click: ClickHandler | None = None) -> None:
-    """Show ``figure`` in ``widget`` in place (one batched update), re-attaching click drill-down."""
+def replace_figure(widget: go.FigureWidget, figure: go.Figure, on_click: ClickHandler | None = None,
+                   width: int | None = None) -> None:
+    """Show ``figure`` in ``widget`` in place (one batched update), re-attaching click drill-down.
+
+    ``width`` (pixels) is the width the page gives the figure, as the browser reported it."""
+    if width:
+        figure.update_layout(width=width)
     with widget.batch_update():
         widget.data = []
         widget.add_traces(list(figure.data))
@@ -105,6 +110,13 @@ class Panel:
     def refresh(self, view: Study) -> None:  # pragma: no cover - every panel overrides it
         raise NotImplementedError
 
+    def show(self, widget: go.FigureWidget, figure: go.Figure, clickable: bool = False) -> None:
+        """Put ``figure`` into ``widget`` at the page's width; ``clickable`` adds drill-down on points."""
+        replace_figure(widget, figure, self.explorer.drill_down if clickable else None, self.explorer.figure_width)
+
+    def figure_widgets(self) -> list[go.FigureWidget]:
+        return [value for value in vars(self).values() if isinstance(value, go.FigureWidget)]
+
     def figure_widget(self) -> go.FigureWidget:
         # plotly's FigureWidget must get its first content in the constructor (see notes/toolchain.md)
         return go.FigureWidget(go.Figure(layout=dict(height=420, template="plotly_white")))
@@ -135,7 +147,7 @@ class OverviewPanel(Panel):
         self.design.value = (f"<h3>Design</h3><p>{html.escape(meta.design or 'Not described in the study file.')}</p>"
                              f"<ul>{cohorts}</ul><div class='tv-sub'>{html.escape(meta.citation)}{link}</div>")
         self.headline.value = self._headline(view)
-        replace_figure(self.enrolment, enrolment_figure(view), self.explorer.drill_down)
+        self.show(self.enrolment, enrolment_figure(view), clickable=True)
         flow = populations(view)
         self.flow.value = report_html("populations", flow, self.study, "Patient flow: populations and disposition")
         self.exportable = Exportable(tables=[("populations", flow, self.flow.value)],
@@ -221,21 +233,21 @@ class EfficacyPanel(Panel):
         population = self.explorer.state.population
         self._update_visits(param)
         if view.n_subjects == 0:
-            replace_figure(self.trajectory, go.Figure(layout=dict(title="No patient matches the filters: widen "
+            self.show(self.trajectory, go.Figure(layout=dict(title="No patient matches the filters: widen "
                                                                   "them on the left.")))
-            replace_figure(self.waterfall, go.Figure(layout=dict(height=120)))
+            self.show(self.waterfall, go.Figure(layout=dict(height=120)))
             self.summary.value = ""
             self.exportable = Exportable()
             return
         trajectory = trajectory_figure(view, param, measure=self.measure.value, population_flag=population)
-        replace_figure(self.trajectory, trajectory, self.explorer.drill_down)
+        self.show(self.trajectory, trajectory, clickable=True)
         visit = self.visit.value
         if visit:
             try:
                 waterfall = waterfall_figure(view, param, visit, population_flag=population)
             except AnalysisError as exc:  # e.g. nobody left with a value at that visit
                 waterfall = go.Figure(layout=dict(title=str(exc), height=160))
-            replace_figure(self.waterfall, waterfall, self.explorer.drill_down)
+            self.show(self.waterfall, waterfall, clickable=True)
         table = endpoint_summary(view, param, measures=("value", "change"), population_flag=population)
         self.summary.value = as_html(summary_gt(table, self.study, title=f"{endpoint.label}: summary by cohort "
                                                 "and visit", decimals=endpoint.decimals))
@@ -247,7 +259,7 @@ class EfficacyPanel(Panel):
                  f"trialviz.endpoint_summary(view, {param!r}{population_arg})",
                  f"waterfall_figure(view, {param!r}, {visit!r}{population_arg})"]
         if endpoint.mcid and endpoint.better:
-            replace_figure(self.responders, responder_figure(view, param, population_flag=population))
+            self.show(self.responders, responder_figure(view, param, population_flag=population))
             rates = responders(view, param, population_flag=population)
             self.responder_table.value = report_html("responders", rates, self.study,
                                                      f"{endpoint.name}: responders by visit")
@@ -256,7 +268,7 @@ class EfficacyPanel(Panel):
             calls += [f"responder_figure(view, {param!r}{population_arg})",
                       f"trialviz.responders(view, {param!r}{population_arg})"]
         else:
-            replace_figure(self.responders, go.Figure(layout=dict(
+            self.show(self.responders, go.Figure(layout=dict(
                 height=120, title=f"Responder rates need an MCID and a direction of improvement for "
                                   f"{endpoint.name}; the study file declares none.")))
             self.responder_table.value = ""
@@ -320,7 +332,7 @@ class SafetyPanel(Panel):
         self.overview_table = table
         self.overview.value = report_html("ae-overview", table, self.study, "Adverse events: overview by cohort",
                                           drill="ae-overview")
-        replace_figure(self.timeline, ae_timeline_figure(view), self.explorer.drill_down)
+        self.show(self.timeline, ae_timeline_figure(view), clickable=True)
         soc_pt = ae_soc_pt(view)
         self.soc_pt.value = report_html("ae-soc-pt", soc_pt, self.study,
                                         "Adverse events by system organ class and preferred term", drill="ae-soc-pt")
@@ -339,7 +351,7 @@ class SafetyPanel(Panel):
             high_text = "float('inf')" if high == float("inf") else f"{high:g}"
             calls.insert(0, f"view = restrict_events(view, onset=({low:g}, {high_text}))")
         if len(view.time_to_event):
-            replace_figure(self.km, km_figure(view))
+            self.show(self.km, km_figure(view))
             self.exportable.figures.append(("kaplan-meier", go.Figure(self.km)))
             calls.append("km_figure(view)")
         self.code = view_code(self.study, self.explorer.state, calls,
@@ -378,11 +390,11 @@ class PatientPanel(Panel):
         self.summary.value = "<div class='tv-sub'>" + " · ".join(
             f"{c}: <b>{html.escape(str(subject[c])[:10] if c.endswith('DT') else str(subject[c]))}</b>"
             for c in shown) + "</div>"
-        replace_figure(self.timeline, patient_timeline_figure(view, usubjid))
+        self.show(self.timeline, patient_timeline_figure(view, usubjid))
         try:
-            replace_figure(self.endpoints, patient_endpoints_figure(view, usubjid))
+            self.show(self.endpoints, patient_endpoints_figure(view, usubjid))
         except AnalysisError as exc:
-            replace_figure(self.endpoints, go.Figure(layout=dict(title=str(exc), height=140)))
+            self.show(self.endpoints, go.Figure(layout=dict(title=str(exc), height=140)))
         events = view.adverse_events[view.adverse_events["USUBJID"] == usubjid]
         columns = [c for c in ("AEDECOD", "AEBODSYS", "ASTDY", "AENDY", "AETOXGR", "AESEV", "AESER", "AEREL")
                    if c in events.columns]

@@ -1,0 +1,249 @@
+"""Every view of the dashboard in headless Chromium: tabs, filters, the address, exports, drill-down, and two
+clinician tasks done with clicks only. Each check compares what the page shows with what the package
+computes for the same selection."""
+
+from __future__ import annotations
+
+import io
+import re
+from urllib.parse import quote
+
+import openpyxl
+import pandas as pd
+import pytest
+from playwright.sync_api import expect
+
+import trialviz
+from tests.browser.conftest import screenshot
+from trialviz.filters import restrict_events
+
+pytestmark = pytest.mark.browser
+
+TABS = ("Overview", "Baseline", "Efficacy", "Safety", "Patient")
+TAB_MARKERS = {"Overview": ".tv-flow table", "Baseline": ".tv-baseline table", "Efficacy": ".tv-endpoint-summary table",
+               "Safety": ".tv-ae-overview table", "Patient": ".tv-patient-events"}
+
+READ_TABLE = """(selector) => {
+  const table = document.querySelector(selector + ' table');
+  if (!table) return null;
+  const rows = []; let group = '';
+  for (const tr of table.querySelectorAll('tbody tr')) {
+    if (tr.classList.contains('gt_group_heading_row')) { group = tr.textContent.trim(); continue; }
+    const cells = Array.from(tr.querySelectorAll('th, td')).map(c => c.textContent.trim());
+    rows.push({group, stub: cells[0], cells: cells.slice(1)});
+  }
+  return rows;
+}"""
+
+
+def open_dashboard(page, url: str) -> None:
+    page.goto(url, timeout=120_000)
+    expect(page.locator(".tv-count-total")).to_be_visible()
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+    expect(page.locator(TAB_MARKERS[name]).first).to_be_visible()
+
+
+def count(page) -> str:
+    return page.locator(".tv-count-total").inner_text()
+
+
+def read_table(page, selector: str) -> list[dict]:
+    return page.evaluate(READ_TABLE, selector)
+
+
+def no_errors(page) -> None:
+    expect(page.locator(".tv-status-error")).to_have_count(0)
+    assert page.js_errors == []
+
+
+@pytest.mark.parametrize("which", ["bundled", "pilot"])
+def test_every_tab_opens_without_error(which, request, page):
+    server = request.getfixturevalue("server" if which == "bundled" else "pilot_server")
+    open_dashboard(page, server.url)
+    for tab in TABS:
+        open_tab(page, tab)
+        page.wait_for_timeout(800)  # let plotly finish drawing before the screenshot
+        screenshot(page, f"{which}-{tab.lower()}")
+    no_errors(page)
+
+
+def test_filters_change_count_and_tables_to_the_package_values(server, page, bundled):
+    open_dashboard(page, server.url)
+    open_tab(page, "Safety")
+    page.get_by_role("checkbox", name="Men", exact=True).uncheck()
+    women = trialviz.filter_study(bundled, sex=["F"])
+    expect(page.locator(".tv-count-total")).to_have_text(f"{women.n_subjects} of 20 patients shown")
+    overview = trialviz.ae_overview(women).set_index(["category", "cohort"])
+    expected_total = overview.loc[("any", "Total")]
+    cell = f"{int(expected_total['subjects'])} ({expected_total['percent']:.1f}%) [{int(expected_total['events'])}]"
+    expect(page.locator(".tv-ae-overview")).to_contain_text(f"Total (N = {women.n_subjects})")
+    expect(page.locator(".tv-ae-overview")).to_contain_text(cell)
+
+    # age: move the lower handle with the keyboard, then read the range the slider shows
+    handle = page.locator(".widget-slider").filter(has_text="Age").locator(".noUi-handle-lower")
+    handle.focus()
+    for _ in range(10):
+        handle.press("ArrowRight")
+    readout = page.locator(".widget-slider").filter(has_text="Age").locator(".widget-readout")
+    page.wait_for_timeout(1500)
+    low, high = (int(x) for x in re.findall(r"\d+", readout.inner_text()))
+    assert low > 29
+    expected = trialviz.filter_study(bundled, sex=["F"], age=(low, high))
+    expect(page.locator(".tv-count-total")).to_have_text(f"{expected.n_subjects} of 20 patients shown")
+
+    # any other ADSL column
+    page.get_by_label("Also filter on").select_option("ILDFL")
+    page.locator(".widget-select-multiple select").select_option("Y")
+    expected = trialviz.filter_study(bundled, sex=["F"], age=(low, high), where={"ILDFL": ["Y"]})
+    expect(page.locator(".tv-count-total")).to_have_text(f"{expected.n_subjects} of 20 patients shown")
+    shown = expected.subjects["TRT01P"].value_counts()
+    for cohort in bundled.cohort_values():
+        expect(page.locator(".tv-count")).to_contain_text(f"{cohort}: {int(shown.get(cohort, 0))} of 10")
+    no_errors(page)
+
+
+def test_efficacy_population_control_on_the_pilot(pilot_server, page, pilot):
+    open_dashboard(page, pilot_server.url)
+    open_tab(page, "Efficacy")
+    page.get_by_label("Endpoint", exact=True).select_option(label=next(e.label for e in pilot.endpoints if e.paramcd == "ACTOT"))
+    summary = trialviz.endpoint_summary(pilot, "ACTOT", measures=["value"])
+    baseline_n = int(summary.query("cohort == 'Placebo' and visit == 'Baseline'")["n"].item())
+    page.wait_for_function("(label) => document.querySelector('.tv-endpoint-summary').textContent.includes(label)",
+                           arg=next(e.label for e in pilot.endpoints if e.paramcd == "ACTOT"))
+    rows = read_table(page, ".tv-endpoint-summary")
+    placebo = next(r for r in rows if r["group"].startswith("Placebo · value") and r["stub"] == "Baseline")
+    assert int(placebo["cells"][0]) == baseline_n
+    page.get_by_label("Efficacy population").select_option(label="ITTFL = Y")
+    itt = trialviz.endpoint_summary(pilot, "ACTOT", measures=["value"], population_flag="ITTFL")
+    itt_n = int(itt.query("cohort == 'Placebo' and visit == 'Baseline'")["n"].item())
+    assert itt_n != baseline_n
+    expect(page.locator(".tv-filters")).to_contain_text('Efficacy views: ITTFL = "Y"')
+    page.wait_for_function("() => { const t = document.querySelector('.tv-endpoint-summary table');"
+                           " return t && t.textContent.includes('ITTFL'); }")
+    rows = read_table(page, ".tv-endpoint-summary")
+    placebo = next(r for r in rows if r["group"].startswith("Placebo · value") and r["stub"] == "Baseline")
+    assert int(placebo["cells"][0]) == itt_n
+    no_errors(page)
+
+
+def test_the_address_restores_the_view(server, page, bundled):
+    query = "tab=efficacy&endpoint=FVCPP&measure=change&sex=F&cohorts=" + quote("MSC 3×10⁶/kg")
+    open_dashboard(page, f"{server.url}?{query}")
+    expected = trialviz.filter_study(bundled, sex=["F"], cohorts=["MSC 3×10⁶/kg"])
+    expect(page.locator(".tv-count-total")).to_have_text(f"{expected.n_subjects} of 20 patients shown")
+    expect(page.get_by_role("tab", name="Efficacy")).to_have_attribute("aria-selected", "true")
+    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some(p => p.layout && "
+                           "p.layout.title && p.layout.title.text.startsWith('Forced vital capacity (FVC): change'))")
+    expect(page.get_by_role("checkbox", name="Men", exact=True)).not_to_be_checked()
+    # and a change is written back into the address
+    page.get_by_role("button", name="Value", exact=True).click()
+    page.wait_for_function("() => !window.location.search.includes('measure=change')")
+    assert "endpoint=FVCPP" in page.url and "tab=efficacy" in page.url
+    no_errors(page)
+
+
+def test_every_export_holds_the_numbers_on_screen(server, page, bundled):
+    open_dashboard(page, server.url)
+    open_tab(page, "Safety")
+    shown = trialviz.ae_overview(bundled)
+    files = {}
+    for button in ("Table CSV", "Table XLSX", "Figure PNG", "Figure SVG", "Figure HTML", "Report (HTML)"):
+        with page.expect_download(timeout=90_000) as info:
+            page.get_by_role("button", name=button).click()
+        download = info.value
+        files[button] = (download.suggested_filename, download.path().read_bytes())
+    name, data = files["Table CSV"]
+    table = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    assert name.endswith(".csv") and table["events"].tolist() == shown["events"].tolist()
+    assert table["subjects"].tolist() == shown["subjects"].tolist()
+    sheet = openpyxl.load_workbook(io.BytesIO(files["Table XLSX"][1])).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert list(values[0][:3]) == list(shown.columns[:3]) and len(values) == len(shown) + 1
+    assert files["Figure PNG"][1][:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in files["Figure SVG"][1][:500] and "Adverse events by study day" in files["Figure SVG"][1].decode()
+    assert b"Plotly.newPlot" in files["Figure HTML"][1]
+    report = files["Report (HTML)"][1].decode()
+    assert "Adverse events: overview by cohort" in report and bundled.provenance.files[0].sha256 in report
+    assert "SIMULATED" in report and "import trialviz" in report
+    no_errors(page)
+
+
+def test_drill_down_from_a_bar_and_a_table_row_opens_the_right_patient(server, page, bundled):
+    open_dashboard(page, server.url)
+    open_tab(page, "Efficacy")
+    is_waterfall = "p => p.layout && p.layout.meta && p.layout.meta.values"  # the waterfall's own metadata
+    page.wait_for_function(f"() => [...document.querySelectorAll('.js-plotly-plot')].some(p => ({is_waterfall})(p)"
+                           " && p.querySelector('.barlayer .point path'))")
+    target = page.evaluate("""(isWaterfall) => {
+      const plot = [...document.querySelectorAll('.js-plotly-plot')].find(eval(isWaterfall));
+      plot.scrollIntoView();
+      const bar = plot.querySelector('.barlayer .trace .point path');
+      const box = bar.getBoundingClientRect();
+      return {x: box.x + box.width / 2, y: box.y + box.height / 2, id: plot.data[0].customdata[0]};
+    }""", is_waterfall)
+    page.mouse.click(target["x"], target["y"])
+    expect(page.locator(".tv-drill-patients")).to_have_text(target["id"])
+    page.get_by_role("button", name="Open in Patient tab").click()
+    expect(page.get_by_role("tab", name="Patient")).to_have_attribute("aria-selected", "true")
+    page.wait_for_function("(id) => [...document.querySelectorAll('.js-plotly-plot')].some(p => p.layout && "
+                           "p.layout.title && p.layout.title.text.startsWith('Patient ' + id))", arg=target["id"])
+    assert f"patient={target['id']}" in page.url
+
+    open_tab(page, "Safety")
+    page.locator(".tv-ae-soc-pt tbody tr").filter(has_text="Pneumonia").first.click()
+    events = bundled.adverse_events
+    expected = sorted(events.loc[events["AEDECOD"] == "Pneumonia", "USUBJID"].unique())
+    expect(page.locator(".tv-drill-patients")).to_have_text(", ".join(expected))
+    no_errors(page)
+
+
+def _summary_mean(rows: list[dict], cohort: str, measure: str, visit: str) -> str:
+    row = next(r for r in rows if r["group"] == f"{cohort} · {measure}" and r["stub"] == visit)
+    return row["cells"][1].split(" ")[0]  # "Mean (SD)" column: the mean
+
+
+@pytest.mark.parametrize("which", ["bundled", "pilot"])
+def test_clinician_task_skin_change_in_the_high_dose_cohort(which, request, page):
+    """Clicks only: how did the skin score (pilot: the ADAS-Cog total) change in the high-dose cohort at
+    month 6 (pilot: week 24)?"""
+    study = request.getfixturevalue(which)
+    server = request.getfixturevalue("server" if which == "bundled" else "pilot_server")
+    param, visit = ("MRSS", "Month 6") if which == "bundled" else ("ACTOT", "Week 24")
+    high = study.cohort_values()[-1]
+    open_dashboard(page, server.url)
+    for cohort in study.cohort_values()[:-1]:
+        page.get_by_role("checkbox", name=cohort, exact=True).uncheck()
+    open_tab(page, "Efficacy")
+    page.get_by_label("Endpoint", exact=True).select_option(label=study.endpoint(param).label)
+    page.get_by_role("button", name="Change from baseline").click()
+    page.wait_for_function("(name) => { const t = document.querySelector('.tv-endpoint-summary');"
+                           " return t && t.textContent.includes(name); }", arg=study.endpoint(param).label)
+    view = trialviz.filter_study(study, cohorts=[high])
+    expected = trialviz.endpoint_summary(view, param, measures=["change"])
+    mean = expected.query("cohort == @high and visit == @visit")["mean"].item()
+    decimals = study.endpoint(param).decimals + 1
+    shown = _summary_mean(read_table(page, ".tv-endpoint-summary"), study.cohort_label(high), "change", visit)
+    assert shown == f"{mean:.{decimals}f}"
+    screenshot(page, f"task-{which}-change-high-dose")
+    no_errors(page)
+
+
+@pytest.mark.parametrize("which", ["bundled", "pilot"])
+def test_clinician_task_serious_adverse_events_in_the_first_year(which, request, page):
+    """Clicks only: which patients had a serious adverse event in the first year?"""
+    study = request.getfixturevalue(which)
+    server = request.getfixturevalue("server" if which == "bundled" else "pilot_server")
+    open_dashboard(page, server.url)
+    open_tab(page, "Safety")
+    page.get_by_label("Events with onset").select_option(label="First 12 months (days 1–365)")
+    page.wait_for_function("() => location.search.includes('onset=1-365')")
+    page.locator(".tv-ae-overview tbody tr").filter(has_text="Serious adverse event").first.click()
+    first_year = restrict_events(study, onset=(1, 365))
+    events, _ = trialviz.tables.safety.safety_events(first_year)
+    expected = sorted(events.loc[events["AESER"].astype(str) == "Y", "USUBJID"].astype(str).unique())
+    expect(page.locator(".tv-drill-patients")).to_have_text(", ".join(expected))
+    screenshot(page, f"task-{which}-serious-first-year")
+    no_errors(page)
