@@ -15,6 +15,7 @@ import argparse
 import json
 import platform
 import statistics
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -37,7 +38,7 @@ def main() -> int:
     results_dir = ROOT / "benchmarks" / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    server = Server(args.study, results_dir)
+    server = Server(args.study, Path(tempfile.mkdtemp(prefix="trialviz-bench-")))
     listening = time.perf_counter() - started
     runs = []
     try:
