@@ -201,3 +201,18 @@ def test_exports_hold_the_numbers_on_screen(bundled, tmp_path):
     report = data.decode()
     assert "Adverse events: overview by cohort" in report and bundled.provenance.files[0].sha256 in report
     assert "SIMULATED" in report and "trialviz" in report
+
+
+def test_clicking_a_cohort_mean_lists_the_patients_behind_it(bundled):
+    from plotly.callbacks import InputDeviceState, Points
+
+    app = Explorer(bundled)
+    _open(app, "Efficacy")
+    trajectory = app.panel("efficacy").trajectory
+    mean = next(t for t in trajectory.data if t.name == "MSC 1×10⁶/kg · mean (95% CI)")
+    month1 = trajectory.layout.meta["visits"].index("Month 1")
+    mean._dispatch_on_click(Points(point_inds=[month1], xs=[month1], ys=[0], trace_name=mean.name, trace_index=1),
+                            InputDeviceState())
+    records = trialviz.analysis_records(bundled, "MRSS")
+    expected = sorted(records[(records["cohort"] == "MSC 1×10⁶/kg") & (records["AVISIT"] == "Month 1")]["USUBJID"])
+    assert list(app.drill_patients.options) == expected and len(expected) == 9

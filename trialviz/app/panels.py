@@ -73,18 +73,19 @@ def replace_figure(widget: go.FigureWidget, figure: go.Figure, on_click: ClickHa
 def _point_click(on_click: ClickHandler) -> Callable:
     def handler(trace: object, points: object, _state: object) -> None:
         indices = list(getattr(points, "point_inds", []) or [])
-        if not indices:  # plotly calls every trace's handler; only the clicked one has points
-            return
         data = getattr(trace, "customdata", None)
-        if data is None:
+        if not indices or data is None:  # plotly calls every trace's handler; only the clicked one has points
             return
+        # customdata is each point's USUBJID, or a row whose column meta["patients_column"] (default 0)
+        # holds the patients behind the point, joined by ";"
+        column = ((getattr(trace, "meta", None) or {}) or {}).get("patients_column", 0)
         ids: list[str] = []
         for index in indices:
             item = data[index]
-            value = item[0] if isinstance(item, (list, tuple)) or hasattr(item, "__len__") and not isinstance(
-                item, str) else item
-            if value is not None and str(value) not in ids:
-                ids.append(str(value))
+            value = item if isinstance(item, str) or item is None else item[column]
+            for patient in str(value).split(";") if value is not None else []:
+                if patient and patient not in ids:
+                    ids.append(patient)
         if ids:
             on_click(f"{getattr(trace, 'name', 'point')}", ids)
     return handler

@@ -43,7 +43,8 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
     -------
     plotly.graph_objects.Figure
         Two traces per cohort: ``"<cohort> · patients"`` (``customdata`` holds each point's ``USUBJID``)
-        and ``"<cohort> · mean (95% CI)"``. The x axis is the visit's position in ``AVISITN`` order; its
+        and ``"<cohort> · mean (95% CI)"`` (``customdata``: n, CI, and the ``;``-joined patients behind the
+        mean, whose column ``trace.meta["patients_column"]`` names). The x axis is the visit's position in ``AVISITN`` order; its
         tick labels give the visit and the number of patients with a value in each cohort.
 
     Examples
@@ -74,6 +75,9 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
         records_shown = records
 
     offsets = {c: (i - (len(cohorts) - 1) / 2) * DODGE for i, c in enumerate(cohorts)}
+    with_value = records.dropna(subset=[column])
+    patients_at = {key: ";".join(sorted(map(str, group))) for key, group
+                   in with_value.groupby(["cohort", "AVISIT"], observed=True)["USUBJID"]}
     unit = "%" if measure == "percent change" else endpoint.unit
     for cohort in cohorts:
         colour = colours[cohort]
@@ -95,7 +99,9 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
             error_y=dict(type="data", symmetric=False, array=rows["ci_high"].to_numpy(dtype=float) - means,
                          arrayminus=means - rows["ci_low"].to_numpy(dtype=float), color=colour, thickness=2,
                          width=5),
-            customdata=np.column_stack([rows["n"].fillna(0).to_numpy(), rows["ci_low"], rows["ci_high"]]),
+            customdata=np.column_stack([rows["n"].fillna(0).to_numpy(), rows["ci_low"], rows["ci_high"],
+                                        [patients_at.get((cohort, v), "") for v in visits]]),
+            meta={"patients_column": 3},  # drill-down: the patients behind each mean
             hovertemplate=f"<b>{text(cohort)}</b><br>mean %{{y:.{endpoint.decimals + 1}f}} {text(unit)}<br>"
             f"95% CI %{{customdata[1]:.{endpoint.decimals + 1}f}} to %{{customdata[2]:.{endpoint.decimals + 1}f}}"
             "<br>n = %{customdata[0]}<extra></extra>",
