@@ -119,3 +119,24 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+TAB_MARKERS = {"Overview": ".tv-flow table", "Baseline": ".tv-baseline table", "Efficacy": ".tv-endpoint-summary table",
+               "Safety": ".tv-ae-overview table", "Patient": ".tv-patient-events"}
+"""An element each dashboard tab shows once it has been computed."""
+
+
+def open_dashboard(page, url: str) -> None:
+    """Open the dashboard and wait until it is interactive (the patient count is shown)."""
+    from playwright.sync_api import expect
+
+    page.goto(url, timeout=120_000)
+    expect(page.locator(".tv-count-total")).to_be_visible()
+
+
+def open_tab(page, name: str) -> None:
+    """Click a tab and wait until its content has been computed."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name=name).click()
+    expect(page.locator(TAB_MARKERS[name]).first).to_be_visible()

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 import trialviz
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import open_dashboard, open_tab, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -22,13 +22,6 @@ FIGURE_TRACES = """() => {
 }"""
 
 
-def open_dashboard(page, url: str) -> None:
-    page.goto(url, timeout=120_000)
-    expect(page.locator(".tv-count-total")).to_be_visible()
-
-
-def open_tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name).click()
 
 
 def figure(page, title_starts: str, patients: int | None = None) -> dict:

@@ -14,14 +14,12 @@ import pytest
 from playwright.sync_api import expect
 
 import trialviz
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import open_dashboard, open_tab, screenshot
 from trialviz.filters import restrict_events
 
 pytestmark = pytest.mark.browser
 
 TABS = ("Overview", "Baseline", "Efficacy", "Safety", "Patient")
-TAB_MARKERS = {"Overview": ".tv-flow table", "Baseline": ".tv-baseline table", "Efficacy": ".tv-endpoint-summary table",
-               "Safety": ".tv-ae-overview table", "Patient": ".tv-patient-events"}
 
 READ_TABLE = """(selector) => {
   const table = document.querySelector(selector + ' table');
@@ -36,18 +34,7 @@ READ_TABLE = """(selector) => {
 }"""
 
 
-def open_dashboard(page, url: str) -> None:
-    page.goto(url, timeout=120_000)
-    expect(page.locator(".tv-count-total")).to_be_visible()
 
-
-def open_tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name).click()
-    expect(page.locator(TAB_MARKERS[name]).first).to_be_visible()
-
-
-def count(page) -> str:
-    return page.locator(".tv-count-total").inner_text()
 
 
 def read_table(page, selector: str) -> list[dict]:

@@ -290,7 +290,7 @@ def _measurements(rng: np.random.Generator, adsl: pd.DataFrame) -> pd.DataFrame:
     post = ~frame["ABLFL"]
     decimals = frame["PARAMCD"].map({m.paramcd: _decimals(m.step) for m in ENDPOINTS})
     frame["CHG"] = np.where(post, (frame["AVAL"] - frame["BASE"]), np.nan)
-    frame["CHG"] = [round(v, d) if v == v else v for v, d in zip(frame["CHG"], decimals)]
+    frame["CHG"] = [round(v, d) if v == v else v for v, d in zip(frame["CHG"], decimals, strict=True)]
     frame["PCHG"] = np.where(post, np.round(100 * frame["CHG"] / frame["BASE"], 2), np.nan)
     frame["ABLFL"] = np.where(frame["ABLFL"], "Y", "")
     frame["ANL01FL"] = "Y"

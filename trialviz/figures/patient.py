@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from trialviz.errors import AnalysisError
-from trialviz.figures.safety import GRADE_COLOURS, UNKNOWN_COLOUR, _severity_labels
+from trialviz.figures.safety import UNKNOWN_COLOUR, _severity_labels
 from trialviz.figures.style import apply_layout, cohort_colours, rgba, text
 from trialviz.filters import SubjectFilter
 from trialviz.study import Study

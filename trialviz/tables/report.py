@@ -106,7 +106,7 @@ def baseline_gt(table: pd.DataFrame, study: Study, *, title: str = "Baseline cha
     cohorts = list(dict.fromkeys(table["cohort"]))
     headers = {c: cohort_header(study, c, int(sizes.get(c, 0))) for c in cohorts}
     lines: list[dict[str, Any]] = []
-    for (variable, category), part in table.groupby(["variable", "category"], sort=False):
+    for (_variable, category), part in table.groupby(["variable", "category"], sort=False):
         stats_by = part.pivot_table(index="cohort", columns="statistic", values="value", aggfunc="first")
         group = str(part["label"].iloc[0])
         if category == "":
