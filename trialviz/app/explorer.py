@@ -324,50 +324,55 @@ class Explorer:
             known = tuple(c for c in state.cohorts or () if c in self.cohort_boxes)
             state = state.with_changes(cohorts=known or None)
         with self.quietly(), self.widget.hold_sync():
-            if True:
-                for cohort, box in self.cohort_boxes.items():
-                    box.value = state.cohorts is None or cohort in state.cohorts
-                for sex, box in self.sex_boxes.items():
-                    box.value = state.sex is None or sex in state.sex
-                slider = self.age_slider
-                slider.value = ((slider.min, slider.max) if state.age is None else
-                                (max(slider.min, int(state.age[0])), min(slider.max, int(state.age[1]))))
-                efficacy = self.panel("efficacy")
-                options = [code for _, code in efficacy.endpoint.options]
-                if state.endpoint in options:
-                    efficacy.endpoint.value = state.endpoint
-                elif state.endpoint is not None:
-                    ignored.append(f"unknown endpoint {state.endpoint!r}")
-                efficacy.measure.value = state.measure
-                efficacy._update_visits(efficacy.endpoint.value) if efficacy.endpoint.value else None
-                if state.visit in efficacy.visit.options:
-                    efficacy.visit.value = state.visit
-                self._update_baseline_slider(state.baseline)
-                population = state.population if state.population is not None else self._default_population()
-                if population in [value for _, value in self.population.options]:
-                    self.population.value = population
-                else:
-                    ignored.append(f"unknown population {population!r}")
-                onset = "" if state.onset is None else f"{state.onset[0]:g}-{state.onset[1]:g}"
-                if onset in [value for _, value in self.panel("safety").onset.options]:
-                    self.panel("safety").onset.value = onset
-                else:
-                    ignored.append(f"onset period {onset} is not offered")
-                self.extra_column.value = ""
-                for column, values in state.where:
-                    if column in [value for _, value in self.extra_column.options]:
-                        self.extra_column.value = column
-                        self._fill_extra_values(column)
-                        self.extra_values.value = tuple(v for v in values if v in self.extra_values.options)
-                    else:
-                        ignored.append(f"no filter on column {column!r}")
-                self.state = self.read_state().with_changes(patient=state.patient, tab=state.tab)
-                self.tabs.selected_index = TAB_KEYS.index(state.tab) if state.tab in TAB_KEYS else 0
+            self._apply_filters(state, ignored)
+            self._apply_views(state, ignored)
+            self.state = self.read_state().with_changes(patient=state.patient, tab=state.tab)
+            self.tabs.selected_index = TAB_KEYS.index(state.tab) if state.tab in TAB_KEYS else 0
         self._guarded(self.refresh)()
         if ignored:
             self.status.value = ("<div class='tv-warning' role='status'>Part of the address was not understood "
                                  f"and was ignored: {html.escape('; '.join(ignored), quote=False)}.</div>")
         return ignored
+
+    def _apply_filters(self, state: ViewState, ignored: list[str]) -> None:
+        for cohort, box in self.cohort_boxes.items():
+            box.value = state.cohorts is None or cohort in state.cohorts
+        for sex, box in self.sex_boxes.items():
+            box.value = state.sex is None or sex in state.sex
+        slider = self.age_slider
+        slider.value = ((slider.min, slider.max) if state.age is None else
+                        (max(slider.min, int(state.age[0])), min(slider.max, int(state.age[1]))))
+        population = state.population if state.population is not None else self._default_population()
+        if population in [value for _, value in self.population.options]:
+            self.population.value = population
+        else:
+            ignored.append(f"unknown population {population!r}")
+        self.extra_column.value = ""
+        for column, values in state.where:
+            if column in [value for _, value in self.extra_column.options]:
+                self.extra_column.value = column
+                self._fill_extra_values(column)
+                self.extra_values.value = tuple(v for v in values if v in self.extra_values.options)
+            else:
+                ignored.append(f"no filter on column {column!r}")
+
+    def _apply_views(self, state: ViewState, ignored: list[str]) -> None:
+        efficacy = self.panel("efficacy")
+        if state.endpoint in [code for _, code in efficacy.endpoint.options]:
+            efficacy.endpoint.value = state.endpoint
+        elif state.endpoint is not None:
+            ignored.append(f"unknown endpoint {state.endpoint!r}")
+        efficacy.measure.value = state.measure
+        if efficacy.endpoint.value:
+            efficacy.update_visits(efficacy.endpoint.value)
+        if state.visit in efficacy.visit.options:
+            efficacy.visit.value = state.visit
+        self._update_baseline_slider(state.baseline)
+        onset = "" if state.onset is None else f"{state.onset[0]:g}-{state.onset[1]:g}"
+        if onset in [value for _, value in self.panel("safety").onset.options]:
+            self.panel("safety").onset.value = onset
+        else:
+            ignored.append(f"onset period {onset} is not offered")
 
     def set_cohorts(self, cohorts: list[str]) -> None:
         """Select exactly these cohorts (as clicks on the check boxes would)."""

@@ -232,7 +232,7 @@ class EfficacyPanel(Panel):
             return
         endpoint = self.study.endpoint(param)
         population = self.explorer.state.population
-        self._update_visits(param)
+        self.update_visits(param)
         if view.n_subjects == 0:
             self.show(self.trajectory, go.Figure(layout=dict(title="No patient matches the filters: widen "
                                                                   "them on the left.")))
@@ -281,7 +281,8 @@ class EfficacyPanel(Panel):
         self.code = view_code(self.study, self.explorer.state, calls, [
             "from trialviz.figures import responder_figure, trajectory_figure, waterfall_figure"])
 
-    def _update_visits(self, param: str) -> None:
+    def update_visits(self, param: str) -> None:
+        """Offer the endpoint's post-baseline visits for the waterfall, keeping the chosen one if it is there."""
         visits = [v for v in self.study.visits(param) if v != "Baseline"]
         if list(self.visit.options) != visits:
             current = self.visit.value
