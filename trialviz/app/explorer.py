@@ -287,7 +287,8 @@ class Explorer:
         efficacy = self.panel("efficacy")
         baseline = None
         slider = self.baseline_slider
-        if efficacy.endpoint.value and slider.max > slider.min and tuple(slider.value) != (slider.min, slider.max):
+        if (efficacy.endpoint.value and not slider.disabled and slider.max > slider.min
+                and tuple(slider.value) != (slider.min, slider.max)):
             baseline = (efficacy.endpoint.value, float(slider.value[0]), float(slider.value[1]))
         where: tuple = ()
         if self.extra_column.value and self.extra_values.value:
