@@ -242,8 +242,10 @@ def _standard_name(column: str, mapping: dict[str, str]) -> str:
 
 def _identify(name: str, columns: Iterable[str]) -> str | None:
     present = set(columns)
-    if "USUBJID" not in present:
-        return None
+    if name in ("ADSL", "ADAE", "ADTTE"):
+        return name  # named so (file or study file): a missing USUBJID is that dataset's error, never a skip
+    if "USUBJID" not in present and not (name.startswith("AD") and {"PARAMCD", "AVAL"} <= present):
+        return None  # an ADaM-named parameter dataset without USUBJID is reported, not skipped
     if name == "ADSL" or (not name.startswith("AD") and {"TRT01P", "TRT01A"} & present and "PARAMCD" not in present):
         return "ADSL"
     if name == "ADAE" or "AEDECOD" in present:

@@ -288,6 +288,9 @@ class _CountingReader(io.RawIOBase):
         self._keep = keep
         self.done = 0
         self.tail = b""
+        self.nul_at = -1
+        """Offset of the first NUL byte seen (pandas would cut the value there), -1 while none (kept only
+        with ``keep``: the stream a CSV is parsed from)."""
 
     def readable(self) -> bool:
         return True
@@ -298,6 +301,8 @@ class _CountingReader(io.RawIOBase):
             self.done += n
             if self._keep:
                 self.tail = (self.tail + bytes(buffer[max(0, n - self._keep):n]))[-self._keep:]
+                if self.nul_at < 0 and (found := bytes(buffer[:n]).find(b"\x00")) >= 0:
+                    self.nul_at = self.done - n + found
             if self._report:
                 self._report(self.done)
         return n or 0
@@ -332,7 +337,35 @@ def _read_csv(path: Path, usecols: list[str] | None, progress: BytesRead | None)
     except UnicodeDecodeError as exc:
         raise _not_utf8_csv(path) from exc
     _check_csv_last_record(path, header, last.tail, len(frame))
+    if last.nul_at >= 0:  # pandas cuts a value at a NUL byte
+        handle, _ = _open_text(path)
+        with handle:
+            line = handle.read(last.nul_at).count(b"\n") + 1
+        raise StudyFileError(f"{path.name}: line {line} holds a NUL byte (0x00): the file is damaged or is not "
+                             "text. Export the file again.", rows=(line - 1,))
+    _check_csv_field_counts(path, header)
     return frame
+
+
+def _check_csv_field_counts(path: Path, header: Sequence[str]) -> None:
+    """Refuse a record whose number of fields differs from the header's, which pandas reads silently (with
+    ``usecols``, or when the record is short): its values would sit under the wrong columns (typically
+    after a comma inside an unquoted value)."""
+    handle, _ = _open_text(path)
+    with handle, io.TextIOWrapper(handle, encoding="utf-8-sig", newline="") as text:
+        rows = csv.reader(text)
+        next(rows, None)
+        record = 0
+        for row in rows:
+            if not row:
+                continue  # blank lines are skipped, as pandas does
+            record += 1
+            if len(row) != len(header):
+                raise StudyFileError(
+                    f"{path.name}: record {record} has {len(row)} fields, but the header names {len(header)} "
+                    "columns, so its values would be read under the wrong columns (a comma inside a value must "
+                    "be quoted). Correct the record or export the file again.",
+                    rows=(record,), values=(",".join(row)[:200],))
 
 
 _TEXT_COLUMNS = {"STUDYID", "USUBJID", "SUBJID", "SITEID", "SITEGR1", "AVISIT", "PARAMCD", "PARAM"}
@@ -397,7 +430,7 @@ def _not_utf8_csv(path: Path) -> StudyFileError:
                 text = line.decode("utf-8")
             except UnicodeDecodeError as exc:
                 byte = line[exc.start]
-                fields = next(csv.reader([line.decode("latin-1")]), [""])
+                fields = _csv_fields(line.decode("latin-1"))
                 field = min(_count_fields(line[: exc.start].decode("latin-1")), len(fields)) - 1
                 column = header[field] if 0 <= field < len(header) else ""
                 where = f"record {number - 1}, column {column}" if column else f"line {number}"
@@ -408,8 +441,17 @@ def _not_utf8_csv(path: Path) -> StudyFileError:
                     column=column, rows=(number - 1,) if column else (), values=(fields[field].strip(),),
                 )
             if number == 1:
-                header = next(csv.reader([text]), [])
+                header = _csv_fields(text)
     return StudyFileError(f"{path.name}: the text is not UTF-8. Save the file as UTF-8.")
+
+
+def _csv_fields(line: str) -> list[str]:
+    """The fields of one line, for a message: never raises (a stray carriage return or binary bytes
+    would make :mod:`csv` refuse the line)."""
+    try:
+        return next(csv.reader([line.rstrip("\r\n")]), [""])
+    except csv.Error:
+        return line.rstrip("\r\n").split(",")
 
 
 def _as_latin1(byte: int) -> str:

@@ -56,6 +56,8 @@ GRADES = (1, 2, 3, 4, 5)
 SEVERITY_COLUMNS = ("AESEV", "ASEV")
 """Adverse-event severity. Shown as severity in studies without grades; never turned into a grade."""
 SEVERITIES = ("MILD", "MODERATE", "SEVERE")
+AGE_RANGE = (0, 120)
+"""Ages (years) outside this range are reported as warnings."""
 MISSING_VISIT = ("", ".")
 """``AVISIT`` text that means no visit (SAS writes a missing value as ``"."``; ADLBC pads it with blanks)."""
 
@@ -142,9 +144,9 @@ def validate_study(datasets: list[RawDataset], meta: StudyMeta, log: ProblemLog,
     return checked
 
 
-def _subject_ids(adsl: RawDataset) -> pd.Index:
+def _subject_ids(adsl: RawDataset) -> pd.Index | None:
     if "USUBJID" not in adsl.frame.columns:
-        return pd.Index([])
+        return None  # reported as a missing column; records cannot be matched to subjects
     return pd.Index(adsl.frame["USUBJID"].dropna().astype(str).unique())
 
 
@@ -179,6 +181,8 @@ def _typed(dataset: RawDataset) -> pd.DataFrame:
     for column in columns:
         if column in frame.columns and not pd.api.types.is_numeric_dtype(frame[column]):
             frame[column] = pd.to_numeric(frame[column], errors="coerce")
+        if column in frame.columns and pd.api.types.is_float_dtype(frame[column]):
+            frame[column] = frame[column].mask(np.isinf(frame[column]))  # reported as not a number
     return frame
 
 
@@ -193,7 +197,8 @@ def _optional(fn: Callable[[pd.Series], pd.Series], name: str, message: str) -> 
 
 
 def _is_number(series: pd.Series) -> pd.Series:
-    return pd.to_numeric(series, errors="coerce").notna()
+    """Finite numbers: ``inf`` and ``-inf`` (text a CSV reader turns into floats) are no measurement."""
+    return pd.Series(np.isfinite(pd.to_numeric(series, errors="coerce").astype(float)), index=series.index)
 
 
 def _is_grade(series: pd.Series) -> pd.Series:
@@ -349,6 +354,9 @@ def _advisory_columns(dataset: RawDataset, meta: StudyMeta) -> dict[str, pa.Colu
                 "as recorded, with no severity colour (severity is never turned into a grade). Correct them at the "
                 "source if they are typos.")
     if dataset.kind == "ADSL":
+        columns["AGE"] = _optional(lambda s: s.between(*AGE_RANGE), "age", f"AGE values outside "
+                                   f"{AGE_RANGE[0]}–{AGE_RANGE[1]} years; they are analysed as recorded: check "
+                                   "them at the source.")
         for column in sorted({conventions.safety_cohort, conventions.efficacy_cohort}):
             columns[column] = pa.Column(
                 required=False, nullable=True,
@@ -373,6 +381,16 @@ def _advisory_rules(dataset: RawDataset, meta: StudyMeta) -> list[FrameRule]:
             "the study file). They are analysed as recorded: check them at the source.",
             _in_range(endpoint.paramcd, low, high), column=lambda f: "AVAL",
             show=lambda f, i: f"{_key_text(f, i, analysis_keys(f))}: {_number(f.at[i, 'AVAL'])}"))
+
+    def parameter_has_values(frame: pd.DataFrame) -> pd.Series:
+        if not {"PARAMCD", "AVAL"} <= set(frame.columns):
+            return pd.Series(True, index=frame.index)
+        has_values = frame["AVAL"].notna().groupby(frame["PARAMCD"].astype(str)).transform("any")
+        return has_values | frame["PARAMCD"].isna()
+
+    rules.append(FrameRule("no values", "Every AVAL of this parameter is missing (blank), so its tables and figures "
+                           "show no values. Check that the dataset was exported completely.", parameter_has_values,
+                           column=lambda f: "AVAL", show=lambda f, i: str(f.at[i, "PARAMCD"])))
 
     def visit_numbers_consistent(frame: pd.DataFrame) -> pd.Series:
         if not {"AVISIT", "AVISITN"} <= set(frame.columns):

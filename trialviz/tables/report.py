@@ -107,7 +107,9 @@ def baseline_gt(table: pd.DataFrame, study: Study, *, title: str = "Baseline cha
     headers = {c: cohort_header(study, c, int(sizes.get(c, 0))) for c in cohorts}
     lines: list[dict[str, Any]] = []
     for (_variable, category), part in table.groupby(["variable", "category"], sort=False):
-        stats_by = part.pivot_table(index="cohort", columns="statistic", values="value", aggfunc="first")
+        # all-missing statistics (the SD of one patient, every statistic of an empty cohort) are kept as gaps
+        stats_by = part.pivot_table(index="cohort", columns="statistic", values="value", aggfunc="first",
+                                    dropna=False).reindex(cohorts)
         group = str(part["label"].iloc[0])
         if category == "":
             for name, make in (("n", lambda s: _num(s["n"], 0)),
@@ -144,7 +146,7 @@ def statistics_gt(table: pd.DataFrame, study: Study, *, title: str) -> GT:
         rows.append({"Visit": str(row.get("visit", row.get("param", ""))), "Comparison": what,
                      "n": "" if "n" not in row else str(int(row["n"])), "Estimate": estimate, "95% CI": ci,
                      "p": format_p(row["p_value"]), "Test": str(row["test"])})
-    shown = pd.DataFrame(rows)
+    shown = pd.DataFrame(rows, columns=["Visit", "Comparison", "n", "Estimate", "95% CI", "p", "Test"])
     if not shown["95% CI"].astype(bool).any():
         shown = shown.drop(columns=["95% CI"])
     gt = GT(shown, groupname_col="Visit", id=_table_id(title)).tab_header(title=title)

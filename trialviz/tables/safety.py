@@ -458,10 +458,14 @@ def ae_grade(study: Study, *, population_flag: str | None = None, treatment_emer
 def _grade_scale(events: pd.DataFrame) -> tuple[list[str], pd.Series, str]:
     """Levels of the scale (mildest first), each event's position on it, and the scale's name."""
     grades = grade_of(events)
+    if grades is None and events.empty and {"AETOXGR", "ATOXGR"} & set(events.columns):
+        grades = pd.Series(np.nan, index=events.index)  # no events (a filter that leaves none): the grade scale
     if grades is not None:
         levels = [str(g) for g in range(1, 6)]
         return levels, (grades - 1).where(grades.between(1, 5)), "CTCAE grade"
     severity = severity_of(events)
+    if severity is None and events.empty and {"AESEV", "ASEV"} & set(events.columns):
+        severity = pd.Series(pd.NA, index=events.index, dtype="string")
     if severity is None:
         raise AnalysisError("The adverse events have neither CTCAE grades (AETOXGR/ATOXGR) nor a severity "
                             "(AESEV).")
