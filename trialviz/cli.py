@@ -194,7 +194,9 @@ TABLES: dict[str, TableCommand] = {
 
 def _write(table: pd.DataFrame, fmt: str, output: str | None, html: Callable[[], str] | None = None) -> None:
     if fmt == "csv":
-        text = table.to_csv(index=False, lineterminator="\n")
+        from trialviz.tables.export import to_csv_text
+
+        text = to_csv_text(table)  # text cells cannot run as spreadsheet formulas (numbers are unchanged)
     elif fmt == "markdown":
         text = table.to_markdown(index=False) + "\n"
     elif fmt == "html":
@@ -209,7 +211,7 @@ def _write(table: pd.DataFrame, fmt: str, output: str | None, html: Callable[[],
     else:  # pragma: no cover - argparse restricts the choices
         raise AnalysisError(f"Unknown format {fmt!r}.")
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        Path(output).write_text(text, encoding="utf-8", newline="")
     else:
         sys.stdout.write(text)
 

@@ -138,16 +138,17 @@ def patient_endpoints_figure(study: Study, usubjid: str, *, params: list[str] | 
         summary = endpoint_summary(cohort_only, param, measures=["value"], total=False)
         summary = summary[summary["cohort"] == cohort]
         visits = summary["visit"].tolist()
+        ticks = [text(v) for v in visits]  # category labels are drawn by plotly, which reads HTML in them
         own = records[records["PARAMCD"].astype(str) == param].groupby("AVISIT", observed=True)["AVAL"].first()
-        fig.add_trace(go.Scatter(x=visits + visits[::-1], y=list(summary["ci_high"]) + list(summary["ci_low"])[::-1],
+        fig.add_trace(go.Scatter(x=ticks + ticks[::-1], y=list(summary["ci_high"]) + list(summary["ci_low"])[::-1],
                                  fill="toself", fillcolor=rgba(colour, 0.18), line=dict(width=0), hoverinfo="skip",
                                  mode="lines",
                                  showlegend=i == 0, name=f"{text(study.cohort_label(cohort))}: 95% CI"),
                       row=row, col=col)
-        fig.add_trace(go.Scatter(x=visits, y=summary["mean"], mode="lines", line=dict(color=colour, width=2),
+        fig.add_trace(go.Scatter(x=ticks, y=summary["mean"], mode="lines", line=dict(color=colour, width=2),
                                  showlegend=i == 0, name=f"{text(study.cohort_label(cohort))}: mean"),
                       row=row, col=col)
-        fig.add_trace(go.Scatter(x=visits, y=[own.get(v) for v in visits], mode="lines+markers",
+        fig.add_trace(go.Scatter(x=ticks, y=[own.get(v) for v in visits], mode="lines+markers",
                                  line=dict(color="#111827", width=3), marker=dict(size=8), showlegend=i == 0,
                                  name=f"{text(usubjid)}", connectgaps=False,
                                  hovertemplate="%{x}: %{y}<extra>" + text(usubjid) + "</extra>"),

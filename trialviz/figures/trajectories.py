@@ -84,7 +84,7 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
         if show_patients:
             x, y, ids = _patient_lines(records_shown[records_shown["cohort"] == cohort], column, visits, position)
             fig.add_trace(go.Scatter(
-                x=x, y=y, customdata=ids, mode="lines+markers", name=f"{cohort} · patients",
+                x=x, y=y, customdata=ids, mode="lines+markers", name=f"{text(cohort)} · patients",
                 legendgroup=cohort, line=dict(color=rgba(colour, 0.35), width=1.2),
                 marker=dict(color=rgba(colour, 0.55), size=5), connectgaps=False,
                 hovertemplate=f"<b>%{{customdata}}</b><br>{text(cohort)}<br>%{{y:.{endpoint.decimals}f}} "
@@ -94,7 +94,7 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
         means = rows["mean"].to_numpy(dtype=float)
         fig.add_trace(go.Scatter(
             x=[position[v] + offsets[cohort] for v in visits], y=means, mode="lines+markers",
-            name=f"{cohort} · mean (95% CI)", legendgroup=cohort,
+            name=f"{text(cohort)} · mean (95% CI)", legendgroup=cohort,
             line=dict(color=colour, width=3.5), marker=dict(color=colour, size=9),
             error_y=dict(type="data", symmetric=False, array=rows["ci_high"].to_numpy(dtype=float) - means,
                          arrayminus=means - rows["ci_low"].to_numpy(dtype=float), color=colour, thickness=2,

@@ -9,8 +9,11 @@ show as plain text; numbers are written as numbers and never changed.
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
+
+from trialviz.errors import AnalysisError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -27,13 +30,36 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
+def to_csv_text(table: pd.DataFrame) -> str:
+    """CSV text as RFC 4180 writes it (lines end with CR LF, so a value holding a line break or a carriage
+    return is quoted and stays one cell), with text cells neutralised against formulas."""
+    return neutralise_formulas(table).to_csv(index=False, lineterminator="\r\n")
+
+
 def to_csv_bytes(table: pd.DataFrame) -> bytes:
     """UTF-8 CSV (with a byte-order mark, so spreadsheet programs read ×, ⁶ and é correctly)."""
-    return neutralise_formulas(table).to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
+    return to_csv_text(table).encode("utf-8-sig")
+
+
+def sheet_name(text: str) -> str:
+    """A worksheet name from any text: without the characters XLSX forbids there, at most 31 characters."""
+    name = re.sub(r"[\[\]:*?/\\]", "-", text).strip().strip("'")[:31].strip()
+    return name or "table"
 
 
 def to_xlsx_bytes(table: pd.DataFrame, sheet: str = "table") -> bytes:
+    """An XLSX workbook of one sheet; text cells neutralised as in :func:`neutralise_formulas`.
+
+    Raises :class:`~trialviz.errors.AnalysisError` when a text cell holds a control character that XLSX
+    cannot store (the file would otherwise have to alter the value; CSV keeps it). XLSX is XML, which
+    reads a carriage return inside a text as a line feed; CSV keeps it as it is."""
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        neutralise_formulas(table).to_excel(writer, index=False, sheet_name=sheet[:31])
+    try:
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            neutralise_formulas(table).to_excel(writer, index=False, sheet_name=sheet_name(sheet))
+    except IllegalCharacterError as exc:
+        raise AnalysisError(f"The table holds a control character that an XLSX file cannot store ({exc}); "
+                            "export it as CSV instead, which keeps every character.") from exc
     return buffer.getvalue()
