@@ -9,8 +9,12 @@ show as plain text; numbers are written as numbers and never changed.
 from __future__ import annotations
 
 import io
+import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
 
 from trialviz.errors import AnalysisError
@@ -57,9 +61,33 @@ def to_xlsx_bytes(table: pd.DataFrame, sheet: str = "table") -> bytes:
 
     buffer = io.BytesIO()
     try:
-        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        with _exact_numbers(), pd.ExcelWriter(buffer, engine="openpyxl") as writer:
             neutralise_formulas(table).to_excel(writer, index=False, sheet_name=sheet_name(sheet))
     except IllegalCharacterError as exc:
         raise AnalysisError(f"The table holds a control character that an XLSX file cannot store ({exc}); "
                             "export it as CSV instead, which keeps every character.") from exc
     return buffer.getvalue()
+
+
+@contextmanager
+def _exact_numbers() -> Iterator[None]:
+    """Numbers written with every digit they need: openpyxl writes ``%.16g``, which changes the last digit
+    of some values (a mean of 21.421424867081372 would read back as 21.42142486708137)."""
+    import openpyxl.cell._writer as cell_writer
+
+    plain = cell_writer.safe_string
+
+    def exact(value: object) -> str:
+        if isinstance(value, (bool, np.bool_)):
+            return plain(value)
+        if isinstance(value, (int, np.integer)):
+            return str(int(value))
+        if isinstance(value, (float, np.floating)) and math.isfinite(value):
+            return repr(float(value))
+        return plain(value)
+
+    cell_writer.safe_string = exact
+    try:
+        yield
+    finally:
+        cell_writer.safe_string = plain

@@ -155,7 +155,11 @@ def compute_fact(study: Study, fact: PublishedFact) -> Any:
     if fact.check not in CHECKS:
         raise AnalysisError(f"Fact {fact.key!r} names an unknown check {fact.check!r}; known checks: "
                             f"{', '.join(sorted(CHECKS))}.")
-    return CHECKS[fact.check](study)
+    try:
+        return CHECKS[fact.check](study)
+    except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+        raise AnalysisError(f"Fact {fact.key!r} cannot be computed from these data ({type(exc).__name__}: {exc}); "
+                            "a filtered study may lack the patients or records it needs.") from exc
 
 
 def fact_matches(fact: PublishedFact, computed: Any) -> bool | None:
