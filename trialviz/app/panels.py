@@ -147,14 +147,15 @@ class OverviewPanel(Panel):
                 if meta.registry_url.startswith("https://") else "")
         self.design.value = (f"<h3>Design</h3><p>{html.escape(meta.design or 'Not described in the study file.')}</p>"
                              f"<ul>{cohorts}</ul><div class='tv-sub'>{html.escape(meta.citation)}{link}</div>")
-        self.headline.value = self._headline(view)
         self.show(self.enrolment, enrolment_figure(view), clickable=True)
         flow = populations(view)
         self.flow.value = report_html("populations", flow, self.study, "Patient flow: populations and disposition")
         self.exportable = Exportable(tables=[("populations", flow, self.flow.value)],
                                      figures=[("enrolment", go.Figure(self.enrolment))])
+        self.headline.value = self.primary.value = ""
         if self.study.conventions.primary_window is not None and len(view.adverse_events.columns):
             primary = primary_endpoint_table(view)
+            self.headline.value = self._headline(primary)
             self.primary.value = report_html("primary-endpoint", primary, self.study,
                                              "Primary endpoint: adverse events in the primary-endpoint window")
             self.exportable.tables.insert(0, ("primary endpoint", primary, self.primary.value))
@@ -167,10 +168,9 @@ class OverviewPanel(Panel):
             "trialviz.primary_endpoint_table(view)", "trialviz.populations(view)", "enrolment_figure(view)",
             "trialviz.published_facts(study)"], ["from trialviz.figures import enrolment_figure"])
 
-    def _headline(self, view: Study) -> str:
-        if self.study.conventions.primary_window is None:
-            return ""
-        table = primary_endpoint_table(view)
+    @staticmethod
+    def _headline(table: pd.DataFrame) -> str:
+        """The primary endpoint in one sentence, from :func:`trialviz.primary_endpoint_table`."""
         row = table[table["primary"] & (table["cohort"] == "Total")]
         if row.empty:
             return ""
