@@ -29,8 +29,16 @@ import trialviz
 from tests.tiny import tiny_study
 from trialviz.app import Explorer
 from trialviz.app.explorer import STUDY_ENVIRONMENT_VARIABLE, TAB_KEYS, error_page
-from trialviz.figures import (ae_timeline_figure, enrolment_figure, km_figure, patient_endpoints_figure,
-                              patient_timeline_figure, responder_figure, trajectory_figure, waterfall_figure)
+from trialviz.figures import (
+    ae_timeline_figure,
+    enrolment_figure,
+    km_figure,
+    patient_endpoints_figure,
+    patient_timeline_figure,
+    responder_figure,
+    trajectory_figure,
+    waterfall_figure,
+)
 from trialviz.tables.export import FORMULA_STARTS, to_csv_bytes, to_xlsx_bytes
 from trialviz.tables.report import REPORTS, as_html, render_report
 

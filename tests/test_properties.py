@@ -340,12 +340,11 @@ def test_filtering_commutes_with_summarising(rule, cohort):
     study = bundled()
     view = filtered(rule, study)
     alone = SubjectFilter(cohorts=(cohort,)).apply(view)
-    for name in PER_COHORT_KEYS:
+    for name, keys in PER_COHORT_KEYS.items():
         try:
             everyone, only = COUNTING[name](view), COUNTING[name](alone)
         except AnalysisError:
             continue
-        keys = PER_COHORT_KEYS[name]
         counts = ["subjects", *(["events"] if "events" in everyone.columns else [])]
         left = everyone[everyone["cohort"] == cohort].set_index(keys)
         right = only[only["cohort"] == cohort].set_index(keys)
