@@ -7,11 +7,13 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from trialviz.errors import ProblemLog, StudyFileError, ValidationError
 from trialviz.io.config import StudyConfig, default_config, find_study_file, read_study_file
 from trialviz.io.readers import data_suffix, dataset_stem, file_sha256, read_columns, read_table
+from trialviz.io.text import is_categorical, is_text, present_values, strip_categories
 from trialviz.io.validate import RawDataset, validate_study
 from trialviz.paths import BUNDLED_STUDY_DIR
 from trialviz.study import Cohort, Conventions, Endpoint, Provenance, SourceFile, Study, StudyMeta
@@ -38,7 +40,11 @@ ADTTE_COLUMNS = ("USUBJID", "PARAMCD", "PARAM", "AVAL", "CNSR", "EVNTDESC", "CNS
 KIND_COLUMNS: dict[str, tuple[str, ...] | None] = {
     "ADSL": None, "BDS": BDS_COLUMNS, "ADAE": ADAE_COLUMNS, "ADTTE": ADTTE_COLUMNS,
 }
-CATEGORICAL_COLUMNS = ("PARAMCD", "PARAM", "AVISIT", "DATASET", "AEDECOD", "AEBODSYS", "AETERM", "DTYPE", "ATPT")
+CATEGORICAL_COLUMNS = ("USUBJID", "PARAMCD", "PARAM", "AVISIT", "DATASET", "AEDECOD", "AEBODSYS", "AETERM", "DTYPE",
+                       "ATPT")
+"""Text columns of the record-level datasets kept as categoricals (with every flag, ``…FL``): subject
+identifiers and codes repeat on every record, so they take a few bytes per record and compare at the speed
+of numbers. Other text (``AESEV``, ``AEREL``, ``TRTA``…) is kept as strings."""
 
 
 def load_study(path: str | Path | Sequence[str | Path] | None = None, *,
@@ -196,6 +202,7 @@ def _read_datasets(files: list[Path], config: StudyConfig, log: ProblemLog, trac
         frame = frame.rename(columns={own: standard for standard, own in mapping.items()})
         if kind == "ADSL":
             name = "ADSL"
+            frame = _as_strings(frame)
         datasets.append(RawDataset(name=name, kind=kind, path=path, frame=frame.reset_index(drop=True),
                                    renamed=mapping))
     known = {dataset_stem(f) for f in files} | set(config.datasets)  # a missing named file is reported above
@@ -263,21 +270,21 @@ def _assemble(raw: list[RawDataset], checked: dict[str, pd.DataFrame], config: S
     subjects = checked["ADSL"].reset_index(drop=True)
     bds = [frame.assign(DATASET=name) for name, frame in sorted(checked.items(), key=lambda i: _bds_rank(i[0]))
            if kinds[name] == "BDS"]
-    measurements = pd.concat(bds, ignore_index=True) if bds else _empty(BDS_COLUMNS + ("DATASET",))
+    measurements = _concat(bds) if bds else _empty(BDS_COLUMNS + ("DATASET",))
     if "AVISIT" in measurements.columns:
-        measurements["AVISIT"] = measurements["AVISIT"].astype("string").str.strip()
+        measurements["AVISIT"] = strip_categories(measurements["AVISIT"])
     for column in ("PARAM", "ABLFL", "ANL01FL", "BASE", "CHG", "PCHG", "ADY"):
         if column not in measurements.columns:
             measurements[column] = pd.NA
     adverse_events = next((f for n, f in checked.items() if kinds[n] == "ADAE"), None)
     survival = [frame for name, frame in sorted(checked.items()) if kinds[name] == "ADTTE"]
-    time_to_event = pd.concat(survival, ignore_index=True) if survival else None
+    time_to_event = _concat(survival) if survival else None
     meta = _complete_meta(config.meta, subjects, measurements)
     return Study(
         subjects=subjects,
         measurements=_categorical(measurements),
         adverse_events=_categorical(adverse_events if adverse_events is not None else _empty(ADAE_COLUMNS)),
-        time_to_event=time_to_event if time_to_event is not None else _empty(ADTTE_COLUMNS),
+        time_to_event=_as_strings(time_to_event) if time_to_event is not None else _empty(ADTTE_COLUMNS),
         meta=meta,
         provenance=provenance,
         warnings=warnings,
@@ -293,15 +300,46 @@ def _bds_rank(name: str) -> tuple[int, str]:
     return (3, name)
 
 
+def _as_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text as pandas strings, for the small datasets (ADSL, ADTTE: about one record per subject), whose
+    text gains nothing from categoricals."""
+    for column in frame.columns:
+        if is_categorical(frame[column]) and is_text(frame[column]):
+            frame[column] = frame[column].astype("string")
+    return frame
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Datasets stacked, text columns staying categoricals (over the union of their categories)."""
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    columns = list(dict.fromkeys(c for frame in frames for c in frame.columns))
+    frames = [frame.copy(deep=False) for frame in frames]
+    for column in columns:
+        present = [frame[column] for frame in frames if column in frame.columns]
+        if not all(is_categorical(series) for series in present):
+            continue
+        categories = sorted(set().union(*(series.cat.categories for series in present)))
+        for frame in frames:
+            if column in frame.columns:
+                frame[column] = frame[column].cat.set_categories(categories)
+            else:
+                frame[column] = pd.Categorical.from_codes(np.full(len(frame), -1), categories=categories)
+    return pd.concat(frames, ignore_index=True)
+
+
 def _empty(columns: Iterable[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
 
 def _categorical(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
-    for column in CATEGORICAL_COLUMNS:
-        if column in frame.columns and frame[column].dtype != "category":
+    for column in frame.columns:
+        keep = column in CATEGORICAL_COLUMNS or column.endswith("FL")
+        if keep and frame[column].dtype != "category" and (column in CATEGORICAL_COLUMNS or is_text(frame[column])):
             frame[column] = frame[column].astype("category")
+        elif not keep and is_categorical(frame[column]) and is_text(frame[column]):
+            frame[column] = frame[column].astype("string")
     return frame
 
 
@@ -319,7 +357,7 @@ def _complete_meta(meta: StudyMeta, subjects: pd.DataFrame, measurements: pd.Dat
                 unit = getattr(row, "AVALU", None) if "AVALU" in measurements.columns else None
                 extra.append(Endpoint(paramcd=code, name=str(label) if pd.notna(label) else code,
                                       unit="" if unit is None or pd.isna(unit) else str(unit)))
-    present = set(measurements["PARAMCD"].astype(str)) if len(measurements) else set()
+    present = {str(v) for v in present_values(measurements["PARAMCD"])} if len(measurements) else set()
     endpoints = tuple(e for e in meta.endpoints if e.paramcd in present) + tuple(extra)
     study_id = meta.study_id
     if not study_id and "STUDYID" in subjects.columns and subjects["STUDYID"].notna().any():

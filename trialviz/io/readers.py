@@ -27,6 +27,7 @@ from typing import IO
 import pandas as pd
 
 from trialviz.errors import StudyFileError
+from trialviz.io.text import as_categorical, is_text
 
 DATA_SUFFIXES = (".xpt", ".sas7bdat", ".csv", ".csv.gz", ".parquet", ".pq")
 
@@ -110,8 +111,8 @@ def read_table(path: Path, columns: Sequence[str] | None = None, *, progress: By
     Returns
     -------
     pandas.DataFrame
-        Character values as strings with blanks as missing (``pd.NA``), whatever the format; SAS dates
-        as ``datetime64``.
+        Character values as categoricals (sorted categories; see :mod:`trialviz.io.text`) with blank
+        values missing, whatever the format; SAS dates as ``datetime64``.
 
     Raises
     ------
@@ -130,7 +131,7 @@ def read_table(path: Path, columns: Sequence[str] | None = None, *, progress: By
         if suffix in (".xpt", ".sas7bdat"):
             frame = _read_sas(path, suffix, usecols)
         elif suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(path, columns=None if usecols is None else _present(read_columns(path), usecols))
+            frame = _read_parquet(path, usecols)
         else:
             frame = _read_csv(path, usecols, progress)
     except StudyFileError:
@@ -142,7 +143,7 @@ def read_table(path: Path, columns: Sequence[str] | None = None, *, progress: By
     if len(frame) == 0:
         raise StudyFileError(f"{path.name}: the file holds column names but no records. If the dataset really is "
                              "empty, remove the file from the study folder.")
-    return _blank_to_missing(frame)
+    return _text_as_categories(frame)
 
 
 def _present(header: Sequence[str], wanted: Sequence[str]) -> list[str]:
@@ -153,6 +154,20 @@ def _present(header: Sequence[str], wanted: Sequence[str]) -> list[str]:
 def _check_not_empty(path: Path) -> None:
     if path.stat().st_size == 0:
         raise StudyFileError(f"{path.name}: the file is empty (0 bytes).")
+
+
+# --- Parquet ------------------------------------------------------------------------------------------------------
+def _read_parquet(path: Path, usecols: list[str] | None) -> pd.DataFrame:
+    """Character columns are read as dictionaries, so pandas receives categoricals and never builds one
+    Python string per record."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    columns = list(schema.names) if usecols is None else _present(schema.names, usecols)
+    text = [f.name for f in schema if f.name in columns and (pa.types.is_string(f.type) or
+                                                             pa.types.is_large_string(f.type))]
+    return pd.read_parquet(path, columns=columns, read_dictionary=text)
 
 
 # --- SAS ----------------------------------------------------------------------------------------------------------
@@ -325,7 +340,7 @@ def _read_csv(path: Path, usecols: list[str] | None, progress: BytesRead | None)
     header = read_columns(path)
     wanted = None if usecols is None else _present(header, usecols)
     # Identifiers and codes stay text even when they look numeric ("001", "701").
-    text_columns = {c: "string" for c in header if _is_text_column(c)}
+    text_columns = {c: "category" for c in header if _is_text_column(c)}
     handle, last = _open_text(path, progress, keep=1 << 16)
     try:
         with handle:
@@ -458,14 +473,12 @@ def _as_latin1(byte: int) -> str:
     return bytes([byte]).decode("cp1252", errors="replace")
 
 
-def _blank_to_missing(frame: pd.DataFrame) -> pd.DataFrame:
-    """Blank character values mean missing in SAS; make CSV, Parquet and SAS agree on ``pd.NA``."""
+def _text_as_categories(frame: pd.DataFrame) -> pd.DataFrame:
+    """Character columns as sorted categoricals with blank values missing (blank character values mean
+    missing in SAS): CSV, Parquet and SAS then agree."""
     for column in frame.columns:
-        series = frame[column]
-        if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
-            if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
-                text = series.astype("string")
-                frame[column] = text.mask(text.str.strip() == "")
+        if is_text(frame[column]):
+            frame[column] = as_categorical(frame[column])
     return frame
 
 

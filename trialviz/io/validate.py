@@ -31,6 +31,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from trialviz.errors import ProblemLog, Severity
+from trialviz.io.text import is_categorical, map_values, present_values, stripped_codes, text_eq, text_isin
 from trialviz.study import Conventions, StudyMeta
 
 MAX_SHOWN = 5
@@ -97,9 +98,6 @@ class FrameRule:
     show: Callable[[pd.DataFrame, int], str]
     """One failing record as text (its keys and the values at fault)."""
 
-    def check(self) -> pa.Check:
-        return pa.Check(self.ok, name=self.name, error=self.message)
-
 
 def validate_study(datasets: list[RawDataset], meta: StudyMeta, log: ProblemLog,
                    on_checked: Callable[[RawDataset], None] | None = None,
@@ -147,24 +145,21 @@ def validate_study(datasets: list[RawDataset], meta: StudyMeta, log: ProblemLog,
 def _subject_ids(adsl: RawDataset) -> pd.Index | None:
     if "USUBJID" not in adsl.frame.columns:
         return None  # reported as a missing column; records cannot be matched to subjects
-    return pd.Index(adsl.frame["USUBJID"].dropna().astype(str).unique())
+    return pd.Index([str(v) for v in present_values(adsl.frame["USUBJID"])]).unique()
 
 
 def _check_dataset(dataset: RawDataset, meta: StudyMeta, subject_ids: pd.Index | None,
                    log: ProblemLog) -> pd.DataFrame | None:
     errors_before = _error_count(log)
     structure = _structure_rules(dataset, meta.conventions.analysis_flag)
-    _run(pa.DataFrameSchema(_structure_columns(dataset, meta.conventions, subject_ids),
-                            checks=[r.check() for r in structure], name=dataset.name),
+    _run(pa.DataFrameSchema(_structure_columns(dataset, meta.conventions, subject_ids), name=dataset.name),
          structure, dataset.frame, dataset, "error", log)
     frame = _typed(dataset)
     _parse_dates(frame, dataset, log)
     content = _content_rules(dataset)
-    _run(pa.DataFrameSchema(_content_columns(dataset, meta), checks=[r.check() for r in content],
-                            name=dataset.name), content, frame, dataset, "error", log)
+    _run(pa.DataFrameSchema(_content_columns(dataset, meta), name=dataset.name), content, frame, dataset, "error", log)
     advisory = _advisory_rules(dataset, meta)
-    _run(pa.DataFrameSchema(_advisory_columns(dataset, meta), checks=[r.check() for r in advisory],
-                            name=dataset.name), advisory, frame, dataset, "warning", log)
+    _run(pa.DataFrameSchema(_advisory_columns(dataset, meta), name=dataset.name), advisory, frame, dataset, "warning", log)
     _check_population_flags(dataset, meta.conventions, log)
     return frame if _error_count(log) == errors_before else None
 
@@ -176,7 +171,7 @@ def _error_count(log: ProblemLog) -> int:
 def _typed(dataset: RawDataset) -> pd.DataFrame:
     """Numbers as numbers. Values that are not numbers were reported by the structure pass; they become
     missing here only so that the later passes can check every other value (the frame is then not used)."""
-    frame = dataset.frame.copy()
+    frame = dataset.frame.copy(deep=False)  # columns are replaced, never written into
     columns = NUMERIC_COLUMNS[dataset.kind] + (GRADE_COLUMNS if dataset.kind == "ADAE" else ())
     for column in columns:
         if column in frame.columns and not pd.api.types.is_numeric_dtype(frame[column]):
@@ -198,15 +193,21 @@ def _optional(fn: Callable[[pd.Series], pd.Series], name: str, message: str) -> 
 
 def _is_number(series: pd.Series) -> pd.Series:
     """Finite numbers: ``inf`` and ``-inf`` (text a CSV reader turns into floats) are no measurement."""
-    return pd.Series(np.isfinite(pd.to_numeric(series, errors="coerce").astype(float)), index=series.index)
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return pd.Series(np.isfinite(series.astype(float)), index=series.index)
+    return pd.Series(map_values(series, lambda s: np.isfinite(pd.to_numeric(s, errors="coerce").astype(float)),
+                                False), index=series.index)
 
 
 def _is_grade(series: pd.Series) -> pd.Series:
-    return pd.to_numeric(series, errors="coerce").isin(GRADES)
+    return pd.Series(map_values(series, lambda s: pd.to_numeric(s, errors="coerce").isin(GRADES), False),
+                     index=series.index)
 
 
-def _terms(series: pd.Series) -> pd.Series:
-    return series.astype("string").str.strip().str.upper()
+def _terms_in(series: pd.Series, known: set[str] | tuple[str, ...]) -> pd.Series:
+    """True where the value, stripped and upper-cased, is one of ``known``."""
+    return pd.Series(map_values(series, lambda s: s.astype("string").str.strip().str.upper().isin(known), False),
+                     index=series.index)
 
 
 def _structure_columns(dataset: RawDataset, conventions: Conventions,
@@ -225,11 +226,11 @@ def _structure_columns(dataset: RawDataset, conventions: Conventions,
             checks.append(_check(_is_grade, "grade", f"{name} is a CTCAE grade and must be 1, 2, 3, 4 or 5 (the "
                                  "number alone: write 3, not \"GRADE 3\"). Correct these values at the source."))
         if name.endswith("FL") and len(name) > 2:
-            checks.append(_check(lambda s: s.astype(str).isin(FLAG_VALUES), "flag",
+            checks.append(_check(lambda s: text_isin(s, FLAG_VALUES), "flag",
                                  f"{name} is a flag and may only be \"Y\", \"N\" or blank (upper case). "
                                  "Correct these values at the source."))
         if name == "USUBJID" and kind != "ADSL" and subject_ids is not None:
-            checks.append(_check(lambda s: s.astype(str).isin(subject_ids), "orphan",
+            checks.append(_check(lambda s: text_isin(s, subject_ids), "orphan",
                                  "These records belong to subjects that are not in ADSL, so they could not be "
                                  "counted. Add the subjects to ADSL or remove the records."))
         columns[name] = pa.Column(
@@ -256,9 +257,10 @@ def analysis_records(frame: pd.DataFrame, flag: str = "ANL01FL") -> pd.Series:
     """
     used = pd.Series(True, index=frame.index)
     if flag in frame.columns:
-        used &= frame[flag].astype("string").eq("Y").fillna(False)
+        used &= text_eq(frame[flag], "Y")
     if "AVISIT" in frame.columns:
-        used &= ~frame["AVISIT"].astype("string").str.strip().fillna("").isin(MISSING_VISIT)
+        used &= ~map_values(frame["AVISIT"], lambda s: s.astype("string").str.strip().fillna("").isin(MISSING_VISIT),
+                            True)
     return used
 
 
@@ -276,7 +278,8 @@ def _structure_rules(dataset: RawDataset, flag: str) -> list[FrameRule]:
         if keys[:2] != ["USUBJID", "PARAMCD"]:
             return pd.Series(True, index=frame.index)
         used = analysis_records(frame, flag) if kind == "BDS" else pd.Series(True, index=frame.index)
-        key_frame = frame.loc[used, keys].astype("string").apply(lambda s: s.str.strip())
+        key_frame = pd.DataFrame({key: stripped_codes(frame[key])[used.to_numpy()] for key in keys},
+                                 index=frame.index[used.to_numpy()])
         duplicated = key_frame.duplicated(keep=False)
         return ~duplicated.reindex(frame.index, fill_value=False)
 
@@ -301,7 +304,7 @@ def _content_columns(dataset: RawDataset, meta: StudyMeta) -> dict[str, pa.Colum
     if kind == "ADSL" and meta.cohorts:
         known = {c.value for c in meta.cohorts}
         for column in sorted({meta.conventions.safety_cohort, meta.conventions.efficacy_cohort}):
-            columns[column] = _optional(lambda s: s.astype(str).isin(known), "cohort",
+            columns[column] = _optional(lambda s: text_isin(s, known), "cohort",
                                         f"{column} holds values that are not among the study file's cohorts "
                                         f"({', '.join(sorted(known))}); these subjects would be left out of every "
                                         "cohort. Add the cohort to [[cohorts]] in the study file.")
@@ -343,13 +346,13 @@ def _advisory_columns(dataset: RawDataset, meta: StudyMeta) -> dict[str, pa.Colu
         if causality:
             known = set(conventions.related_values) | set(conventions.not_related_values)
             columns[causality] = _optional(
-                lambda s: _terms(s).isin(known), "causality",
+                lambda s: _terms_in(s, known), "causality",
                 f"{causality} values that are neither a related nor a not-related term; these events are counted "
                 "as not related. Declare them in [conventions] related_values or not_related_values of the study "
                 "file.")
         for severity in SEVERITY_COLUMNS:
             columns[severity] = _optional(
-                lambda s: _terms(s).isin(SEVERITIES), "severity",
+                lambda s: _terms_in(s, SEVERITIES), "severity",
                 f"{severity} values other than MILD, MODERATE or SEVERE; these events are shown with their severity "
                 "as recorded, with no severity colour (severity is never turned into a grade). Correct them at the "
                 "source if they are typos.")
@@ -385,7 +388,7 @@ def _advisory_rules(dataset: RawDataset, meta: StudyMeta) -> list[FrameRule]:
     def parameter_has_values(frame: pd.DataFrame) -> pd.Series:
         if not {"PARAMCD", "AVAL"} <= set(frame.columns):
             return pd.Series(True, index=frame.index)
-        has_values = frame["AVAL"].notna().groupby(frame["PARAMCD"].astype(str)).transform("any")
+        has_values = frame["AVAL"].notna().groupby(_codes(frame["PARAMCD"])).transform("any")
         return has_values | frame["PARAMCD"].isna()
 
     rules.append(FrameRule("no values", "Every AVAL of this parameter is missing (blank), so its tables and figures "
@@ -407,11 +410,18 @@ def _advisory_rules(dataset: RawDataset, meta: StudyMeta) -> list[FrameRule]:
     return rules
 
 
+def _codes(series: pd.Series) -> np.ndarray:
+    """A group number per value, as grouping by the value as text would give (missing: one group)."""
+    if is_categorical(series):
+        return series.cat.codes.to_numpy()
+    return pd.factorize(series.astype(str))[0]
+
+
 def _in_range(paramcd: str, low: float, high: float) -> Callable[[pd.DataFrame], pd.Series]:
     def endpoint_values_plausible(frame: pd.DataFrame) -> pd.Series:
         if not {"PARAMCD", "AVAL"} <= set(frame.columns):
             return pd.Series(True, index=frame.index)
-        rows = frame["PARAMCD"].astype(str).eq(paramcd) & frame["AVAL"].notna()
+        rows = text_eq(frame["PARAMCD"], paramcd) & frame["AVAL"].notna()
         return ~(rows & ~frame["AVAL"].between(low, high))
     return endpoint_values_plausible
 
@@ -446,17 +456,30 @@ def _parse_dates(frame: pd.DataFrame, dataset: RawDataset, log: ProblemLog) -> N
                         "text, YYYY-MM-DD or SAS DATE9. (e.g. 02JAN2014).")
             frame[column] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
             continue
-        text = values.astype("string").str.strip()
-        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-        sas = parsed.isna() & text.notna()
-        if sas.any():
-            parsed = parsed.where(~sas, pd.to_datetime(text.where(sas), format="%d%b%Y", errors="coerce"))
-        bad = text.notna() & parsed.isna()
+        if is_categorical(values):  # each distinct date text is parsed once
+            dates = _parse_date_text(pd.Series(values.cat.categories, dtype=object))
+            codes = values.cat.codes.to_numpy()
+            parsed = pd.Series(np.append(dates.to_numpy(), np.datetime64("NaT"))[codes], index=frame.index)
+            given = codes >= 0
+        else:
+            parsed = _parse_date_text(values)
+            given = values.astype("string").str.strip().notna().to_numpy()
+        bad = given & parsed.isna()
         if bad.any():
             _report(log, "warning", dataset, column, frame.index[bad], values[bad],
                     f"{column} values that are not dates (YYYY-MM-DD, or SAS DATE9. such as 02JAN2014); they are "
                     "treated as missing dates. Correct them at the source.")
         frame[column] = parsed
+
+
+def _parse_date_text(values: pd.Series) -> pd.Series:
+    """Dates from ISO 8601 or SAS DATE9. text (``NaT`` where neither)."""
+    text = values.astype("string").str.strip()
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    sas = parsed.isna() & text.notna()
+    if sas.any():
+        parsed = parsed.where(~sas, pd.to_datetime(text.where(sas), format="%d%b%Y", errors="coerce"))
+    return parsed
 
 
 def _check_one_file_each(datasets: Iterable[RawDataset], log: ProblemLog) -> None:
@@ -478,7 +501,7 @@ def _check_parameters_unique(datasets: Iterable[RawDataset], log: ProblemLog) ->
     owners: dict[tuple[str, str], list[str]] = {}
     for dataset in datasets:
         if dataset.kind in ("BDS", "ADTTE") and "PARAMCD" in dataset.frame.columns:
-            for code in dataset.frame["PARAMCD"].dropna().astype(str).unique():
+            for code in dict.fromkeys(str(v) for v in present_values(dataset.frame["PARAMCD"])):
                 owners.setdefault((dataset.kind, code), []).append(dataset.file)
     for (kind, code), files in sorted(owners.items()):
         if len(files) > 1:
@@ -490,7 +513,7 @@ def _check_endpoints_declared(datasets: Iterable[RawDataset], meta: StudyMeta, l
                               study_file: str) -> None:
     """An endpoint the study file describes but no dataset holds is most likely a mistyped PARAMCD."""
     present = {str(code).strip() for d in datasets if d.kind == "BDS" and "PARAMCD" in d.frame.columns
-               for code in d.frame["PARAMCD"].dropna().unique()}
+               for code in present_values(d.frame["PARAMCD"])}
     if not any(d.kind == "BDS" for d in datasets):
         return
     for endpoint in meta.endpoints:
@@ -509,25 +532,44 @@ def _some(items: list[str], shown: int = 12) -> str:
 # --- turning pandera failures into problems ----------------------------------------------------------------------
 def _run(schema: pa.DataFrameSchema, rules: list[FrameRule], frame: pd.DataFrame, dataset: RawDataset,
          severity: Severity, log: ProblemLog) -> None:
+    """The record-level rules, then the schema's column checks (pandera, lazily: every failure at once)."""
+    for rule in rules:
+        _run_rule(rule, frame, dataset, severity, log)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            schema.validate(frame, lazy=True)
+            schema.validate(frame, lazy=True, inplace=True)  # nothing is coerced: no copy of the data is needed
     except SchemaErrors as exc:
-        _report_failures(exc.failure_cases, schema, rules, frame, dataset, severity, log)
+        _report_failures(exc.failure_cases, schema, dataset, severity, log)
 
 
-def _report_failures(cases: pd.DataFrame, schema: pa.DataFrameSchema, rules: list[FrameRule], frame: pd.DataFrame,
-                     dataset: RawDataset, severity: Severity, log: ProblemLog) -> None:
+def _run_rule(rule: FrameRule, frame: pd.DataFrame, dataset: RawDataset, severity: Severity,
+              log: ProblemLog) -> None:
+    """One record-level rule, reported as pandera reports a failed dataframe check: the failing records
+    (leaving out records whose every value is missing), or the error when the check itself fails."""
+    try:
+        failing = ~np.asarray(rule.ok(frame), dtype=bool)
+        index = frame.index[failing]
+        if len(index):
+            index = index[~frame.loc[index].isna().all(axis="columns").to_numpy()]
+    except Exception as exc:  # noqa: BLE001 - the check itself failed: report, never hide
+        detail = f'"{exc.args[0]}"' if exc.args else ""
+        _report(log, severity, dataset, rule.column(frame), [], [],
+                f"{rule.message} (the check could not run: {type(exc).__name__}({detail}))")
+        return
+    if not len(index):
+        return
+    rows = sorted(int(i) for i in index)
+    values = [rule.show(frame, i) for i in rows[:MAX_SHOWN]] + [""] * (len(rows) - MAX_SHOWN)
+    _report(log, severity, dataset, rule.column(frame), rows, values, rule.message)
+
+
+def _report_failures(cases: pd.DataFrame, schema: pa.DataFrameSchema, dataset: RawDataset, severity: Severity,
+                     log: ProblemLog) -> None:
     # pandera names a failed check by its error text when it has one, else by its name
     column_checks = {key: check.error for column in schema.columns.values() for check in column.checks
                      for key in (check.name, check.error)}
-    by_check = {key: rule for rule in rules for key in (rule.name, rule.message)}
-    is_frame_check = cases["check"].astype(str).isin(by_check)
-    # a frame-level check reports every column of a failing row: group it by check alone
-    groups = [(("", check), group) for check, group in cases[is_frame_check].groupby("check", sort=False)]
-    groups += list(cases[~is_frame_check].groupby(["column", "check"], dropna=False, sort=False))
-    for (column, check), group in groups:
+    for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
         check = str(check)
         column = "" if column is None or column != column else str(column)
         if check == "column_in_dataframe":
@@ -537,14 +579,7 @@ def _report_failures(cases: pd.DataFrame, schema: pa.DataFrameSchema, rules: lis
                                 "file's own column to it under [columns] in the study file.")
             continue
         index, values = group["index"].dropna(), group["failure_case"]
-        if check in by_check:
-            rule = by_check[check]
-            message, column = rule.message, rule.column(frame)
-            if group["index"].isna().all():  # the check itself raised: report, never hide
-                message = f"{message} (the check could not run: {group['failure_case'].iloc[0]})"
-            index = sorted(int(i) for i in group["index"].dropna().unique())
-            values = [rule.show(frame, i) for i in index[:MAX_SHOWN]] + [""] * (len(index) - MAX_SHOWN)
-        elif check == "field_uniqueness":
+        if check == "field_uniqueness":
             message = f"{column} must identify each subject once, but these values occur more than once."
         elif check == "not_nullable":
             message = f"{column} is missing (blank) on these records; every record needs a {column}."
