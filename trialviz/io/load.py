@@ -41,10 +41,10 @@ KIND_COLUMNS: dict[str, tuple[str, ...] | None] = {
     "ADSL": None, "BDS": BDS_COLUMNS, "ADAE": ADAE_COLUMNS, "ADTTE": ADTTE_COLUMNS,
 }
 CATEGORICAL_COLUMNS = ("USUBJID", "PARAMCD", "PARAM", "AVISIT", "DATASET", "AEDECOD", "AEBODSYS", "AETERM", "DTYPE",
-                       "ATPT")
+                       "ATPT", "TRTP", "TRTA")
 """Text columns of the record-level datasets kept as categoricals (with every flag, ``…FL``): subject
 identifiers and codes repeat on every record, so they take a few bytes per record and compare at the speed
-of numbers. Other text (``AESEV``, ``AEREL``, ``TRTA``…) is kept as strings."""
+of numbers. Other text (``AESEV``, ``AEREL``, ``AEOUT``…) is kept as strings."""
 
 
 def load_study(path: str | Path | Sequence[str | Path] | None = None, *,
@@ -107,8 +107,28 @@ def load_study(path: str | Path | Sequence[str | Path] | None = None, *,
         study_file=study_file.name if study_file else "",
     )
     study = _assemble(raw, checked, config, provenance, tuple(log.warnings))
+    del raw, checked
+    _release_memory()
     tracker.finish("Loaded")
     return study
+
+
+def _release_memory() -> None:
+    """Give the memory that reading and checking used back to the system (a dashboard kernel keeps running
+    with the study): Arrow's pool keeps what it allocated, and glibc keeps freed heap memory, until asked."""
+    import gc
+    import sys
+
+    gc.collect()  # the readers' and checks' frames hold reference cycles
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc
+            pass
 
 
 class _Tracker:
@@ -199,11 +219,12 @@ def _read_datasets(files: list[Path], config: StudyConfig, log: ProblemLog, trac
             tracker.read(path, used=False)
             continue
         tracker.read(path)
-        frame = frame.rename(columns={own: standard for standard, own in mapping.items()})
+        if mapping:
+            frame = frame.rename(columns={own: standard for standard, own in mapping.items()}, copy=False)
         if kind == "ADSL":
             name = "ADSL"
             frame = _as_strings(frame)
-        datasets.append(RawDataset(name=name, kind=kind, path=path, frame=frame.reset_index(drop=True),
+        datasets.append(RawDataset(name=name, kind=kind, path=path, frame=_shallow(frame),
                                    renamed=mapping))
     known = {dataset_stem(f) for f in files} | set(config.datasets)  # a missing named file is reported above
     for dataset in sorted(set(config.columns) - known):
@@ -268,7 +289,7 @@ def _assemble(raw: list[RawDataset], checked: dict[str, pd.DataFrame], config: S
               provenance: Provenance, warnings: tuple) -> Study:
     kinds = {d.name: d.kind for d in raw}
     subjects = checked["ADSL"].reset_index(drop=True)
-    bds = [frame.assign(DATASET=name) for name, frame in sorted(checked.items(), key=lambda i: _bds_rank(i[0]))
+    bds = [_shallow(frame, DATASET=name) for name, frame in sorted(checked.items(), key=lambda i: _bds_rank(i[0]))
            if kinds[name] == "BDS"]
     measurements = _concat(bds) if bds else _empty(BDS_COLUMNS + ("DATASET",))
     if "AVISIT" in measurements.columns:
@@ -312,7 +333,7 @@ def _as_strings(frame: pd.DataFrame) -> pd.DataFrame:
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Datasets stacked, text columns staying categoricals (over the union of their categories)."""
     if len(frames) == 1:
-        return frames[0].reset_index(drop=True)
+        return _shallow(frames[0])
     columns = list(dict.fromkeys(c for frame in frames for c in frame.columns))
     frames = [frame.copy(deep=False) for frame in frames]
     for column in columns:
@@ -332,8 +353,18 @@ def _empty(columns: Iterable[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
 
+def _shallow(frame: pd.DataFrame, **columns: object) -> pd.DataFrame:
+    """A new frame over the same data with a fresh 0…n−1 index and ``columns`` set (nothing is copied: the
+    datasets are millions of records; columns are replaced, never written into)."""
+    frame = frame.copy(deep=False)
+    frame.index = pd.RangeIndex(len(frame))
+    for name, value in columns.items():
+        frame[name] = value
+    return frame
+
+
 def _categorical(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.reset_index(drop=True)
+    frame = _shallow(frame)
     for column in frame.columns:
         keep = column in CATEGORICAL_COLUMNS or column.endswith("FL")
         if keep and frame[column].dtype != "category" and (column in CATEGORICAL_COLUMNS or is_text(frame[column])):

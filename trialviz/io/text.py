@@ -62,8 +62,15 @@ def text_isin(series: pd.Series, values: Iterable[object]) -> pd.Series:
     """True where the value as text (``str``) is one of ``values``; a missing value never is."""
     wanted = [str(v) for v in values]
     if is_categorical(series):
-        hit = pd.Series(series.cat.categories).astype(str).isin(wanted).to_numpy()
-        return pd.Series(np.append(hit, False)[series.cat.codes.to_numpy()], index=series.index)
+        hits = np.flatnonzero(pd.Series(series.cat.categories).astype(str).isin(wanted).to_numpy())
+        codes = series.cat.codes.to_numpy()
+        if len(hits) == 1:
+            found = codes == hits[0]
+        else:
+            table = np.zeros(len(series.cat.categories) + 1, dtype=bool)
+            table[hits] = True
+            found = table[codes]
+        return pd.Series(found, index=series.index)
     return series.astype(str).isin(wanted) & series.notna()
 
 
@@ -101,5 +108,6 @@ def present_values(series: pd.Series) -> list:
     """The distinct values that occur (missing left out); for a categorical, the used categories only."""
     if is_categorical(series):
         codes = series.cat.codes.to_numpy()
-        return list(series.cat.categories[np.unique(codes[codes >= 0])])
+        used = np.bincount(codes[codes >= 0], minlength=len(series.cat.categories)) > 0
+        return list(series.cat.categories[used])
     return list(series.dropna().unique())

@@ -177,7 +177,9 @@ def _typed(dataset: RawDataset) -> pd.DataFrame:
         if column in frame.columns and not pd.api.types.is_numeric_dtype(frame[column]):
             frame[column] = pd.to_numeric(frame[column], errors="coerce")
         if column in frame.columns and pd.api.types.is_float_dtype(frame[column]):
-            frame[column] = frame[column].mask(np.isinf(frame[column]))  # reported as not a number
+            infinite = np.isinf(frame[column].to_numpy())
+            if infinite.any():
+                frame[column] = frame[column].mask(infinite)  # reported as not a number
     return frame
 
 
@@ -268,6 +270,18 @@ def _key_text(frame: pd.DataFrame, index: int, keys: list[str]) -> str:
     return " / ".join(str(v).strip() for v in frame.loc[index, keys] if pd.notna(v) and str(v).strip())
 
 
+def _duplicated(codes: list[np.ndarray]) -> np.ndarray:
+    """Which records share their combination of codes with another record (codes ≥ −1, as from
+    :func:`~trialviz.io.text.stripped_codes`); one integer key per record when the combinations fit in 63 bits."""
+    sizes = [int(c.max()) + 2 if len(c) else 1 for c in codes]
+    if float(np.prod(sizes, dtype=float)) < 2.0 ** 62:
+        key = np.zeros(len(codes[0]) if codes else 0, dtype=np.int64)
+        for column, size in zip(codes, sizes, strict=True):
+            key = key * size + (column.astype(np.int64) + 1)
+        return pd.Series(key).duplicated(keep=False).to_numpy()
+    return pd.DataFrame(dict(enumerate(codes))).duplicated(keep=False).to_numpy()
+
+
 def _structure_rules(dataset: RawDataset, flag: str) -> list[FrameRule]:
     kind = dataset.kind
     if kind not in ("BDS", "ADTTE"):
@@ -278,9 +292,9 @@ def _structure_rules(dataset: RawDataset, flag: str) -> list[FrameRule]:
         if keys[:2] != ["USUBJID", "PARAMCD"]:
             return pd.Series(True, index=frame.index)
         used = analysis_records(frame, flag) if kind == "BDS" else pd.Series(True, index=frame.index)
-        key_frame = pd.DataFrame({key: stripped_codes(frame[key])[used.to_numpy()] for key in keys},
-                                 index=frame.index[used.to_numpy()])
-        duplicated = key_frame.duplicated(keep=False)
+        chosen = used.to_numpy()
+        duplicated = pd.Series(_duplicated([stripped_codes(frame[key])[chosen] for key in keys]),
+                               index=frame.index[chosen])
         return ~duplicated.reindex(frame.index, fill_value=False)
 
     if kind == "ADTTE":
@@ -398,7 +412,7 @@ def _advisory_rules(dataset: RawDataset, meta: StudyMeta) -> list[FrameRule]:
     def visit_numbers_consistent(frame: pd.DataFrame) -> pd.Series:
         if not {"AVISIT", "AVISITN"} <= set(frame.columns):
             return pd.Series(True, index=frame.index)
-        keyed = frame.dropna(subset=["AVISIT", "AVISITN"])
+        keyed = frame[["AVISIT", "AVISITN"]].dropna()
         counts = keyed.groupby("AVISIT", observed=True)["AVISITN"].nunique()
         ambiguous = counts[counts > 1].index
         return ~frame["AVISIT"].isin(ambiguous)
