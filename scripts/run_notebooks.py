@@ -49,12 +49,16 @@ def researcher_notebooks() -> list[Path]:
     return sorted(p for p in NOTEBOOKS.glob("*.ipynb") if p.name not in SKIPPED)
 
 
-def run(path: Path) -> nbformat.NotebookNode:
-    """Execute ``path`` in a fresh kernel from its own folder and return the executed notebook."""
+def run(path: Path, allow_errors: bool = False) -> nbformat.NotebookNode:
+    """Execute ``path`` in a fresh kernel from its own folder and return the executed notebook.
+
+    A cell that raises stops the run with ``nbclient.exceptions.CellExecutionError``, unless
+    ``allow_errors``: then every cell runs and errors are kept as outputs.
+    """
     notebook = nbformat.read(path, as_version=4)
     # nbclient's store_widget_state=False breaks on an Output widget (interact): a KeyError in its output
     # hook, and the run hangs. So the state is kept during the run and dropped before saving.
-    client = NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=False,
+    client = NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=allow_errors,
                             store_widget_state=True, record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
