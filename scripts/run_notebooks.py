@@ -28,6 +28,7 @@ import base64
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -135,8 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # the notebook is left as it was; the error names the failing cell
             print(f"FAILED {path.name}: {exc}", file=sys.stderr)
             failed = True
-    # PNGs only once every kernel has finished: kaleido's server thread slows nbclient's event loop to a crawl
+    # PNGs only once every kernel has finished: with kaleido's server running, a notebook took ten minutes
     import kaleido
+
+    warnings.filterwarnings("ignore", message="The kopts argument is ignored if using a server")
 
     kaleido.start_sync_server(silence_warnings=True)
     try:
