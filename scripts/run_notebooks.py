@@ -33,6 +33,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -72,7 +73,8 @@ def run(path: Path, allow_errors: bool = False) -> nbformat.NotebookNode:
 
 
 def add_static_images(notebook: nbformat.NotebookNode) -> int:
-    """Give every plotly figure output a PNG of itself, for viewers that cannot run plotly.js; returns how many.
+    """Give every plotly figure output a PNG of itself, for viewers that cannot run plotly.js; returns how
+    many.
 
     (The kernel could draw them itself with ``PLOTLY_RENDERER=plotly_mimetype+png``, but a figure shown inside
     an Output widget, as ``interact`` does, then stalls kaleido for two minutes; its output is not stored.)
@@ -122,7 +124,8 @@ def problems(notebook: nbformat.NotebookNode, size: int) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all but the dashboard)")
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="notebooks to run (default: all but the dashboard)")
     args = parser.parse_args(argv)
     paths = [p.resolve() for p in args.notebooks] or researcher_notebooks()
     for variable in ("TRIALVIZ_EXAMPLE_ADAM", "PLOTLY_RENDERER"):
@@ -133,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         try:
             executed.append((path, run(path), time.monotonic() - started))
-        except Exception as exc:  # the notebook is left as it was; the error names the failing cell
+        except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError, TimeoutError) as exc:
+            # the notebook is left as it was; the error names the failing cell
             print(f"FAILED {path.name}: {exc}", file=sys.stderr)
             failed = True
     # PNGs only once every kernel has finished: with kaleido's server running, a notebook took ten minutes

@@ -30,6 +30,16 @@ def read(path):
     return nbformat.read(path, as_version=4)
 
 
+def _printed(notebook) -> str:
+    return "".join(str(o.get("text", "")) for cell in notebook.cells if cell.cell_type == "code"
+                   for o in cell.outputs)
+
+
+def _cell_text(notebook, cell_id: str) -> str:
+    cell = next(c for c in notebook.cells if c.get("id") == cell_id)
+    return "".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/html", "")) for o in cell.outputs)
+
+
 def test_every_researcher_notebook_is_there():
     assert [p.name for p in NOTEBOOKS] == ["01-msc-ssc-tour.ipynb", "02-efficacy.ipynb", "03-safety.ipynb",
                                             "04-your-own-adam-study.ipynb", "05-package-api.ipynb"]
@@ -45,7 +55,8 @@ def test_stored_outputs_are_complete_and_checked(path):
         outputs = cell.outputs
         kinds = {output.output_type for output in outputs}
         assert "error" not in kinds and not any(o.get("name") == "stderr" for o in outputs), cell.id
-        widget = [o for o in outputs if o.get("data", {}).get("text/plain") == run_notebooks.WIDGET_PLACEHOLDER]
+        widget = [o for o in outputs
+                  if o.get("data", {}).get("text/plain") == run_notebooks.WIDGET_PLACEHOLDER]
         assert all(run_notebooks.WIDGET_VIEW not in o.get("data", {}) for o in outputs), cell.id
         for output in outputs:
             if run_notebooks.PLOTLY in output.get("data", {}):
@@ -62,13 +73,7 @@ def test_msc_ssc_notebooks_say_the_data_are_simulated(path, bundled):
     notebook = read(path)
     intro = notebook.cells[0].source
     assert "SIMULATED" in intro and "not public" in intro
-    printed = "".join(o.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs)
-    assert bundled.meta.simulation_note in printed
-
-
-def _cell_text(notebook, cell_id: str) -> str:
-    cell = next(c for c in notebook.cells if c.get("id") == cell_id)
-    return "".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/html", "")) for o in cell.outputs)
+    assert bundled.meta.simulation_note in _printed(notebook)
 
 
 def test_own_study_notebook_stores_the_pilot_report_tables():
@@ -77,19 +82,14 @@ def test_own_study_notebook_stores_the_pilot_report_tables():
     assert "Study folder: ../shared/data/cdiscpilot01" in _cell_text(notebook, "folder")
     assert "CDISCPILOT01: 254 subjects, 0 warning(s)" in _cell_text(notebook, "warnings")
     populations = _cell_text(notebook, "populations")
-    assert re.search(r"Efficacy population \(EFFFL\)</th>\s*<td[^>]*>79 \(91.9%\)</td>\s*<td[^>]*>81 \(96.4%\)"
-                     r"</td>\s*<td[^>]*>74 \(88.1%\)</td>", populations)
+    assert re.search(r"Efficacy population \(EFFFL\)</th>\s*<td[^>]*>79 \(91.9%\)</td>\s*"
+                     r"<td[^>]*>81 \(96.4%\)</td>\s*<td[^>]*>74 \(88.1%\)</td>", populations)
     overview = _cell_text(notebook, "ae-overview")  # Table 14-5.01, first line
     assert re.search(r">65 \(75.6%\) \[281\]</td>\s*<td[^>]*>77 \(91.7%\) \[412\]</td>\s*"
                      r"<td[^>]*>76 \(90.5%\) \[433\]</td>", overview)
     ancova = _cell_text(notebook, "ancova")  # Table 14-3.01: −0.5 (0.82), 0.569; −1.0 (0.84), 0.233
-    assert re.search(r"Xanomeline Low Dose − Placebo</td>.*?-0.47 \(SE 0.82\).*?0.569", ancova, re.S)
-    assert re.search(r"Xanomeline High Dose − Placebo</td>.*?-1.01 \(SE 0.84\).*?0.233", ancova, re.S)
-
-
-def _printed(notebook) -> str:
-    return "".join(str(o.get("text", "")) for cell in notebook.cells if cell.cell_type == "code"
-                   for o in cell.outputs)
+    assert re.search(r"Xanomeline Low Dose − Placebo</td>.*?-0.47 \(SE 0.82\).*?0.569", ancova, re.DOTALL)
+    assert re.search(r"Xanomeline High Dose − Placebo</td>.*?-1.01 \(SE 0.84\).*?0.233", ancova, re.DOTALL)
 
 
 def test_own_study_notebook_runs_on_another_study(tmp_path, monkeypatch):
@@ -124,7 +124,7 @@ def test_own_study_notebook_lists_every_problem_and_stops(tmp_path, monkeypatch)
     load = next(cell for cell in notebook.cells if cell.get("id") == "load")
     problems = next(o.data["text/html"] for o in load.outputs if "text/html" in o.get("data", {}))
     error = load.outputs[-1]
-    assert re.search(r"<td>error</td>\s*<td>ADSL</td>\s*<td>adsl.csv</td>\s*<td>USUBJID</td>\s*<td>\[1, 21\]</td>",
-                     problems), problems
+    assert re.search(r"<td>error</td>\s*<td>ADSL</td>\s*<td>adsl.csv</td>\s*<td>USUBJID</td>\s*"
+                     r"<td>\[1, 21\]</td>", problems), problems
     assert error.output_type == "error" and error.ename == "RuntimeError"
     assert error.evalue == "The study has errors, listed above: fix them and run this cell again."

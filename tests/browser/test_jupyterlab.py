@@ -31,6 +31,7 @@ from trialviz.paths import NOTEBOOKS_DIR
 
 pytestmark = pytest.mark.browser
 
+WIDGET_PLACEHOLDER = "[Widget: it appears when this cell runs in JupyterLab.]"  # scripts/run_notebooks.py
 NOTEBOOK = "02-efficacy.ipynb"
 SETTINGS = {  # every cell in the page (no virtual scrolling), nothing saved behind the test's back
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
@@ -51,7 +52,8 @@ class JupyterLab:
             (state / "settings" / plugin).mkdir(parents=True, exist_ok=True)
             (state / "settings" / plugin / file).write_text(json.dumps(values))
         env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(state / "settings"),
-               "JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces"), "JUPYTER_RUNTIME_DIR": str(state / "runtime")}
+               "JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces"),
+               "JUPYTER_RUNTIME_DIR": str(state / "runtime")}
         env.pop("TRIALVIZ_STUDY", None)
         self.log_path = state / "jupyterlab.log"
         self.log = self.log_path.open("w")
@@ -101,8 +103,9 @@ def test_efficacy_notebook_runs_in_jupyterlab_with_widgets_and_figures(jupyterla
     notebook = page.locator(".jp-NotebookPanel")
     expect(notebook.locator(".jp-Cell").first).to_contain_text("MSC-SSc: skin, lung and function")
     # the stored outputs read before anything runs: a report table and the static copy of a figure
-    expect(notebook.locator(".jp-OutputArea-output").filter(has_text="Endpoint summary").first).to_be_visible()
-    expect(notebook.get_by_text("[Widget: it appears when this cell runs in JupyterLab.]").first).to_be_visible()
+    stored = notebook.locator(".jp-OutputArea-output")
+    expect(stored.filter(has_text="Endpoint summary").first).to_be_visible()
+    expect(stored.filter(has_text=WIDGET_PLACEHOLDER).first).to_be_visible()
 
     expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible()  # the kernel is ready
 
@@ -114,8 +117,9 @@ def test_efficacy_notebook_runs_in_jupyterlab_with_widgets_and_figures(jupyterla
     endpoint = interact.locator("select").first
     expect(endpoint).to_be_visible()
     output = interact.locator("xpath=..")
-    expect(output.locator(".js-plotly-plot .gtitle").first).to_contain_text("Skin score (mRSS): change from baseline")
-    assert plot_title(output).startswith("Skin score (mRSS): change from baseline")
+    skin = "Skin score (mRSS): change from baseline"
+    expect(output.locator(".js-plotly-plot .gtitle").first).to_contain_text(skin)
+    assert plot_title(output).startswith(skin)
     # every cell ran without an error, to the last one
     expect(notebook.locator(".jp-InputArea-prompt").filter(has_text="[*]")).to_have_count(0)
     expect(notebook.locator("[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
