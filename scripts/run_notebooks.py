@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 failed = True
                 continue
             path.write_text(text, encoding="utf-8")
-            print(f"{path.relative_to(ROOT)}: run in {seconds:.0f} s, {images} figures, "
+            print(f"{os.path.relpath(path, ROOT)}: run in {seconds:.0f} s, {images} figures, "
                   f"{len(text.encode()) / 1000:.0f} kB", flush=True)
     finally:
         kaleido.stop_sync_server(silence_warnings=True)
