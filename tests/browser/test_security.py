@@ -16,6 +16,7 @@ they should not, and shows hostile data as text.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import http.client
 import json
 import re
@@ -150,6 +151,12 @@ async def _kernel_messages(server: Server, sent: list[dict], seconds: float) -> 
     return received
 
 
+def _run_in_own_thread(coroutine):
+    """Run a coroutine on a fresh event loop in a thread: a session-scoped playwright loop may be running here."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def _request(kind: str, content: dict) -> dict:
     return {"header": {"msg_id": uuid.uuid4().hex, "username": "browser", "session": uuid.uuid4().hex,
                        "msg_type": kind, "version": "5.3", "date": ""},
@@ -171,7 +178,7 @@ def test_the_kernel_executes_nothing_the_browser_sends(server, tmp_path):
         _request("is_complete_request", {"code": code}),
     ]
     allowed = _request("kernel_info_request", {})
-    received = asyncio.run(_kernel_messages(server, [*refused, allowed], seconds=8))
+    received = _run_in_own_thread(_kernel_messages(server, [*refused, allowed], seconds=8))
     replies = {m["parent_header"].get("msg_id"): m["header"]["msg_type"] for m in received
                if m.get("channel") == "shell" and m.get("parent_header")}
     assert replies.get(allowed["header"]["msg_id"]) == "kernel_info_reply", "the websocket works: allowed messages"
