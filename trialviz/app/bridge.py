@@ -7,6 +7,8 @@ Some things only the browser can do, and Voilà runs no notebook JavaScript, so 
 - turn a file the kernel sends into a download;
 - report a click on a report-table row (tables marked ``tv-drill``) to the kernel, for drill-down;
 - notice when the kernel stops answering and say so in plain words, with how to get the view back;
+- tell the kernel when a browser attaches (``attach``), so that a kernel preheated before the study files
+  changed can load them again;
 - tell the kernel how wide the page is (``width``), so that figures are sized to it through their own
   widgets (plotly's widget keeps its 700 px default in Voilà, and resizing it from outside with another
   copy of plotly.js would detach its click handlers).
@@ -45,6 +47,10 @@ function showLostKernel(show) {
 
 function render({ model, el }) {
   el.style.display = "none";
+  // The kernel checks the study files when a browser attaches (a preheated kernel loaded them earlier).
+  model.send({ type: "attach" });
+  // Row clicks go to the newest bridge (a dashboard replaced after a reload of the study brings its own).
+  window.__trialvizBridgeModel = model;
   if (!window.__trialvizBridge) {
     window.__trialvizBridge = true;
     document.addEventListener("click", (event) => {
@@ -55,7 +61,7 @@ function render({ model, el }) {
         const table = row.closest("table");
         const rows = Array.from(table.querySelectorAll("tbody tr"));
         const stub = row.querySelector("th, td");
-        model.send({ type: "row", table: table.closest(".tv-drill").dataset.table || "",
+        window.__trialvizBridgeModel.send({ type: "row", table: table.closest(".tv-drill").dataset.table || "",
                      index: rows.indexOf(row), text: stub ? stub.textContent.trim() : "" });
       }
     }, true);
@@ -92,9 +98,10 @@ function render({ model, el }) {
   });
   window.__trialvizLastPong = Date.now();
   const interval = model.get("heartbeat_ms");
+  // Check before pinging: once the kernel is gone, send throws ("Cannot send") and must not stop the check.
   setInterval(() => {
-    model.send({ type: "ping" });
     if (Date.now() - window.__trialvizLastPong > 3 * interval) showLostKernel(true);
+    try { model.send({ type: "ping" }); } catch (error) { showLostKernel(true); }
   }, interval);
   // Ready once the page's figures are drawn (no new plot for 300 ms, at most 5 s): the kernel then
   // redraws what it computed before the page was there (updates sent before a plot exists are lost).
@@ -133,6 +140,7 @@ class BrowserBridge(anywidget.AnyWidget):
     def __init__(self, **kwargs: object):
         super().__init__(**kwargs)
         self._row_handlers: list[Callable[[str, int, str], None]] = []
+        self._attach_handlers: list[Callable[[], None]] = []
         self.on_msg(self._on_message)
 
     def download(self, filename: str, data: bytes, mime: str) -> None:
@@ -144,10 +152,17 @@ class BrowserBridge(anywidget.AnyWidget):
         """Call ``handler(table, row_index, row_text)`` when a row of a ``tv-drill`` table is clicked."""
         self._row_handlers.append(handler)
 
+    def on_attach(self, handler: Callable[[], None]) -> None:
+        """Call ``handler()`` each time a browser shows this widget (a page opens or reconnects)."""
+        self._attach_handlers.append(handler)
+
     def _on_message(self, _widget: object, content: dict, _buffers: object) -> None:
         kind = content.get("type")
         if kind == "ping":
             self.send({"type": "pong"})
+        elif kind == "attach":
+            for attached in self._attach_handlers:
+                attached()
         elif kind == "row":
             for handler in self._row_handlers:
                 handler(str(content.get("table", "")), int(content.get("index", -1)), str(content.get("text", "")))

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import ipywidgets as widgets
 import pandas as pd
@@ -20,17 +18,16 @@ import pandas as pd
 from trialviz.app.bridge import BrowserBridge
 from trialviz.app.exports import FIGURE_FORMATS, figure_bytes, view_report
 from trialviz.app.panels import PANELS, Panel
+from trialviz.app.source import STUDY_ENVIRONMENT_VARIABLE, StudySource  # noqa: F401 - the variable is re-exported
 from trialviz.app.state import ViewState
 from trialviz.errors import TrialvizError
 from trialviz.figures.style import cohort_colours
 from trialviz.filters import baseline_values
-from trialviz.io import load_study
 from trialviz.study import Study
 from trialviz.tables.export import to_csv_bytes, to_xlsx_bytes
 
 log = logging.getLogger(__name__)
 
-STUDY_ENVIRONMENT_VARIABLE = "TRIALVIZ_STUDY"
 TAB_KEYS = [panel.key for panel in PANELS]
 SEX_LABELS = {"F": "Women", "M": "Men"}
 POPULATION_FLAGS = ("EFFFL", "ITTFL", "FASFL", "SAFFL", "PPROTFL")
@@ -71,6 +68,9 @@ class Explorer:
         The study to explore (see :func:`trialviz.load_study`).
     state
         The view to open with (filters, tab, endpoint…); the browser's address overrides it.
+    source
+        Where the study was loaded from (:meth:`from_environment`): when a browser attaches and the files
+        changed since, the dashboard is replaced by one on the files as they are now, or by an error page.
 
     Examples
     --------
@@ -82,8 +82,11 @@ class Explorer:
     '10 of 20 patients shown'
     """
 
-    def __init__(self, study: Study, state: ViewState | None = None):
+    def __init__(self, study: Study, state: ViewState | None = None, source: StudySource | None = None):
         self.study = study
+        self.source = source
+        self.replacement: Explorer | ErrorPage | None = None
+        """What replaced this dashboard after its study files changed (its own widgets' events are then ignored)."""
         self.view: Study = study
         self.state = ViewState()
         self._syncing = False
@@ -99,6 +102,7 @@ class Explorer:
         self.bridge.observe(self._guarded(self._on_width), names="width")
         self.bridge.observe(self._guarded(self._on_page_ready), names="ready")
         self.bridge.on_row_click(self._on_row_click)
+        self.bridge.on_attach(self._on_attach)
         self._build_filters()
         self._build_drill()
 
@@ -137,16 +141,13 @@ class Explorer:
 
     # --- construction -----------------------------------------------------------------------------------------
     @classmethod
-    def from_environment(cls) -> Explorer | widgets.Widget:
+    def from_environment(cls) -> Explorer | ErrorPage:
         """The explorer on the study named by ``TRIALVIZ_STUDY`` (the bundled study when unset).
 
-        When the study cannot be loaded, returns a widget that explains why in plain words instead.
+        When the study cannot be loaded, returns an :class:`ErrorPage` that explains why in plain words
+        instead. Both check the files again when a browser attaches (see :class:`StudySource`).
         """
-        path = os.environ.get(STUDY_ENVIRONMENT_VARIABLE) or None
-        try:
-            return cls(load_study(Path(path) if path else None))
-        except TrialvizError as exc:
-            return error_page(f"The study {path or 'bundled study'} could not be opened.", str(exc))
+        return open_source(StudySource.from_environment())
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -395,7 +396,7 @@ class Explorer:
     # --- events -------------------------------------------------------------------------------------------------
     def _guarded(self, update: Callable[[], None]) -> Callable[..., None]:
         def handler(*_args: object) -> None:
-            if self._syncing:
+            if self._syncing or self.replacement is not None:
                 return
             try:
                 update()
@@ -404,8 +405,12 @@ class Explorer:
                 self._show_error(exc)
         return handler
 
+    def _on_attach(self) -> None:
+        if self.source is not None and self.replacement is None:
+            self.replacement = _reopen_if_changed(self.widget, self.bridge, self.source)
+
     def _on_initial_query(self, change: dict) -> None:
-        if change["new"]:
+        if change["new"] and self.replacement is None:
             self.apply_state(*ViewState.from_query(change["new"]))
 
     def _on_page_ready(self) -> None:
@@ -655,3 +660,70 @@ def error_page(title: str, detail: str) -> widgets.Widget:
         "<p>Correct the files, then reload this page. <code>trialviz validate STUDY</code> lists every "
         "problem.</p></div>"
     )
+
+
+class ErrorPage:
+    """The page shown instead of the dashboard when the study cannot be opened: plain words, no traceback.
+
+    With a ``source``, it tries again when a browser attaches and the files changed since (a preheated
+    kernel made the page before they were corrected), and shows the dashboard if the study now loads.
+    """
+
+    def __init__(self, title: str, detail: str, source: StudySource | None = None):
+        self.source = source
+        self.replacement: Explorer | ErrorPage | None = None
+        self.page = error_page(title, detail)
+        self.bridge = BrowserBridge()
+        self.bridge.on_attach(self._on_attach)
+        self.widget = widgets.VBox([self.bridge, self.page])
+
+    @property
+    def value(self) -> str:
+        """The page's HTML."""
+        return self.page.value
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _on_attach(self) -> None:
+        if self.source is not None and self.replacement is None:
+            self.replacement = _reopen_if_changed(self.widget, self.bridge, self.source)
+
+
+def open_source(source: StudySource) -> Explorer | ErrorPage:
+    """The dashboard on the study of ``source``, or the page that says why it cannot be opened.
+
+    Parameters
+    ----------
+    source
+        Where the study comes from; it keeps what was loaded, to notice later changes of the files.
+
+    Returns
+    -------
+    Explorer or ErrorPage
+    """
+    try:
+        study = source.load()
+    except TrialvizError as exc:
+        return ErrorPage(f"The study {source.label} could not be opened.", str(exc), source)
+    return Explorer(study, source=source)
+
+
+def _reopen_if_changed(root: widgets.Box, bridge: BrowserBridge,
+                       source: StudySource) -> Explorer | ErrorPage | None:
+    """If the study files changed since ``source`` loaded them, show in ``root`` the study loaded again (or the
+    error page) in place of its content, keeping ``bridge`` (its heartbeat); returns what replaced it."""
+    try:
+        changed = source.changed()
+    except OSError:  # unreadable now: load again, which says why
+        changed = True
+    if not changed:
+        return None
+    root.remove_class("tv-app")
+    root.children = [bridge, widgets.HTML(f"{STYLE}<p class='tv-sub'>The study files changed since this "
+                                          "session started: loading them again…</p>")]
+    replacement = open_source(source)
+    root.children = [bridge, replacement.widget]
+    return replacement

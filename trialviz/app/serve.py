@@ -5,17 +5,24 @@ notebook through the ``TRIALVIZ_STUDY`` environment variable of the server, neve
 nothing a browser sends can choose which files are read. ``voila/voila.json`` beside this module holds
 the production settings: sources stripped, no tracebacks, no template or theme override from the URL,
 no static files served, idle kernels culled.
+
+The names of the study's files when the server starts go to the notebook too (``TRIALVIZ_STUDY_FILES``): a
+file of that list that is gone later gives new sessions an error page, never a smaller study.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from types import FrameType
 
-from trialviz.app.explorer import STUDY_ENVIRONMENT_VARIABLE
+from trialviz.app.source import FILES_ENVIRONMENT_VARIABLE, STUDY_ENVIRONMENT_VARIABLE, study_files
 from trialviz.errors import StudyFileError
 from trialviz.paths import DASHBOARD_NOTEBOOK, VOILA_CONFIG_DIR
 
@@ -33,14 +40,17 @@ def voila_command(port: int, *, open_browser: bool = False, ip: str = "127.0.0.1
 
 
 def dashboard_environment(study: str | Path | None) -> dict[str, str]:
-    """The server environment: ``TRIALVIZ_STUDY`` set to the absolute study path (or unset: bundled)."""
+    """The server environment: ``TRIALVIZ_STUDY`` set to the absolute study path (or unset: bundled), and
+    ``TRIALVIZ_STUDY_FILES`` to the JSON list of the study's file names now."""
     env = dict(os.environ)
     env.pop(STUDY_ENVIRONMENT_VARIABLE, None)
+    path = None
     if study is not None:
         path = Path(study).expanduser().resolve()
         if not path.exists():
             raise StudyFileError(f"{study}: no such file or folder.")
         env[STUDY_ENVIRONMENT_VARIABLE] = str(path)
+    env[FILES_ENVIRONMENT_VARIABLE] = json.dumps(sorted(study_files(path)))
     return env
 
 
@@ -56,15 +66,25 @@ def free_port(preferred: int = 8866) -> int:
 
 def serve(study: str | Path | None = None, *, port: int | None = None, open_browser: bool = False,
           ip: str = "127.0.0.1") -> int:
-    """Run Voilà on the dashboard until interrupted; returns its exit code."""
+    """Run Voilà on the dashboard until interrupted; returns its exit code.
+
+    SIGTERM and SIGINT (Ctrl+C) stop Voilà, which shuts its kernels down, and are waited for.
+    """
     env = dashboard_environment(study)
     port = port or free_port()
     url = f"http://{'127.0.0.1' if ip in ('0.0.0.0', '') else ip}:{port}/"
     print(f"trialviz dashboard on {env.get(STUDY_ENVIRONMENT_VARIABLE, 'the bundled MSC-SSc study')}")
     print(f"Open {url} in a browser (Ctrl+C stops the server).", flush=True)
     process = subprocess.Popen(voila_command(port, open_browser=open_browser, ip=ip), env=env)
+
+    def stop(_signal: int, _frame: FrameType | None) -> None:
+        if process.poll() is None:
+            process.terminate()
+
+    main = threading.current_thread() is threading.main_thread()  # only the main thread may set handlers
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)} if main else {}
     try:
         return process.wait()
-    except KeyboardInterrupt:
-        process.terminate()
-        return process.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
