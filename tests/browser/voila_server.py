@@ -65,15 +65,23 @@ class VoilaServer:
 
     def memory(self) -> int:
         """Resident memory of Voilà and all its kernels, in bytes."""
-        total = 0
+        return self.server_memory() + self.kernel_memory()
+
+    def server_memory(self) -> int:
+        """Resident memory of the Voilà server process alone, in bytes."""
         try:
-            for process in [psutil.Process(self.process.pid), *self.kernels()]:
-                try:
-                    total += process.memory_info().rss
-                except psutil.NoSuchProcess:
-                    pass
+            return psutil.Process(self.process.pid).memory_info().rss
         except psutil.NoSuchProcess:
-            pass
+            return 0
+
+    def kernel_memory(self) -> int:
+        """Resident memory of the kernels, in bytes."""
+        total = 0
+        for process in self.kernels():
+            try:
+                total += process.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
         return total
 
     def page(self, query: str = "", timeout: float = 180) -> tuple[str, str]:
