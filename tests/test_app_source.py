@@ -104,3 +104,17 @@ def test_a_browser_attaching_after_a_change_gets_the_study_as_it_is_now(folder):
     assert isinstance(error.replacement, Explorer)
     assert error.replacement.count_text() == "20 of 20 patients shown"
     assert error.widget.children == (error.bridge, error.replacement.widget)
+
+
+def test_an_unexpected_failure_while_reloading_shows_the_error_page(folder, monkeypatch):
+    app = open_source(StudySource(folder, frozenset(study_files(folder))))
+    toml = folder / "study.toml"
+    toml.write_text(toml.read_text() + "\n")
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Explorer, "__init__", broken)
+    app._on_attach()
+    assert isinstance(app.replacement, ErrorPage)
+    assert "unexpected error" in app.replacement.value and "a bug" not in app.replacement.value

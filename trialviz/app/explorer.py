@@ -724,6 +724,11 @@ def _reopen_if_changed(root: widgets.Box, bridge: BrowserBridge,
     root.remove_class("tv-app")
     root.children = [bridge, widgets.HTML(f"{STYLE}<p class='tv-sub'>The study files changed since this "
                                           "session started: loading them again…</p>")]
-    replacement = open_source(source)
+    try:
+        replacement = open_source(source)
+    except Exception:  # an unexpected error must never leave the page half replaced
+        log.exception("loading the study again failed")
+        replacement = ErrorPage(f"The study {source.label} could not be opened.",
+                                "An unexpected error occurred while reading it again.", source)
     root.children = [bridge, replacement.widget]
     return replacement
