@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -113,3 +114,15 @@ def test_followup_summary(bundled, tiny):
 def test_unknown_endpoint_is_a_clear_error(bundled):
     with pytest.raises(trialviz.AnalysisError, match="Unknown endpoint 'NOPE'.*MRSS"):
         trialviz.endpoint_summary(bundled, "NOPE")
+
+
+def test_period_tables_group_kinds_of_event_under_their_period(bundled):
+    from trialviz.tables.report import as_html, report_table
+
+    html = as_html(report_table("primary-endpoint", bundled))
+    headings = re.findall(r'class="gt_group_heading"[^>]*>([^<]+)<', html)
+    assert [h.strip() for h in headings] == ["Primary-endpoint window: Infusion and first 10 days (study days 1–11)",
+                                             "After the window (day ≥ 12)"]
+    stubs = [s.strip() for s in re.findall(r'gt_stub">([^<]+)<', html)]
+    assert stubs[0] == "Serious or grade ≥ 3 adverse event" and "Any adverse event" in stubs
+    assert not any("·" in s for s in stubs), "row labels repeat the period"

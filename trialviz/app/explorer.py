@@ -55,6 +55,8 @@ STYLE = """
 .tv-listing { border-collapse: collapse; font-size: 13px; }
 .tv-listing td, .tv-listing th { border-bottom: 1px solid #e5e7eb; padding: 3px 8px; text-align: left; }
 .tv-app .widget-label { font-size: 14px; }
+/* a range readout ("51.2 – 108.0") is wider than the slider's default readout box */
+.tv-filters .widget-readout { min-width: 7.5em; max-width: none; overflow: visible; }
 </style>
 """
 

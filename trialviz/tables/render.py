@@ -119,7 +119,7 @@ def facts_gt(facts: pd.DataFrame, *, title: str = "Published facts and the same 
 
 def _style(gt: GT) -> GT:
     return gt.tab_options(table_font_size="14px", heading_title_font_size="16px", heading_align="left",
-                          source_notes_font_size="12px", table_width="100%")
+                          source_notes_font_size="12px", table_width="100%", row_group_font_weight="bold")
 
 
 def as_html(gt: GT) -> str:

@@ -58,9 +58,10 @@ def _finish(gt: GT, table: pd.DataFrame, legend: str = "") -> GT:
 
 
 def counting_gt(table: pd.DataFrame, study: Study, *, title: str, keys: list[str], show_events: bool = True,
-                show_ci: bool = False, fixed_denominator: bool = True) -> GT:
+                show_ci: bool = False, fixed_denominator: bool = True, group: str | None = None) -> GT:
     """A tidy counting table as a report table: a row per combination of ``keys`` (labelled by ``label``
     where the table has one), a column per cohort, then one p-value column per compared cohort.
+    With ``group`` (a column of ``table``), rows are gathered under a heading per value of that column.
 
     Cells read "n (%)", with "[events]" when ``show_events`` and the confidence interval when ``show_ci``;
     with ``fixed_denominator`` the N of each cohort goes to its header, otherwise each cell shows n/N.
@@ -93,7 +94,11 @@ def counting_gt(table: pd.DataFrame, study: Study, *, title: str, keys: list[str
             p_values = shown[shown["cohort"] == cohort].set_index("_row")["p_value"]
             wide[column] = p_values.reindex(wide.index).map(format_p).fillna("")
     wide.insert(0, "", [labels[i] for i in wide.index])
-    gt = GT(wide.reset_index(drop=True), rowname_col="", id=_table_id(title)).tab_header(title=title)
+    if group is not None:
+        groups = dict(zip(shown["_row"], shown[group].astype(str), strict=False))
+        wide.insert(0, "_group", [groups[i] for i in wide.index])
+    gt = GT(wide.reset_index(drop=True), rowname_col="", groupname_col="_group" if group else None,
+            id=_table_id(title)).tab_header(title=title)
     legend = "n (%) patients" + (" [number of events]" if has_events else "") + \
         ("; exact 95% CI of the percentage" if show_ci else "") + "."
     return _finish(gt, table, legend)
@@ -203,10 +208,10 @@ def _km_render(table: pd.DataFrame, study: Study, title: str) -> GT:
 
 
 def _by_period(**options: Any) -> Callable[[pd.DataFrame, Study, str], GT]:
-    """Counting table whose rows are onset period · kind of event."""
+    """Counting table whose rows are kinds of event, under a heading per onset period."""
     def render(table: pd.DataFrame, study: Study, title: str) -> GT:
-        labelled = table.assign(label=table["period_label"] + " · " + table["label"])
-        return counting_gt(labelled, study, title=title, keys=["period", "category"], **options)
+        return counting_gt(table, study, title=title, keys=["period", "category"], group="period_label",
+                           **options)
     return render
 
 
