@@ -40,3 +40,19 @@ def test_what_is_ignored_is_named():
 def test_no_setting_can_name_a_file():
     state, ignored = ViewState.from_query("study=/etc/passwd&path=../data&file=x.csv")
     assert state == ViewState() and len(ignored) == 3
+
+
+def test_patient_summary_speaks_clinicians_words_and_escapes_text():
+    import pandas as pd
+
+    from trialviz.app.panels import patient_summary_html
+
+    subject = pd.Series({"USUBJID": "P1", "TRT01P": "MSC 3×10⁶/kg", "AGE": 55, "SEX": "F",
+                         "TRTSDT": pd.Timestamp("2014-03-24"), "EOSSTT": "DISCONTINUED",
+                         "DCSREAS": "<script>x</script>", "DTHFL": "N", "TRT01A": None})
+    text = patient_summary_html(subject)
+    for shown in ("Planned treatment: <b>MSC 3×10⁶/kg</b>", "Age: <b>55</b>", "Treated on: <b>2014-03-24</b>",
+                  "End of study: <b>Discontinued</b>", "Died: <b>no</b>", "Actual treatment: <b>–</b>",
+                  "&lt;script&gt;"):
+        assert shown in text, shown
+    assert "<script>" not in text and "title='EOSSTT'" in text

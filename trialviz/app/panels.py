@@ -48,6 +48,30 @@ def html_block(content: str, css_class: str = "") -> widgets.HTML:
     return block
 
 
+PATIENT_FIELDS = {"TRT01P": "Planned treatment", "TRT01A": "Actual treatment", "AGE": "Age", "SEX": "Sex",
+                  "TRTSDT": "Treated on", "EOSSTT": "End of study", "DCSREAS": "Reason for discontinuation",
+                  "DTHFL": "Died"}
+
+
+def patient_summary_html(subject: pd.Series) -> str:
+    """One line about a patient in clinicians' words; the ADSL variable behind each item is its tooltip."""
+    items = []
+    for column, label in PATIENT_FIELDS.items():
+        if column not in subject.index:
+            continue
+        value = subject[column]
+        if pd.isna(value) or str(value).strip() == "":
+            shown = "–"
+        elif column.endswith("DT"):
+            shown = str(value)[:10]
+        elif column == "DTHFL":
+            shown = {"Y": "yes", "N": "no"}.get(str(value), str(value))
+        else:
+            shown = str(value).capitalize() if str(value).isupper() and len(str(value)) > 3 else str(value)
+        items.append(f"<span title='{column}'>{label}: <b>{html.escape(shown)}</b></span>")
+    return "<div class='tv-sub'>" + " · ".join(items) + "</div>"
+
+
 def report_html(name: str, table: pd.DataFrame, study: Study, title: str, drill: str = "") -> str:
     """A report table's HTML; with ``drill``, its rows can be clicked to list the patients behind them."""
     content = as_html(render_report(name, table, study, title=title))
@@ -388,10 +412,7 @@ class PatientPanel(Panel):
             self.summary.value = "<p>No patient matches the filters.</p>"
             return
         subject = view.subjects[view.subjects["USUBJID"] == usubjid].iloc[0]
-        shown = [c for c in ("TRT01P", "TRT01A", "AGE", "SEX", "TRTSDT", "EOSSTT", "DTHFL") if c in subject.index]
-        self.summary.value = "<div class='tv-sub'>" + " · ".join(
-            f"{c}: <b>{html.escape(str(subject[c])[:10] if c.endswith('DT') else str(subject[c]))}</b>"
-            for c in shown) + "</div>"
+        self.summary.value = patient_summary_html(subject)
         self.show(self.timeline, patient_timeline_figure(view, usubjid))
         try:
             self.show(self.endpoints, patient_endpoints_figure(view, usubjid))
