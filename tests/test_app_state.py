@@ -56,3 +56,13 @@ def test_patient_summary_speaks_clinicians_words_and_escapes_text():
                   "&lt;script&gt;"):
         assert shown in text, shown
     assert "<script>" not in text and "title='EOSSTT'" in text
+
+
+def test_the_header_names_a_study_once_when_it_has_no_other_title(pilot, bundled):
+    from trialviz.app.explorer import Explorer
+
+    for study, heading in ((pilot, "<p class='tv-title'>CDISCPILOT01</p>"),
+                           (bundled, "<p class='tv-title'>MSC-SSc: Allogeneic bone marrow")):
+        explorer = Explorer(study)
+        assert heading in explorer._header_html()
+    assert "NCT02213705 · Single-centre" in Explorer(bundled)._header_html()

@@ -180,10 +180,12 @@ class Explorer:
             more = f"<li>… and {len(self.study.warnings) - 20} more</li>" if len(self.study.warnings) > 20 else ""
             warnings = (f"<details class='tv-warning'><summary>{len(self.study.warnings)} data warning(s): the "
                         f"analyses use the data as recorded</summary><ul>{items}{more}</ul></details>")
+        heading = meta.display_name if meta.title in ("", meta.display_name) else \
+            f"{meta.display_name}: {meta.title}"
+        identity = [part for part in (meta.study_id if meta.study_id != heading else "", meta.design) if part]
         return (
-            f"<p class='tv-title'>{html.escape(meta.display_name)}: {html.escape(meta.title)}</p>"
-            f"<div class='tv-sub'>{html.escape(meta.study_id)}"
-            f"{(' · ' + html.escape(meta.design)) if meta.design else ''}</div>"
+            f"<p class='tv-title'>{html.escape(heading)}</p>"
+            + (f"<div class='tv-sub'>{html.escape(' · '.join(identity))}</div>" if identity else "") +
             f"{banner}"
             f"<div class='tv-sub'>Data: {files} (content hash {prov.content_hash}) · loaded {loaded} · "
             f"trialviz {__version__}</div>{defaults}{warnings}"
