@@ -58,3 +58,24 @@ def test_large_studies_sample_lines_but_not_means(pilot):
     ids = {i for t in fig.data if t.name.endswith("patients") for i in t.customdata if i is not None}
     assert len(ids) == 50
     assert "random 50 of" in fig.layout.title.text
+
+
+def test_legends_sit_in_the_figure_foot_whatever_its_height(bundled, pilot):
+    """A legend placed in fractions of the plot drifts: far below a tall timeline, onto the ticks of a
+    short figure. Every figure anchors it to the foot of the figure, inside a margin kept for it."""
+    from trialviz import figures
+    from trialviz.figures.style import LEGEND_MARGIN
+
+    made = [figures.trajectory_figure(pilot, "ACITM01"), figures.ae_timeline_figure(pilot),
+            figures.ae_timeline_figure(bundled), figures.waterfall_figure(bundled, "MRSS", "Month 12"),
+            figures.responder_figure(bundled, "MRSS"), figures.patient_timeline_figure(bundled, "MSC-SSC-001"),
+            figures.enrolment_figure(bundled)]
+    for fig in made:
+        legend = fig.layout.legend
+        assert (legend.yref, legend.y, legend.yanchor) == ("container", 0, "bottom"), fig.layout.title.text
+        assert fig.layout.margin.b >= LEGEND_MARGIN
+    timeline = made[1]
+    rows = len(timeline.layout.meta["patients"])
+    assert rows == 150 and timeline.layout.yaxis.range == (rows - 0.5, -0.7)  # no padding above the first row
+    assert [t.name for t in made[0].data if t.showlegend is not False] == [
+        f"{c} · mean (95% CI)" for c in ("Placebo", "Xanomeline Low Dose", "Xanomeline High Dose")]

@@ -68,7 +68,6 @@ def waterfall_figure(study: Study, param: str, visit: str, *, measure: Measure =
     fig.update_layout(
         bargap=0.15,
         margin=dict(b=150),
-        legend=dict(y=-0.42),
         xaxis=dict(tickmode="array", tickvals=list(range(len(position))),
                    ticktext=[text(s) for s in position], tickangle=-60, title=None, showgrid=False),
         yaxis=dict(title=text(f"{MEASURE_LABELS[measure]} ({unit})" if unit else MEASURE_LABELS[measure]),

@@ -106,7 +106,8 @@ def ae_timeline_figure(study: Study, *, population_flag: str | None = None, trea
          "serious.", pop.note + note], height=max(380, 110 + 26 * len(rows)))
     fig.update_layout(
         xaxis=dict(title="Study day of onset (day 1 = treatment)", zeroline=False),
-        yaxis=dict(tickmode="array", tickvals=list(range(len(rows))), ticktext=labels_y, autorange="reversed",
+        yaxis=dict(tickmode="array", tickvals=list(range(len(rows))), ticktext=labels_y,
+                   range=[len(rows) - 0.5, -0.7],  # first patient on top; autorange pads tall figures
                    title=None, showgrid=False),
         legend=dict(title=dict(text=legend_title)),
         meta={"events": int(len(events)), "patients": list(rows)},

@@ -31,6 +31,10 @@ def text(value: object) -> str:
     return escape(str(value), quote=False)
 
 
+LEGEND_MARGIN = 120
+"""Bottom margin (pixels) holding an axis's tick labels and title, then a one-row legend."""
+
+
 def apply_layout(fig: go.Figure, study: Study, title: str, subtitle: Sequence[str] = (),
                  height: int = 540) -> go.Figure:
     """Give a figure the layout every figure shares: title and subtitle lines, readable fonts, white
@@ -47,8 +51,10 @@ def apply_layout(fig: go.Figure, study: Study, title: str, subtitle: Sequence[st
         font=dict(family=FONT_FAMILY, size=14, color="#1f2937"),
         template="plotly_white",
         height=height,
-        margin=dict(l=70, r=30, t=top, b=90),
-        legend=dict(orientation="h", yanchor="top", y=-0.22, x=0, xanchor="left"),
+        margin=dict(l=70, r=30, t=top, b=LEGEND_MARGIN),
+        # the legend sits at the foot of the figure in pixels: placed in plot fractions, it drifts away from
+        # the axis on tall figures (a timeline of 150 patients) and onto the tick labels on short ones
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0, xanchor="left"),
         hoverlabel=dict(font_size=13),
     )
     if study.meta.simulated:

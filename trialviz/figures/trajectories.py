@@ -85,7 +85,7 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
             x, y, ids = _patient_lines(records_shown[records_shown["cohort"] == cohort], column, visits, position)
             fig.add_trace(go.Scatter(
                 x=x, y=y, customdata=ids, mode="lines+markers", name=f"{text(cohort)} · patients",
-                legendgroup=cohort, line=dict(color=rgba(colour, 0.35), width=1.2),
+                legendgroup=cohort, showlegend=False, line=dict(color=rgba(colour, 0.35), width=1.2),
                 marker=dict(color=rgba(colour, 0.55), size=5), connectgaps=False,
                 hovertemplate=f"<b>%{{customdata}}</b><br>{text(cohort)}<br>%{{y:.{endpoint.decimals}f}} "
                 f"{text(unit)}<extra></extra>",
