@@ -34,6 +34,12 @@ LOW = "MSC 1×10⁶/kg"
 NO_POOL = ["--VoilaConfiguration.preheat_kernel=False"]
 
 
+@pytest.fixture(autouse=True)
+def _long_expect_timeout() -> None:
+    """Tests that open their own browser contexts (no ``page`` fixture) need the long timeout too."""
+    expect.set_options(timeout=TIMEOUT_MS)
+
+
 @pytest.fixture(scope="module")
 def study_copy(tmp_path_factory):
     folder = tmp_path_factory.mktemp("running") / "study"
