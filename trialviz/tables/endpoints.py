@@ -10,6 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from trialviz.errors import AnalysisError
+from trialviz.io.text import text_eq
 from trialviz.study import Study
 from trialviz.tables.common import TOTAL, population, with_conventions
 
@@ -30,11 +31,11 @@ def analysis_records(study: Study, param: str, *, population_flag: str | None = 
     study.endpoint(param)
     pop = population(study, "efficacy", population_flag)
     data = study.measurements
-    rows = data[data["PARAMCD"].astype(str).eq(param).to_numpy()]
+    rows = data[text_eq(data["PARAMCD"], param).to_numpy()]
     flag = study.conventions.analysis_flag
     flagged = flag in rows.columns and rows[flag].notna().any()
     if flagged:
-        rows = rows[rows[flag].astype("string").eq("Y").fillna(False).to_numpy()]
+        rows = rows[text_eq(rows[flag], "Y").to_numpy()]
     rows = rows[rows["AVISIT"].notna() & rows["AVISITN"].notna()]
     cohorts = pop.subjects.set_index("USUBJID")["cohort"]
     rows = rows[rows["USUBJID"].isin(cohorts.index)]

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from trialviz.errors import AnalysisError
+from trialviz.io.text import map_distinct
 from trialviz.study import Study
 from trialviz.tables.common import (TOTAL, Population, cohort_columns, exact_ci, fisher_against, population,
                                     require_cohort, with_conventions)
@@ -49,23 +50,29 @@ def severity_of(events: pd.DataFrame) -> pd.Series | None:
     """
     for column in ("AESEV", "ASEV"):
         if column in events.columns and events[column].notna().any():
-            return events[column].astype("string").str.strip().str.upper()
+            return pd.Series(map_distinct(events[column], _upper, pd.NA), index=events.index, dtype="string")
     return None
 
 
 def is_related(study: Study, events: pd.DataFrame) -> pd.Series:
     """True where the investigator judged the event related (``AEREL`` in the study's related terms)."""
+    related = study.conventions.related_values
     for column in ("AEREL", "AREL"):
         if column in events.columns:
-            text = events[column].astype("string").str.strip().str.upper()
-            return text.isin(study.conventions.related_values).fillna(False)
+            return pd.Series(map_distinct(events[column], lambda s: _upper(s).isin(related).fillna(False), False),
+                             index=events.index, dtype=bool)
     return pd.Series(False, index=events.index)
 
 
 def _yes(events: pd.DataFrame, column: str) -> pd.Series:
     if column not in events.columns:
         return pd.Series(False, index=events.index)
-    return events[column].astype("string").str.strip().str.upper().eq("Y").fillna(False)
+    return pd.Series(map_distinct(events[column], lambda s: _upper(s).eq("Y").fillna(False), False),
+                     index=events.index, dtype=bool)
+
+
+def _upper(values: pd.Series) -> pd.Series:
+    return values.astype("string").str.strip().str.upper()
 
 
 def event_kinds(study: Study, events: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
@@ -252,7 +259,9 @@ def _coded(events: pd.DataFrame, columns: tuple[str, ...], missing: str) -> pd.S
     column = next((c for c in columns if c in events.columns), None)
     if column is None:
         return pd.Series(missing, index=events.index, dtype="string")
-    return events[column].astype("string").str.strip().replace("", pd.NA).fillna(missing)
+    coded = map_distinct(events[column], lambda s: s.astype("string").str.strip().replace("", pd.NA).fillna(missing),
+                         missing)
+    return pd.Series(coded, index=events.index, dtype="string")
 
 
 def _level_counts(events: pd.DataFrame, keys: list[str], sizes: pd.Series,
