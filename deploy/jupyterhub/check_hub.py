@@ -9,7 +9,8 @@ requirement); with JupyterHub in a throwaway environment that also sees trialviz
     .venv/bin/python -m deploy.jupyterhub.check_hub --hub-venv /tmp/hubvenv \\
         --proxy /tmp/hubnpm/node_modules/.bin/configurable-http-proxy
 
-Only the authenticator and spawner differ from production: ``dummy`` (any user name, one shared password)
+Voilà's templates and the widget extensions are taken from the environment this runs in (``JUPYTER_PATH``),
+as the throwaway Hub environment has none. Only the authenticator and spawner differ from production: ``dummy`` (any user name, one shared password)
 and ``simple`` (servers run as this user, no system accounts). Checked, in headless Chromium:
 
 1. without logging in, the dashboard address leads to the Hub's login page, never to the dashboard;
@@ -26,6 +27,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -58,7 +60,11 @@ def hub_command(hub_venv: Path, proxy: str, port: int) -> list[str]:
             f"--ConfigurableHTTPProxy.command={proxy}",
             "--JupyterHub.authenticator_class=dummy", f"--DummyAuthenticator.password={PASSWORD}",
             "--Authenticator.allow_all=True",
-            "--JupyterHub.spawner_class=simple"]
+            "--JupyterHub.spawner_class=simple",
+            # Jupyter servers refuse to run as root unless told (a root CI or container shell)
+            *(["--Spawner.args=['--allow-root']"] if os.geteuid() == 0 else []),
+            # the servers find Voilà's templates and the widget extensions where trialviz is installed
+            "--Spawner.env_keep=['PATH', 'PYTHONPATH', 'VIRTUAL_ENV', 'LANG', 'LC_ALL', 'JUPYTER_PATH']"]
 
 
 def log_in(page, url: str, user: str) -> None:
@@ -117,7 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="trialviz-hub-"))
     port = free_port()
     env = {**os.environ, "TRIALVIZ_SINGLEUSER": str(args.hub_venv / "bin" / "jupyterhub-singleuser"),
-           "PATH": f"{args.hub_venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+           "PATH": f"{args.hub_venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+           "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter")}
     log = (workdir / "jupyterhub.log").open("w")
     hub = subprocess.Popen(hub_command(args.hub_venv, args.proxy, port), cwd=workdir, env=env, stdout=log,
                            stderr=subprocess.STDOUT, start_new_session=True)
