@@ -50,6 +50,13 @@ RESULT_PATH = RESULTS_DIR / "load_test.json"
 MEMORY_RETURN_FRACTION = 0.2
 """After culling, at most this share of what the sessions added to the server's memory may remain."""
 
+# the page's clock (ms since navigation start) once the count reads "N of N patients shown"
+COUNT_JS = """() => {
+  const count = document.querySelector('.tv-count-total');
+  const text = count ? count.textContent.replace(/\\s+/g, ' ').trim() : '';
+  return /^(\\d+) of \\1 patients shown$/.test(text) ? performance.now() : false;
+}"""
+
 # resolves to the page's clock (ms since navigation start) once the count reads "N of N patients shown"
 # and a plotly figure holding data has been drawn
 INTERACTIVE_JS = """() => {
@@ -67,6 +74,7 @@ class Session:
     """One page: when it became interactive (seconds, or None) and the kernel that served it."""
 
     index: int
+    count_s: float | None = None
     interactive_s: float | None = None
     wall_s: float | None = None
     kernel_id: str = ""
@@ -199,9 +207,16 @@ async def open_session(browser, url: str, index: int, timeout_s: float) -> tuple
             session.kernel_id = ws.url.split("/api/kernels/")[1].split("/")[0]
 
     page.on("websocket", on_socket)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"[:300]))
+    page.on("console", lambda message: problems.append(f"console {message.type}: {message.text}"[:300])
+            if message.type == "error" and "Failed to load resource" not in message.text else None)
     started = time.monotonic()
     try:
         await page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
+        remaining = max(1.0, timeout_s - (time.monotonic() - started))
+        handle = await page.wait_for_function(COUNT_JS, polling=100, timeout=remaining * 1000)
+        session.count_s = round(await handle.json_value() / 1000, 2)
         remaining = max(1.0, timeout_s - (time.monotonic() - started))
         handle = await page.wait_for_function(INTERACTIVE_JS, polling=100, timeout=remaining * 1000)
         session.interactive_s = round(await handle.json_value() / 1000, 2)
@@ -211,6 +226,11 @@ async def open_session(browser, url: str, index: int, timeout_s: float) -> tuple
         try:
             shown = await page.evaluate("() => document.querySelector('.tv-count-total')?.textContent ?? null")
             session.error += f" (count shown: {shown!r})"
+        except Exception:  # noqa: BLE001 - the page may be gone
+            pass
+        session.error += "".join(f"; {problem}" for problem in problems[-3:])
+        try:
+            await page.screenshot(path=Path(tempfile.gettempdir()) / f"trialviz-load-test-session-{index}.png")
         except Exception:  # noqa: BLE001 - the page may be gone
             pass
     return session, context
@@ -260,6 +280,7 @@ def build_report(sessions: Sequence[Session], *, memory: dict[str, int], kernels
                  settings: dict[str, object], durations: dict[str, float]) -> dict[str, object]:
     """The JSON report: per-session times, their median and worst, memory in MiB, kernels, and failures."""
     times = [s.interactive_s for s in sessions if s.interactive_s is not None]
+    counts = [s.count_s for s in sessions if s.count_s is not None]
     mib = {key: round(value / MB) for key, value in memory.items()}
     added = memory["peak"] - memory["idle"]
     report: dict[str, object] = {
@@ -271,6 +292,9 @@ def build_report(sessions: Sequence[Session], *, memory: dict[str, int], kernels
             "worst": max(times) if times else None,
             "best": min(times) if times else None,
         },
+        "count_shown": len(counts),
+        "time_to_count_s": {"median": round(statistics.median(counts), 2) if counts else None,
+                            "worst": max(counts) if counts else None},
         "memory_mib": mib,
         "memory_per_session_kernel_mib": round(added / len(sessions) / MB) if sessions else None,
         "kernels": kernels,
@@ -305,13 +329,16 @@ def format_table(report: dict[str, object]) -> str:
         return "-" if value is None else f"{value:.1f} s"
 
     rows = [
-        ("sessions interactive", f"{report['interactive']} of {report['sessions']}"),
+        ("sessions showing the patient count", f"{report['count_shown']} of {report['sessions']}"),
+        ("time to the count, median / worst", f"{seconds(report['time_to_count_s']['median'])} / "  # type: ignore[index]
+                                              f"{seconds(report['time_to_count_s']['worst'])}"),  # type: ignore[index]
+        ("sessions interactive (count and a figure drawn)", f"{report['interactive']} of {report['sessions']}"),
         ("time to interactive, median", seconds(tti["median"])),  # type: ignore[index]
         ("time to interactive, worst", seconds(tti["worst"])),  # type: ignore[index]
         ("memory before sessions (Voilà + pool)", f"{mib['idle']} MiB"),  # type: ignore[index]
         ("memory at peak (Voilà + kernels)", f"{mib['peak']} MiB with {kernels['at_peak']} kernels"),  # type: ignore[index]
         ("  of which the Voilà server", f"{mib['server_at_end_of_sessions']} MiB"),  # type: ignore[index]
-        ("memory per session kernel", f"{report['memory_per_session_kernel_mib']} MiB"),
+        ("memory added per session (peak - before) / N", f"{report['memory_per_session_kernel_mib']} MiB"),
         ("Chromium, all pages open (client)", f"{mib['browser']} MiB"),  # type: ignore[index]
         ("session kernels culled", f"{kernels['session'] - kernels['session_left']} of {kernels['session']}"),  # type: ignore[index]
         ("kernels left (preheated pool)", f"{kernels['left']} (pool {kernels['pool']})"),  # type: ignore[index]
