@@ -396,7 +396,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ids = {s.kernel_id for s in sessions if s.kernel_id}
         print(f"{sum(s.interactive_s is not None for s in sessions)} of {args.sessions} interactive; pages closed, "
               f"waiting for culling ({args.cull_seconds} s idle)", flush=True)
-        budget = args.cull_seconds + 3 * args.cull_interval + 60
+        # Voilà culls one kernel after another, each shutdown taking seconds on a loaded machine
+        budget = args.cull_seconds + 3 * args.cull_interval + 60 + 10 * len(ids)
         durations["culling"] = wait_culled(server, ids, budget)
         left = session_kernels_left(server, ids)
         wait_quiet(server, pool, timeout_s=120)
