@@ -226,12 +226,12 @@ async def open_session(browser, url: str, index: int, timeout_s: float) -> tuple
         try:
             shown = await page.evaluate("() => document.querySelector('.tv-count-total')?.textContent ?? null")
             session.error += f" (count shown: {shown!r})"
-        except Exception:  # noqa: BLE001 - the page may be gone
+        except Exception:  # noqa: BLE001, S110 - the page may be gone
             pass
         session.error += "".join(f"; {problem}" for problem in problems[-3:])
         try:
             await page.screenshot(path=Path(tempfile.gettempdir()) / f"trialviz-load-test-session-{index}.png")
-        except Exception:  # noqa: BLE001 - the page may be gone
+        except Exception:  # noqa: BLE001, S110 - the page may be gone
             pass
     return session, context
 
@@ -324,14 +324,15 @@ def failures(report: dict[str, object], memory: dict[str, int]) -> list[str]:
 def format_table(report: dict[str, object]) -> str:
     """The report as a short readable table."""
     tti, mib, kernels = report["time_to_interactive_s"], report["memory_mib"], report["kernels"]
+    count = report["time_to_count_s"]
 
     def seconds(value: object) -> str:
         return "-" if value is None else f"{value:.1f} s"
 
     rows = [
         ("sessions showing the patient count", f"{report['count_shown']} of {report['sessions']}"),
-        ("time to the count, median / worst", f"{seconds(report['time_to_count_s']['median'])} / "  # type: ignore[index]
-                                              f"{seconds(report['time_to_count_s']['worst'])}"),  # type: ignore[index]
+        ("time to the count, median / worst",
+         f"{seconds(count['median'])} / {seconds(count['worst'])}"),  # type: ignore[index]
         ("sessions interactive (count and a figure drawn)", f"{report['interactive']} of {report['sessions']}"),
         ("time to interactive, median", seconds(tti["median"])),  # type: ignore[index]
         ("time to interactive, worst", seconds(tti["worst"])),  # type: ignore[index]

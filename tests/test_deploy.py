@@ -34,7 +34,8 @@ def load_config(path: Path, environ: dict[str, str] | None = None, monkeypatch=N
             monkeypatch.delenv(name, raising=False)
         for name, value in (environ or {}).items():
             monkeypatch.setenv(name, value)
-    exec(compile(path.read_text(), str(path), "exec"), {"get_config": lambda: config, "__file__": str(path)})
+    exec(compile(path.read_text(), str(path), "exec"),  # noqa: S102 - how Jupyter loads these files
+         {"get_config": lambda: config, "__file__": str(path)})
     return config
 
 
@@ -95,7 +96,7 @@ def test_reverse_proxy_checks_every_request_and_reaches_trialviz_serve_on_loopba
     code = "\n".join(line.split("#", 1)[0] for line in nginx.splitlines())
     assert code.count("{") == code.count("}")
     assert all(line.rstrip().endswith(("{", "}", ";")) for line in code.splitlines() if line.strip())
-    dashboard = re.search(r"location / \{(.*?)\n    \}", code, re.S).group(1)
+    dashboard = re.search(r"location / \{(.*?)\n    \}", code, re.DOTALL).group(1)
     assert "auth_request /oauth2/auth;" in dashboard
     assert "proxy_set_header   Upgrade $http_upgrade;" in dashboard  # the kernel websocket
     upstreams = dict(re.findall(r"upstream (\w+) \{\s*server ([\d.:]+);", code))
