@@ -38,7 +38,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.common import MB, stats
+from benchmarks.common import MB, stats, wait_until_idle
 from trialviz.app.serve import dashboard_environment, voila_command
 from trialviz.paths import VOILA_CONFIG_DIR
 
@@ -197,29 +197,10 @@ def _is_kernel(process: psutil.Process) -> bool:
 def settle(servers: list[VoilaServer], quiet_s: float = 2.0, timeout_s: float = 900) -> float:
     """Wait until each server has at least its pool of kernels and the server and every kernel have been
     idle (below 3 % of a core) for ``quiet_s``; returns the seconds waited."""
-    started = time.perf_counter()
-    quiet_since = None
-    while time.perf_counter() - started < timeout_s:
-        busy = any(len(server.kernels()) < server.pool for server in servers)
-        processes = [p for server in servers for p in [psutil.Process(server.process.pid), *server.kernels()]]
-        for process in processes:
-            try:
-                process.cpu_percent(None)
-            except psutil.NoSuchProcess:
-                pass
-        time.sleep(0.5)
-        for process in processes:
-            try:
-                busy |= process.cpu_percent(None) > 3.0
-            except psutil.NoSuchProcess:
-                busy = True
-        if busy:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.perf_counter()
-        elif time.perf_counter() - quiet_since >= quiet_s:
-            return time.perf_counter() - started
-    raise TimeoutError(f"the Voilà servers did not settle within {timeout_s} s")
+    return wait_until_idle(
+        lambda: [p for server in servers for p in [psutil.Process(server.process.pid), *server.kernels()]],
+        lambda: all(len(server.kernels()) >= server.pool for server in servers),
+        quiet_s=quiet_s, timeout_s=timeout_s, what="the Voilà servers")
 
 
 class _Frames:

@@ -9,9 +9,12 @@ import resource
 import statistics
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "benchmarks" / "results"
@@ -89,3 +92,33 @@ def run_worker(module: str, *args: str, timeout: float = 1800) -> dict:
     if completed.returncode != 0:
         raise RuntimeError(f"{module} {' '.join(args)} failed ({completed.returncode}):\n{completed.stderr[-4000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def wait_until_idle(processes: Callable[[], list[psutil.Process]], ready: Callable[[], bool], *,
+                    quiet_s: float, timeout_s: float, what: str) -> float:
+    """Wait until ``ready()`` holds and every process of ``processes()`` has used under 3 % of a core for
+    ``quiet_s`` (a Voilà server has filled its kernel pool and its kernels ran their notebooks); returns the
+    seconds waited. A process that ends meanwhile counts as busy."""
+    started = time.monotonic()
+    quiet_since: float | None = None
+    while time.monotonic() - started < timeout_s:
+        watched = processes()
+        for process in watched:
+            try:
+                process.cpu_percent(None)
+            except psutil.NoSuchProcess:
+                pass
+        time.sleep(0.5)
+        busy = not ready()
+        for process in watched:
+            try:
+                busy |= process.cpu_percent(None) > 3.0
+            except psutil.NoSuchProcess:
+                busy = True
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_s:
+            return time.monotonic() - started
+    raise TimeoutError(f"{what} did not settle within {timeout_s:.0f} s")

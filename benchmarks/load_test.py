@@ -41,7 +41,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.common import MB, RESULTS_DIR, machine
+from benchmarks.common import MB, RESULTS_DIR, machine, wait_until_idle
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.voila_server import VoilaServer
 from trialviz.paths import VOILA_CONFIG_DIR
@@ -142,29 +142,9 @@ class MemorySampler:
 def wait_quiet(server: VoilaServer, kernels: int, timeout_s: float, quiet_s: float = 2.0) -> float:
     """Wait until Voilà runs at least ``kernels`` kernels and it and they have used under 3 % of a core for
     ``quiet_s``; returns the seconds waited."""
-    started = time.monotonic()
-    quiet_since: float | None = None
-    while time.monotonic() - started < timeout_s:
-        processes = [psutil.Process(server.process.pid), *server.kernels()]
-        for process in processes:
-            try:
-                process.cpu_percent(None)
-            except psutil.NoSuchProcess:
-                pass
-        time.sleep(0.5)
-        busy = len(processes) - 1 < kernels
-        for process in processes:
-            try:
-                busy |= process.cpu_percent(None) > 3.0
-            except psutil.NoSuchProcess:
-                busy = True
-        if busy:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since >= quiet_s:
-            return time.monotonic() - started
-    raise TimeoutError(f"Voilà did not settle with {kernels} kernel(s) within {timeout_s:.0f} s")
+    return wait_until_idle(lambda: [psutil.Process(server.process.pid), *server.kernels()],
+                           lambda: len(server.kernels()) >= kernels,
+                           quiet_s=quiet_s, timeout_s=timeout_s, what=f"Voilà with {kernels} kernel(s)")
 
 
 def process_memory(pid: int) -> int:

@@ -96,8 +96,9 @@ def browser():
     shutil.rmtree(profile, ignore_errors=True)
 
 
-@pytest.fixture
-def page(browser):
+def new_session(browser):
+    """A fresh browser context and page, as one user's visit: long timeouts, only the local server reachable,
+    page errors collected in ``page.js_errors``. Returns ``(context, page)``; close the context when done."""
     from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT_MS)
@@ -110,6 +111,12 @@ def page(browser):
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.js_errors = errors  # type: ignore[attr-defined]
+    return context, page
+
+
+@pytest.fixture
+def page(browser):
+    context, page = new_session(browser)
     yield page
     context.close()
 

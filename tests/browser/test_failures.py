@@ -21,7 +21,7 @@ import psutil
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import TIMEOUT_MS, Server, screenshot
+from tests.browser.conftest import TIMEOUT_MS, Server, new_session, screenshot
 from tests.browser.voila_server import VoilaServer
 from tests.conftest import folder_hashes
 from trialviz import load_study
@@ -87,11 +87,7 @@ def test_a_reload_restores_the_view_after_the_kernel_died(fresh_server, page):
 
 
 def _new_session_shows_error(browser, url: str, *texts: str) -> None:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-        ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")) else route.abort())
+    context, page = new_session(browser)
     try:
         open_dashboard(page, url)
         error = page.locator(".tv-status-error")
@@ -142,8 +138,7 @@ def test_study_files_changed_under_a_running_server(fresh_server, study_copy, br
         for name, data in originals.items():
             (study_copy / name).write_bytes(data)
     # the files restored: new sessions open the dashboard again
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    fresh = context.new_page()
+    context, fresh = new_session(browser)
     open_dashboard(fresh, fresh_server.url)
     expect(fresh.locator(".tv-count-total")).to_have_text("20 of 20 patients shown")
     context.close()
@@ -205,18 +200,6 @@ def _wait_for_idle_pool(server: VoilaServer, size: int = 2, timeout: float = 180
         quiet = 0 if busy else quiet + 1
 
 
-def _session(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-        ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")) else route.abort())
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors  # type: ignore[attr-defined]
-    return context, page
-
-
 def test_the_preheated_pool_never_shows_files_that_changed(tmp_path, browser):
     """Production configuration, pool of two: both kernels loaded the study before a file was cut short, and
     the first new sessions still get the error page; kernels that loaded the broken file show the dashboard
@@ -235,7 +218,7 @@ def test_the_preheated_pool_never_shows_files_that_changed(tmp_path, browser):
         pneumonia = load_study(study).adverse_events
         expected = sorted(pneumonia.loc[pneumonia["AEDECOD"] == "Pneumonia", "USUBJID"].unique())
         for _ in range(2):
-            context, page = _session(browser)
+            context, page = new_session(browser)
             try:
                 page.goto(server.url + "?tab=safety", timeout=TIMEOUT_MS)
                 expect(page.locator(".tv-count-total")).to_have_text("20 of 20 patients shown")
