@@ -45,25 +45,37 @@ class Server:
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
                                         env=env)
         self.url = f"http://127.0.0.1:{self.port}/"
-        deadline = time.monotonic() + 90
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"trialviz serve exited; see {self.log_path}:\n{self.log_path.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"trialviz serve is not listening; see {self.log_path}") from None
-                time.sleep(0.2)
+        wait_listening(self.process, self.port, 90, "trialviz serve", self.log_path)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process, 20)
         self.log.close()
+
+
+def wait_listening(process: subprocess.Popen, port: int, timeout_s: float, what: str, log_path: Path) -> None:
+    """Wait until ``process`` accepts connections on 127.0.0.1:``port``; an error naming its log if it exits
+    or is still not listening after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited; see {log_path}:\n{log_path.read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} is not listening; see {log_path}") from None
+            time.sleep(0.2)
+
+
+def stop_process(process: subprocess.Popen, timeout_s: float) -> None:
+    """SIGTERM, then SIGKILL if the process has not ended after ``timeout_s``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @pytest.fixture(scope="session")

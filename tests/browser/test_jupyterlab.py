@@ -25,7 +25,7 @@ import pytest
 from playwright.sync_api import expect
 
 import trialviz
-from tests.browser.conftest import free_port, screenshot
+from tests.browser.conftest import free_port, screenshot, stop_process
 from trialviz.figures import trajectory_figure
 from trialviz.paths import NOTEBOOKS_DIR
 
@@ -77,11 +77,7 @@ class JupyterLab:
                 time.sleep(0.3)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process, 20)
         self.log.close()
 
 

@@ -9,15 +9,13 @@ extra options, for the reliability tests and the load test.
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import psutil
 
-from tests.browser.conftest import free_port
+from tests.browser.conftest import free_port, stop_process, wait_listening
 from trialviz.app.serve import dashboard_environment, voila_command
 from trialviz.paths import PROJECT_ROOT
 
@@ -36,18 +34,11 @@ class VoilaServer:
         self.process = subprocess.Popen(voila_command(self.port, ip="127.0.0.1", extra=options or []),
                                         env=dashboard_environment(study), stdout=self._log,
                                         stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Voilà exited; see {self.log_path}:\n{self.log_path.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise TimeoutError(f"Voilà is not listening; see {self.log_path}") from None
-                time.sleep(0.2)
+        try:
+            wait_listening(self.process, self.port, timeout, "Voilà", self.log_path)
+        except TimeoutError:
+            self.stop()
+            raise
 
     def kernels(self) -> list[psutil.Process]:
         """The kernel processes Voilà runs now (preheated ones included)."""
@@ -96,12 +87,7 @@ class VoilaServer:
     def stop(self) -> None:
         """SIGTERM to Voilà, which shuts its kernels down; anything left after 30 s is killed."""
         children = self.kernels()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, 30)
         for child in children:
             try:
                 child.wait(timeout=5)
