@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import ipywidgets as widgets
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io
+from plotly.basedatatypes import BasePlotlyType
 
 from trialviz.app.code import population_argument, view_code
 from trialviz.errors import AnalysisError
@@ -80,18 +82,46 @@ def report_html(name: str, table: pd.DataFrame, study: Study, title: str, drill:
 
 def replace_figure(widget: go.FigureWidget, figure: go.Figure, on_click: ClickHandler | None = None,
                    width: int | None = None) -> None:
-    """Show ``figure`` in ``widget`` in place (one batched update), re-attaching click drill-down.
+    """Show ``figure`` in ``widget`` in place, re-attaching click drill-down.
 
+    When the widget already shows the same kinds of traces (a filter change: the usual case), only the
+    properties that changed are sent, in one message that the browser draws once; otherwise the traces are
+    replaced, which the browser draws three times (traces removed, added, laid out).
     ``width`` (pixels) is the width the page gives the figure, as the browser reported it."""
     if width:
         figure.update_layout(width=width)
+    same_traces = [trace.type for trace in widget.data] == [trace.type for trace in figure.data]
     with widget.batch_update():
-        widget.data = []
-        widget.add_traces(list(figure.data))
-        widget.layout = figure.layout
+        if same_traces:
+            for trace, new_trace in zip(widget.data, figure.data):
+                _overwrite(trace, new_trace.to_plotly_json())
+            _overwrite(widget.layout, figure.layout.to_plotly_json())
+        else:
+            widget.data = []
+            widget.add_traces(list(figure.data))
+            widget.layout = figure.layout
     if on_click is not None:
         for trace in widget.data:
             trace.on_click(_point_click(on_click))
+
+
+def _overwrite(target: BasePlotlyType, properties: dict) -> None:
+    """Give a trace or layout exactly ``properties`` (inside a ``batch_update``): changed ones are set, ones
+    it no longer has are reset to plotly's default, unchanged ones are left alone (and not sent)."""
+    current = target.to_plotly_json()
+    for name in current.keys() - properties.keys():
+        if name != "type":
+            target[name] = None
+    for name, value in properties.items():
+        if name != "type" and not _same(current.get(name), value):
+            target[name] = value
+
+
+def _same(old: object, new: object) -> bool:
+    try:
+        return bool(old == new)
+    except ValueError:  # numpy arrays, also inside dicts: compare their JSON
+        return plotly.io.json.to_json_plotly(old) == plotly.io.json.to_json_plotly(new)
 
 
 def _point_click(on_click: ClickHandler) -> Callable:

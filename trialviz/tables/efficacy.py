@@ -19,7 +19,7 @@ from scipy import stats
 
 from trialviz.errors import AnalysisError
 from trialviz.study import Study
-from trialviz.tables.common import require_cohort, with_conventions
+from trialviz.tables.common import require_cohort, signed_rank_test, with_conventions
 from trialviz.tables.endpoints import MEASURE_COLUMNS, analysis_records, records_notes
 
 TestedMeasure = Literal["change", "percent change"]
@@ -54,10 +54,11 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
                    reference: str | None = None, population_flag: str | None = None) -> pd.DataFrame:
     """Nonparametric and t tests of an endpoint's change from baseline, at each visit or one.
 
-    Within each cohort: Wilcoxon signed-rank test of the change against 0 (``scipy.stats.wilcoxon``, zero
-    changes dropped) and the paired t-test of the visit value against baseline (``scipy.stats.ttest_rel``;
-    a one-sample t-test of the percent change for ``measure="percent change"``). Between cohorts: the
-    Mann–Whitney U test (two-sided, ``scipy.stats.mannwhitneyu``) of each cohort against the reference.
+    Within each cohort: Wilcoxon signed-rank test of the change against 0 (``scipy.stats.wilcoxon``'s
+    numbers, zero changes dropped; see :func:`~trialviz.tables.common.signed_rank_test`) and the paired
+    t-test of the visit value against baseline (``scipy.stats.ttest_rel``; a one-sample t-test of the
+    percent change for ``measure="percent change"``). Between cohorts: the Mann–Whitney U test
+    (two-sided, ``scipy.stats.mannwhitneyu``) of each cohort against the reference.
 
     Parameters
     ----------
@@ -125,10 +126,9 @@ def _within(where: dict[str, object], cohort: str, x: np.ndarray, rows: pd.DataF
     out: list[dict[str, object]] = []
     common = {**where, "cohort": cohort, "reference": "", "n": len(x)}
     if np.count_nonzero(x) > 0:
-        result = stats.wilcoxon(x, zero_method="wilcox")
+        statistic, p_value = signed_rank_test(x)
         out.append({**common, "test": "Wilcoxon signed-rank test (change ≠ 0)",
-                    "estimate": float(np.median(x)), "statistic": float(result.statistic),
-                    "p_value": float(result.pvalue)})
+                    "estimate": float(np.median(x)), "statistic": statistic, "p_value": p_value})
     if len(x) > 1:
         if measure == "change":
             pairs = rows[["AVAL", "BASE"]].apply(pd.to_numeric, errors="coerce").dropna()

@@ -1,0 +1,72 @@
+"""The signed-rank test of the efficacy tables gives ``scipy.stats.wilcoxon``'s numbers, sample for sample."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from trialviz.tables.common import PERMUTATION_LIMIT, signed_rank_test
+
+
+def scipy_result(changes: np.ndarray) -> tuple[float, float]:
+    result = stats.wilcoxon(changes, zero_method="wilcox")
+    return float(result.statistic), float(result.pvalue)
+
+
+def assert_same(changes: np.ndarray) -> None:
+    ours, theirs = signed_rank_test(changes), scipy_result(changes)
+    assert ours[0] == pytest.approx(theirs[0], rel=1e-12), changes
+    assert ours[1] == pytest.approx(theirs[1], rel=1e-9, abs=1e-15), changes
+
+
+def random_samples(seed: int, count: int) -> list[np.ndarray]:
+    """Integer scores with many ties and zeros (as mRSS changes), half-points, and continuous values."""
+    rng = np.random.default_rng(seed)
+    samples = []
+    for _ in range(count):
+        n = int(rng.integers(1, PERMUTATION_LIMIT + 3))
+        kind = rng.integers(0, 3)
+        if kind == 0:
+            x = rng.integers(-12, 13, n).astype(float)
+        elif kind == 1:
+            x = rng.integers(-6, 7, n) / 2 + rng.integers(-2, 3)
+        else:
+            x = np.round(rng.normal(-2, 5, n), 1)
+        if np.count_nonzero(x):  # the efficacy table tests only when some change is not zero
+            samples.append(x)
+    return samples
+
+
+def test_matches_scipy_on_many_tied_and_untied_samples():
+    samples = random_samples(7, 300)
+    tied = [x for x in samples if len(x) <= PERMUTATION_LIMIT and len(np.unique(np.abs(x))) < len(x)]
+    assert len(tied) > 100  # the permutation case scipy is slow on is well covered
+    for changes in samples:
+        assert_same(changes)
+
+
+@pytest.mark.parametrize("changes", [
+    [1.0],                                   # one change
+    [-3.0],
+    [0.0, 2.0],                              # a zero and one change
+    [2.0, 2.0, 2.0],                         # all tied
+    [-1.0, 1.0, -1.0, 1.0],                  # tied, opposite signs: p = 1
+    [0.0, 0.0, 0.0, 5.0],                    # mostly zeros
+    list(range(1, 14)),                      # 13 distinct changes: scipy's exact distribution
+    [1.0] * 13,                              # 13 tied changes: the largest permutation case
+    [1.0] * 14,                              # 14: scipy's normal approximation
+    [-4.5, 2.25, 2.25, -1.0, 0.0, 7.0, -4.5],
+])
+def test_matches_scipy_on_edge_cases(changes):
+    assert_same(np.asarray(changes, dtype=float))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-8, 8), min_size=1, max_size=PERMUTATION_LIMIT))
+def test_matches_scipy_on_any_small_integer_sample(values):
+    changes = np.asarray(values, dtype=float)
+    if np.count_nonzero(changes):
+        assert_same(changes)
