@@ -2,15 +2,16 @@
 
 Run it by hand, never in CI (20 sessions take minutes and several GB)::
 
-    .venv/bin/python -m benchmarks.load_test [--sessions 20] [--cull-seconds 300] [--study PATH]
+    .venv/bin/python -m benchmarks.load_test [--sessions 20] [--ramp-seconds 0] [--cull-seconds 300] [--study PATH]
 
 What it does, on 127.0.0.1 only:
 
 1. starts Voilà on the dashboard with the production configuration (``trialviz/app/voila/voila.json``,
    through :class:`tests.browser.voila_server.VoilaServer`, the command ``trialviz serve`` runs) plus a
    short idle-kernel culling time, and waits until its preheated kernel pool is full and quiet;
-2. opens ``--sessions`` pages at once in ONE headless Chromium (one browser context per page, every
-   request to anything but 127.0.0.1 refused) and measures each page's time to interactive: request →
+2. opens ``--sessions`` pages at once (or spread evenly over ``--ramp-seconds``) in ONE headless Chromium
+   (one browser context per page, every request to anything but 127.0.0.1 refused), keeps every page open
+   until all are interactive, and measures each page's time to interactive: request →
    the count reads "N of N patients shown" and a plotly figure is drawn (the page's own clock);
 3. samples the resident memory of Voilà and all its kernels every half second and keeps the peak;
 4. closes every page, waits for Voilà to cull the session kernels, and measures memory again.
@@ -86,6 +87,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.load_test",
                                      description="Simultaneous dashboard sessions, then idle-kernel culling.")
     parser.add_argument("--sessions", type=int, default=20, help="pages opened at once (default 20)")
+    parser.add_argument("--ramp-seconds", type=float, default=0.0,
+                        help="spread the page openings evenly over this many seconds (default 0: all at once); "
+                             "every page stays open until all are interactive")
     parser.add_argument("--cull-seconds", type=int, default=300,
                         help="Voilà's cull_idle_timeout for this run, in seconds (default 300; it must exceed "
                              "the worst time to interactive, see the module docstring)")
@@ -175,8 +179,11 @@ async def _local_only(route) -> None:
         await route.abort()
 
 
-async def open_session(browser, url: str, index: int, timeout_s: float) -> tuple[Session, object]:
-    """Open one page in its own context; returns the session and the context (to close later)."""
+async def open_session(browser, url: str, index: int, timeout_s: float,
+                       delay_s: float = 0.0) -> tuple[Session, object]:
+    """Open one page in its own context after ``delay_s``; returns the session and the context (to close
+    later)."""
+    await asyncio.sleep(delay_s)
     session = Session(index)
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
@@ -216,15 +223,18 @@ async def open_session(browser, url: str, index: int, timeout_s: float) -> tuple
     return session, context
 
 
-async def run_sessions(url: str, count: int, timeout_s: float, hold_s: float = 5.0) -> tuple[list[Session], int]:
-    """Open ``count`` pages at once in one headless Chromium; keep them open ``hold_s`` once all are done,
-    then close them. Returns the sessions and the browser's resident memory with every page open."""
+async def run_sessions(url: str, count: int, timeout_s: float, hold_s: float = 5.0,
+                       ramp_s: float = 0.0) -> tuple[list[Session], int]:
+    """Open ``count`` pages in one headless Chromium, at once or evenly spread over ``ramp_s`` seconds; keep
+    them all open ``hold_s`` once all are done, then close them. Returns the sessions and the browser's
+    resident memory with every page open."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            opened = await asyncio.gather(*(open_session(browser, url, i, timeout_s) for i in range(count)))
+            opened = await asyncio.gather(*(open_session(browser, url, i, timeout_s, i * ramp_s / count)
+                                            for i in range(count)))
             await asyncio.sleep(hold_s)
             client_memory = browser_memory()
             for _, context in opened:
@@ -367,11 +377,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         durations["server_ready"] = wait_quiet(server, pool, timeout_s=300) + time.monotonic() - started
         idle = server.memory()
+        arrival = f"over {args.ramp_seconds:g} s" if args.ramp_seconds else "at once"
         print(f"Voilà on {server.url} (log {server.log_path}), pool of {pool} ready; "
-              f"opening {args.sessions} sessions at once", flush=True)
+              f"opening {args.sessions} sessions {arrival}", flush=True)
         phase = time.monotonic()
         with MemorySampler(server) as sampler:
-            sessions, client = asyncio.run(run_sessions(server.url, args.sessions, args.session_timeout))
+            sessions, client = asyncio.run(run_sessions(server.url, args.sessions, args.session_timeout,
+                                                        ramp_s=args.ramp_seconds))
             server_at_end = process_memory(server.process.pid)
         durations["sessions"] = time.monotonic() - phase
         ids = {s.kernel_id for s in sessions if s.kernel_id}
@@ -390,7 +402,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "browser": client, "after_culling": after},
             kernels={"pool": pool, "session": len(ids), "at_peak": sampler.kernels_at_peak,
                      "session_left": len(left), "left": len(server.kernels())},
-            settings={"sessions": args.sessions, "cull_idle_timeout_s": args.cull_seconds,
+            settings={"sessions": args.sessions, "ramp_s": args.ramp_seconds,
+                      "cull_idle_timeout_s": args.cull_seconds,
                       "cull_interval_s": args.cull_interval, "preheated_pool": pool,
                       "extra_voila_options": args.voila_option,
                       "voila_log": str(server.log_path), "session_timeout_s": args.session_timeout,

@@ -145,8 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-preheat", action="store_true",
                         help="serve the dashboard and the floor without the preheated kernel pool")
     parser.add_argument("--output", type=Path, help="default: benchmarks/results/<scale>.json")
+    parser.add_argument("--studies", help="comma-separated studies for the kernel and browser parts: bundled, "
+                                          "large (default: the scale's)")
     args = parser.parse_args(argv)
-    plan = PLANS[args.scale]
+    plan = dict(PLANS[args.scale])
+    if args.studies:
+        plan["studies"] = tuple(args.studies.split(","))
     parts = set(args.only.split(","))
     started = time.perf_counter()
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

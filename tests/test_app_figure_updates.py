@@ -89,3 +89,19 @@ def test_clicks_still_reach_the_drill_down_after_an_update(study):
                                        trace_index=0), InputDeviceState())
     assert clicked == [(patients.name, [patients.customdata[first_point]])]
     assert patients.customdata[first_point] in set(view.subjects["USUBJID"])
+
+
+def test_the_dashboard_resends_whole_figures_when_its_page_opens_then_updates_in_place(study):
+    """Plotly does not send a widget's traces to a page that opens after they were added (a preheated
+    kernel builds the dashboard before any page): the first draw for the page must send whole figures."""
+    from trialviz.app import Explorer
+
+    app = Explorer(study)
+    enrolment = app.panel("overview").enrolment
+    assert len(enrolment.data) > 0  # drawn in the kernel, before any page
+    sent = messages(enrolment)
+    app.bridge.ready = True  # the page has drawn the dashboard
+    assert "_py2js_addTraces" in sent and "_py2js_update" not in sent
+    sent.clear()
+    app.set_cohorts([study.cohort_values()[0]])
+    assert sent == ["_py2js_update"]

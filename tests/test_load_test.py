@@ -55,3 +55,8 @@ def test_memory_that_does_not_come_back_fails():
 def test_pool_size_is_the_production_configuration():
     config = json.loads((VOILA_CONFIG_DIR / "voila.json").read_text())["VoilaConfiguration"]
     assert pool_size() == (config["default_pool_size"] if config["preheat_kernel"] else 0)
+
+
+def test_the_ramp_is_an_option_and_recorded():
+    assert parse_args([]).ramp_seconds == 0.0
+    assert parse_args(["--ramp-seconds", "60"]).ramp_seconds == 60.0

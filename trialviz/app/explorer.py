@@ -421,6 +421,8 @@ class Explorer:
         """The page has drawn the dashboard: redraw the visible tab (what was sent before is lost)."""
         if self.bridge.ready:
             self._stale = set(self._built)
+            for panel in self.panels:
+                panel.page_in_sync = False
             self._refresh_panel(self.tabs.selected_index or 0)
 
     def _on_width(self) -> None:
@@ -503,6 +505,7 @@ class Explorer:
             self._built.add(index)
         try:
             panel.refresh(self.view)
+            panel.page_in_sync = self.bridge.ready
         finally:
             if first:
                 note.layout.display = "none"

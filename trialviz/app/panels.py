@@ -81,16 +81,18 @@ def report_html(name: str, table: pd.DataFrame, study: Study, title: str, drill:
 
 
 def replace_figure(widget: go.FigureWidget, figure: go.Figure, on_click: ClickHandler | None = None,
-                   width: int | None = None) -> None:
-    """Show ``figure`` in ``widget`` in place, re-attaching click drill-down.
+                   width: int | None = None, in_place: bool = True) -> None:
+    """Show ``figure`` in ``widget``, re-attaching click drill-down.
 
-    When the widget already shows the same kinds of traces (a filter change: the usual case), only the
-    properties that changed are sent, in one message that the browser draws once; otherwise the traces are
-    replaced, which the browser draws three times (traces removed, added, laid out).
-    ``width`` (pixels) is the width the page gives the figure, as the browser reported it."""
+    ``in_place``: the page shows what the widget last sent (plotly does not send a widget's traces to a
+    page that opens after they were added). Then, when the widget has the same kinds of traces (a filter
+    change: the usual case), only the properties that changed are sent, in one message that the browser
+    draws once; otherwise the traces are replaced, which the browser draws three times (traces removed,
+    added, laid out). ``width`` (pixels) is the width the page gives the figure, as the browser reported it.
+    """
     if width:
         figure.update_layout(width=width)
-    same_traces = [trace.type for trace in widget.data] == [trace.type for trace in figure.data]
+    same_traces = in_place and [trace.type for trace in widget.data] == [trace.type for trace in figure.data]
     with widget.batch_update():
         if same_traces:
             for trace, new_trace in zip(widget.data, figure.data):
@@ -156,6 +158,8 @@ class Panel:
         self.study = explorer.study
         self.exportable = Exportable()
         self.code = ""
+        self.page_in_sync = False
+        """Whether the page shows what this tab's figures last sent (see :func:`replace_figure`)."""
 
     def build(self) -> list[widgets.Widget]:  # pragma: no cover - every panel overrides it
         """Create the tab's figures (plotly widgets are made only when their tab first opens) and return
@@ -167,7 +171,8 @@ class Panel:
 
     def show(self, widget: go.FigureWidget, figure: go.Figure, clickable: bool = False) -> None:
         """Put ``figure`` into ``widget`` at the page's width; ``clickable`` adds drill-down on points."""
-        replace_figure(widget, figure, self.explorer.drill_down if clickable else None, self.explorer.figure_width)
+        replace_figure(widget, figure, self.explorer.drill_down if clickable else None, self.explorer.figure_width,
+                       in_place=self.page_in_sync)
 
     def figure_widgets(self) -> list[go.FigureWidget]:
         return [value for value in vars(self).values() if isinstance(value, go.FigureWidget)]
