@@ -19,12 +19,30 @@ from plotly.basedatatypes import BasePlotlyType
 
 from trialviz.app.code import population_argument, view_code
 from trialviz.errors import AnalysisError
+from trialviz.figures import (
+    ae_timeline_figure,
+    enrolment_figure,
+    km_figure,
+    patient_endpoints_figure,
+    patient_timeline_figure,
+    responder_figure,
+    trajectory_figure,
+    waterfall_figure,
+)
 from trialviz.filters import restrict_events
-from trialviz.figures import (ae_timeline_figure, enrolment_figure, km_figure, patient_endpoints_figure,
-                              patient_timeline_figure, responder_figure, trajectory_figure, waterfall_figure)
 from trialviz.study import Study
-from trialviz.tables import (ae_grade, ae_overview, ae_soc_pt, baseline_table, endpoint_summary, endpoint_tests,
-                             populations, primary_endpoint_table, published_facts, responders)
+from trialviz.tables import (
+    ae_grade,
+    ae_overview,
+    ae_soc_pt,
+    baseline_table,
+    endpoint_summary,
+    endpoint_tests,
+    populations,
+    primary_endpoint_table,
+    published_facts,
+    responders,
+)
 from trialviz.tables.render import as_html, facts_gt, summary_gt
 from trialviz.tables.report import render_report
 

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 
 from trialviz.errors import AnalysisError
 from trialviz.study import Study
 from trialviz.tables.common import require_cohort, signed_rank_test, with_conventions
 from trialviz.tables.endpoints import MEASURE_COLUMNS, analysis_records, records_notes
+
+if TYPE_CHECKING:
+    from statsmodels.regression.linear_model import RegressionResults
 
 TestedMeasure = Literal["change", "percent change"]
 Comparisons = Literal["reference", "all"]
@@ -189,6 +191,14 @@ def _ls_vector(design: pd.DataFrame, cohort: str, cohorts: list[str], reference:
     return vector.to_numpy(dtype=float)
 
 
+def _ols(outcome: pd.Series, design: pd.DataFrame) -> RegressionResults:
+    """Ordinary least squares fit of ``outcome`` on the ``design`` columns."""
+    # imported here: statsmodels.api adds about 40 MB to every dashboard kernel, and the dashboard fits no model
+    import statsmodels.api as sm
+
+    return sm.OLS(outcome.to_numpy(dtype=float), design).fit()
+
+
 def ancova(study: Study, param: str, visit: str | None = None, *, covariates: Sequence[str] = (),
            factors: Sequence[str] | None = None, reference: str | None = None,
            measure: TestedMeasure = "change", comparisons: Comparisons = "reference",
@@ -259,7 +269,7 @@ def ancova(study: Study, param: str, visit: str | None = None, *, covariates: Se
     numeric = [c for c in covariates if c not in factor_names]
     factors_levels = {c: sorted(data[c].astype(str).unique()) for c in covariates if c in factor_names}
     design = _design(data, cohorts, reference, numeric, factors_levels)
-    fit = sm.OLS(data[column].to_numpy(dtype=float), design).fit()
+    fit = _ols(data[column], design)
     if fit.df_resid < 1:
         raise AnalysisError(f"ANCOVA of {param} at {visit}: too few subjects ({len(data)}) for the model.")
     t_crit = stats.t.ppf(0.5 + confidence / 2, fit.df_resid)
@@ -326,7 +336,7 @@ def _dose_response(study: Study, data: pd.DataFrame, column: str, numeric: list[
         return None
     design = _design(data, [], "", numeric, factors_levels)
     design.insert(1, "dose", doses.to_numpy(dtype=float))
-    fit = sm.OLS(data[column].to_numpy(dtype=float), design).fit()
+    fit = _ols(data[column], design)
     estimate, se = float(fit.params["dose"]), float(fit.bse["dose"])
     adjusted = " + ".join(["baseline", *numeric, *factors_levels])
     low, high = fit.conf_int().loc["dose"]
