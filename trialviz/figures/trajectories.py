@@ -48,8 +48,9 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
         and ``"<cohort> · mean (95% CI)"`` (``customdata``: n, CI, and, up to ``max_patients`` patients,
         the ``;``-joined patients behind the mean, whose column ``trace.meta["patients_column"]`` names;
         above that the column is left out, ``patients_column`` is ``None``, and the patients behind each
-        mean are kept in the kernel: :func:`trialviz.figures.drill.patients_behind`). The x axis is the visit's position in ``AVISITN`` order; its
-        tick labels give the visit and the number of patients with a value in each cohort.
+        mean are kept in the kernel: :func:`trialviz.figures.drill.patients_behind`, which has them for
+        every figure). The x axis is the visit's position in ``AVISITN`` order; its tick labels give the
+        visit and the number of patients with a value in each cohort.
 
     Examples
     --------
