@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from trialviz.study import Study
-from trialviz.tables.endpoints import MEASURE_COLUMNS, MEASURE_LABELS, Measure, analysis_records, endpoint_summary
+from trialviz.tables.endpoints import MEASURE_COLUMNS, MEASURE_LABELS, Measure, analysis_records, summarise_records
 from trialviz.figures.drill import PatientsAt, keep_patients
 from trialviz.figures.style import apply_layout, cohort_colours, rgba, text
 
@@ -63,7 +63,8 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
     endpoint = study.endpoint(param)
     column = MEASURE_COLUMNS[measure]
     records = analysis_records(study, param, population_flag=population_flag)
-    summary = endpoint_summary(study, param, measures=[measure], population_flag=population_flag, total=False)
+    # endpoint_summary's numbers, from the same records
+    summary = summarise_records(study, param, records, measures=[measure], total=False)
     visits = summary.drop_duplicates("visit").sort_values("visitn", kind="stable")["visit"].tolist()
     position = {visit: i for i, visit in enumerate(visits)}
     cohorts = study.cohort_values()
