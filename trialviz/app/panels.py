@@ -29,6 +29,7 @@ from trialviz.figures import (
     trajectory_figure,
     waterfall_figure,
 )
+from trialviz.figures.drill import PatientsAt, patients_behind
 from trialviz.filters import restrict_events
 from trialviz.study import Study
 from trialviz.tables import (
@@ -121,8 +122,9 @@ def replace_figure(widget: go.FigureWidget, figure: go.Figure, on_click: ClickHa
             widget.add_traces(list(figure.data))
             widget.layout = figure.layout
     if on_click is not None:
-        for trace in widget.data:
-            trace.on_click(_point_click(on_click))
+        behind = patients_behind(figure)
+        for index, trace in enumerate(widget.data):
+            trace.on_click(_point_click(on_click, behind.get(index)))
 
 
 def _overwrite(target: BasePlotlyType, properties: dict) -> None:
@@ -144,20 +146,29 @@ def _same(old: object, new: object) -> bool:
         return plotly.io.json.to_json_plotly(old) == plotly.io.json.to_json_plotly(new)
 
 
-def _point_click(on_click: ClickHandler) -> Callable:
+def _point_click(on_click: ClickHandler, patients_at: PatientsAt | None = None) -> Callable:
+    """A plotly click handler calling ``on_click`` with the trace's name and the patients behind the clicked
+    points: from ``patients_at`` (kept in the kernel, :mod:`trialviz.figures.drill`) when given, else
+    from the trace's ``customdata``."""
     def handler(trace: object, points: object, _state: object) -> None:
         indices = list(getattr(points, "point_inds", []) or [])
         data = getattr(trace, "customdata", None)
-        if not indices or data is None:  # plotly calls every trace's handler; only the clicked one has points
-            return
+        if not indices or (data is None and patients_at is None):
+            return  # plotly calls every trace's handler; only the clicked one has points
         # customdata is each point's USUBJID, or a row whose column meta["patients_column"] (default 0)
-        # holds the patients behind the point, joined by ";"
+        # holds the patients behind the point, joined by ";" (None: no such column)
         column = ((getattr(trace, "meta", None) or {}) or {}).get("patients_column", 0)
         ids: list[str] = []
         for index in indices:
-            item = data[index]
-            value = item if isinstance(item, str) or item is None else item[column]
-            for patient in str(value).split(";") if value is not None else []:
+            if patients_at is not None:
+                found = patients_at(index)
+            else:
+                item = data[index]
+                if not (isinstance(item, str) or item is None) and column is None:
+                    continue
+                value = item if isinstance(item, str) or item is None else item[column]
+                found = str(value).split(";") if value is not None else []
+            for patient in found:
                 if patient and patient not in ids:
                     ids.append(patient)
         if ids:

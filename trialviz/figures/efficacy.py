@@ -12,16 +12,35 @@ from trialviz.tables.endpoints import MEASURE_COLUMNS, MEASURE_LABELS, Measure, 
 
 
 def waterfall_figure(study: Study, param: str, visit: str, *, measure: Measure = "change",
-                     population_flag: str | None = None) -> go.Figure:
+                     population_flag: str | None = None, max_patients: int = 400, seed: int = 0) -> go.Figure:
     """Each patient's change from baseline at one visit, one bar per patient, best response on the right.
 
     Bars are sorted from the least to the most improved (by the endpoint's better direction; largest
     increase to largest decrease when it has none) and coloured by cohort; dashed lines mark ± the MCID.
 
+    Parameters
+    ----------
+    study
+        A (possibly filtered) study.
+    param, visit
+        The endpoint's ``PARAMCD`` and the visit (``AVISIT``).
+    measure
+        ``"change"`` or ``"percent change"`` from baseline.
+    population_flag
+        ADSL flag of the efficacy population; defaults to the study's (``EFFFL``).
+    max_patients
+        Above this many patients with a value, bars are drawn for a seeded random sample of them, still
+        sorted (a sorted random sample has the shape of the whole waterfall), without a label per bar,
+        and the subtitle says so.
+    seed
+        Seed of that sample.
+
     Returns
     -------
     plotly.graph_objects.Figure
-        One bar trace per cohort; ``customdata`` holds each bar's ``USUBJID``.
+        One bar trace per cohort; ``customdata`` holds each bar's ``USUBJID``. ``layout.meta`` has
+        ``patients`` (with a value at the visit), ``values`` (of the bars drawn, in order) and, when they
+        are sampled, ``drawn``.
 
     Examples
     --------
@@ -42,6 +61,11 @@ def waterfall_figure(study: Study, param: str, visit: str, *, measure: Measure =
     at_visit = records[(records["AVISIT"] == visit)].dropna(subset=[column])
     improvement_sign = -1 if endpoint.better == "lower" else 1
     at_visit = at_visit.assign(order=at_visit[column] * improvement_sign).sort_values(["order", "USUBJID"])
+    patients = len(at_visit)
+    sampled = patients > max_patients
+    if sampled:
+        chosen = np.sort(np.random.default_rng(seed).choice(patients, size=max_patients, replace=False))
+        at_visit = at_visit.iloc[chosen]
     position = {s: i for i, s in enumerate(at_visit["USUBJID"])}
     colours = cohort_colours(study.cohort_values())
     unit = "%" if measure == "percent change" else endpoint.unit
@@ -63,17 +87,22 @@ def waterfall_figure(study: Study, param: str, visit: str, *, measure: Measure =
                                                                                               "no direction declared")
     apply_layout(fig, study, f"{endpoint.name}: {MEASURE_LABELS[measure].lower()} at {visit}, each patient",
         [f"One bar per patient, most improved on the right ({direction}). "
-         f"{len(at_visit)} patients with a value at {visit}.", records.attrs.get("population_note", "")],
+         f"{patients} patients with a value at {visit}."
+         + (f" Bars: a random {max_patients} of them, in the same order." if sampled else ""),
+         records.attrs.get("population_note", "")],
         height=460)
     fig.update_layout(
         bargap=0.15,
         margin=dict(b=150),
-        xaxis=dict(tickmode="array", tickvals=list(range(len(position))),
-                   ticktext=[text(s) for s in position], tickangle=-60, title=None, showgrid=False),
+        xaxis=dict(showticklabels=False, title=f"A random {max_patients} of {patients} patients, least to "
+                   "most improved", showgrid=False) if sampled else
+        dict(tickmode="array", tickvals=list(range(len(position))),
+             ticktext=[text(s) for s in position], tickangle=-60, title=None, showgrid=False),
         yaxis=dict(title=text(f"{MEASURE_LABELS[measure]} ({unit})" if unit else MEASURE_LABELS[measure]),
                    zeroline=True, zerolinecolor="#6b7280"),
-        meta={"param": param, "visit": visit, "measure": measure, "patients": int(len(at_visit)),
-              "values": [float(v) for v in np.asarray(at_visit[column], dtype=float)]},
+        meta={"param": param, "visit": visit, "measure": measure, "patients": int(patients),
+              "values": [float(v) for v in np.asarray(at_visit[column], dtype=float)],
+              **({"drawn": int(len(at_visit))} if sampled else {})},
     )
     return fig
 

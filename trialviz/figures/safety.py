@@ -21,7 +21,8 @@ def _severity_labels(events: pd.DataFrame) -> tuple[pd.Series, dict[str, str], s
     """Each event's grade (or severity where the study has no grades) as text, its colours and a legend title."""
     grades = grade_of(events)
     if grades is not None:
-        labels = grades.map(lambda g: f"Grade {int(g)}" if pd.notna(g) else "Grade unknown")
+        # one label per distinct grade, not one Python call per event
+        labels = grades.map({g: f"Grade {int(g)}" for g in pd.unique(grades.dropna())}).fillna("Grade unknown")
         return labels, {f"Grade {g}": c for g, c in GRADE_COLOURS.items()}, "CTCAE grade"
     for column in ("AESEV", "ASEV"):
         if column in events.columns:

@@ -21,17 +21,20 @@ def km_figure(study: Study, param: str | None = None, *, population_flag: str | 
     >>> km_figure(trialviz.load_study()).layout.meta["param"]
     'TTSAE'
     """
-    from trialviz.tables.survival import kaplan_meier, km_medians, time_to_event_records
+    from trialviz.tables.survival import default_times, kaplan_meier, km_medians, time_to_event_records
 
     data, param, _ = time_to_event_records(study, param, population_flag=population_flag)
-    # evaluate the step function at every observed time, so the curve has every step and every censoring
+    # evaluate the step function at every observed time, so the curve has every step and every censoring,
+    # and, in the same call (one fit per cohort), at the round times of the numbers at risk
     times = [0.0, *sorted(float(t) for t in data["time"].dropna().unique())]
-    curve = kaplan_meier(study, param, times=times, population_flag=population_flag)
+    grid_times = default_times(float(data["time"].max()) if len(data) else 0.0)
+    both = kaplan_meier(study, param, times=sorted(set(times) | set(grid_times)), population_flag=population_flag)
+    curve = both[both["time"].isin(times)]
+    grid = both[both["time"].isin(grid_times)]
     param = str(curve["param"].iloc[0]) if len(curve) else (param or "")
     label = study.time_to_event.loc[study.time_to_event["PARAMCD"].astype(str) == param, "PARAM"]
     label = str(label.iloc[0]) if len(label) else param
     colours = cohort_colours(study.cohort_values())
-    grid = kaplan_meier(study, param, population_flag=population_flag)
     fig = make_subplots(rows=2, cols=1, row_heights=[0.74, 0.26], shared_xaxes=True, vertical_spacing=0.08)
     for cohort in study.cohort_values():
         rows = curve[curve["cohort"] == cohort].sort_values("time")

@@ -7,7 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from trialviz.study import Study
-from trialviz.tables.endpoints import MEASURE_COLUMNS, MEASURE_LABELS, Measure, analysis_records, endpoint_summary
+from trialviz.tables.endpoints import MEASURE_COLUMNS, MEASURE_LABELS, Measure, analysis_records, summarise_records
+from trialviz.figures.drill import PatientsAt, keep_patients
 from trialviz.figures.style import apply_layout, cohort_colours, rgba, text
 
 DODGE = 0.08
@@ -35,7 +36,8 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
         ADSL flag of the efficacy population; defaults to the study's (``EFFFL``).
     max_patients
         Above this many patients, individual lines are drawn for a seeded random sample of them (the
-        means always use everyone) and the subtitle says so.
+        means always use everyone) and the subtitle says so; the patients behind each mean are then not
+        sent with the figure (see Returns).
     seed
         Seed of that sample.
 
@@ -43,9 +45,12 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
     -------
     plotly.graph_objects.Figure
         Two traces per cohort: ``"<cohort> · patients"`` (``customdata`` holds each point's ``USUBJID``)
-        and ``"<cohort> · mean (95% CI)"`` (``customdata``: n, CI, and the ``;``-joined patients behind the
-        mean, whose column ``trace.meta["patients_column"]`` names). The x axis is the visit's position in ``AVISITN`` order; its
-        tick labels give the visit and the number of patients with a value in each cohort.
+        and ``"<cohort> · mean (95% CI)"`` (``customdata``: n, CI, and, up to ``max_patients`` patients,
+        the ``;``-joined patients behind the mean, whose column ``trace.meta["patients_column"]`` names;
+        above that the column is left out, ``patients_column`` is ``None``, and the patients behind each
+        mean are kept in the kernel: :func:`trialviz.figures.drill.patients_behind`, which has them for
+        every figure). The x axis is the visit's position in ``AVISITN`` order; its tick labels give the
+        visit and the number of patients with a value in each cohort.
 
     Examples
     --------
@@ -58,7 +63,8 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
     endpoint = study.endpoint(param)
     column = MEASURE_COLUMNS[measure]
     records = analysis_records(study, param, population_flag=population_flag)
-    summary = endpoint_summary(study, param, measures=[measure], population_flag=population_flag, total=False)
+    # endpoint_summary's numbers, from the same records
+    summary = summarise_records(study, param, records, measures=[measure], total=False)
     visits = summary.drop_duplicates("visit").sort_values("visitn", kind="stable")["visit"].tolist()
     position = {visit: i for i, visit in enumerate(visits)}
     cohorts = study.cohort_values()
@@ -76,8 +82,11 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
 
     offsets = {c: (i - (len(cohorts) - 1) / 2) * DODGE for i, c in enumerate(cohorts)}
     with_value = records.dropna(subset=[column])
-    patients_at = {key: ";".join(sorted(map(str, group))) for key, group
-                   in with_value.groupby(["cohort", "AVISIT"], observed=True)["USUBJID"]}
+    # drill-down: the patients behind each mean go into the figure (";"-joined customdata) only for studies
+    # small enough to draw every line; above that they stay in the kernel (see trialviz.figures.drill)
+    send_patients = len(subjects) <= max_patients
+    patients_at = ({key: ";".join(sorted(map(str, group))) for key, group
+                    in with_value.groupby(["cohort", "AVISIT"], observed=True)["USUBJID"]} if send_patients else {})
     unit = "%" if measure == "percent change" else endpoint.unit
     for cohort in cohorts:
         colour = colours[cohort]
@@ -92,6 +101,7 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
             ))
         rows = summary[summary["cohort"] == cohort].set_index("visit").reindex(visits)
         means = rows["mean"].to_numpy(dtype=float)
+        numbers = [rows["n"].fillna(0).to_numpy(), rows["ci_low"], rows["ci_high"]]
         fig.add_trace(go.Scatter(
             x=[position[v] + offsets[cohort] for v in visits], y=means, mode="lines+markers",
             name=f"{text(cohort)} · mean (95% CI)", legendgroup=cohort,
@@ -99,13 +109,15 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
             error_y=dict(type="data", symmetric=False, array=rows["ci_high"].to_numpy(dtype=float) - means,
                          arrayminus=means - rows["ci_low"].to_numpy(dtype=float), color=colour, thickness=2,
                          width=5),
-            customdata=np.column_stack([rows["n"].fillna(0).to_numpy(), rows["ci_low"], rows["ci_high"],
-                                        [patients_at.get((cohort, v), "") for v in visits]]),
-            meta={"patients_column": 3},  # drill-down: the patients behind each mean
+            customdata=np.column_stack([*numbers, [patients_at.get((cohort, v), "") for v in visits]])
+            if send_patients else np.column_stack(numbers),
+            # drill-down: the column of the patients behind each mean (None: kept in the kernel)
+            meta={"patients_column": 3 if send_patients else None},
             hovertemplate=f"<b>{text(cohort)}</b><br>mean %{{y:.{endpoint.decimals + 1}f}} {text(unit)}<br>"
             f"95% CI %{{customdata[1]:.{endpoint.decimals + 1}f}} to %{{customdata[2]:.{endpoint.decimals + 1}f}}"
             "<br>n = %{customdata[0]}<extra></extra>",
         ))
+        keep_patients(fig, len(fig.data) - 1, _patients_behind_means(with_value, cohort, visits))
 
     counts = summary.pivot_table(index="visit", columns="cohort", values="n", aggfunc="first")
     ticktext = [_tick_label(visit, counts, cohorts, colours) for visit in visits]
@@ -128,29 +140,38 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
     return fig
 
 
+def _patients_behind_means(with_value: pd.DataFrame, cohort: str, visits: list[str]) -> PatientsAt:
+    """From a mean's point index (a visit) to the patients of ``cohort`` with a value there, sorted;
+    computed on a click, not for every figure."""
+    def patients_at(index: int) -> list[str]:
+        chosen = with_value[(with_value["cohort"] == cohort) & (with_value["AVISIT"] == visits[index])]
+        return sorted({str(s) for s in chosen["USUBJID"]})
+    return patients_at
+
+
 def _patient_lines(records: pd.DataFrame, column: str, visits: list[str],
                    position: dict[str, int]) -> tuple[list, list, list]:
     """All patients of a cohort as one line trace: each patient spans first to last visit with a value;
     a missing visit in between is ``None`` (a visible gap) and ``None`` also separates patients."""
-    x: list[float | None] = []
-    y: list[float | None] = []
-    ids: list[str | None] = []
     values = records.dropna(subset=[column]).pivot_table(index="USUBJID", columns="AVISIT", values=column,
                                                          aggfunc="first", observed=True)
     values = values.reindex(columns=[v for v in visits if v in values.columns])
-    for subject, row in values.iterrows():
-        present = [i for i, v in enumerate(row.to_numpy()) if not np.isnan(v)]
-        if not present:
-            continue
-        for visit in row.index[present[0]: present[-1] + 1]:
-            value = row[visit]
-            x.append(position[visit])
-            y.append(None if np.isnan(value) else float(value))
-            ids.append(str(subject))
-        x.append(None)
-        y.append(None)
-        ids.append(None)
-    return x, y, ids
+    matrix = values.to_numpy(dtype=float)
+    if matrix.size == 0:
+        return [], [], []
+    present = ~np.isnan(matrix)
+    columns = np.arange(matrix.shape[1])
+    first = np.where(present.any(axis=1), present.argmax(axis=1), matrix.shape[1])
+    last = matrix.shape[1] - 1 - present[:, ::-1].argmax(axis=1)
+    # each patient's span of visits, then one more cell: the None that separates patients
+    drawn = np.column_stack([(columns >= first[:, None]) & (columns <= last[:, None]), present.any(axis=1)])
+    x = np.full(drawn.shape, None, dtype=object)
+    x[:, :-1] = np.array([position[v] for v in values.columns], dtype=object)
+    y = np.full(drawn.shape, None, dtype=object)
+    y[:, :-1] = np.where(present, matrix, None)
+    ids = np.full(drawn.shape, None, dtype=object)
+    ids[:, :-1] = np.asarray(values.index.astype(str), dtype=object)[:, None]
+    return x[drawn].tolist(), y[drawn].tolist(), ids[drawn].tolist()
 
 
 def _tick_label(visit: str, counts: pd.DataFrame, cohorts: list[str], colours: dict[str, str]) -> str:

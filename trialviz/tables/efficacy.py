@@ -42,7 +42,8 @@ def visit_records(records: pd.DataFrame, column: str, visit: str | None,
             raise AnalysisError(f"Unknown visit {visit!r} for {param}; visits with a change from baseline: "
                                 f"{visits}.")
         order = order.loc[[visit]]
-    return {str(v): with_values[with_values["AVISIT"] == v] for v in order.index}
+    groups = dict(tuple(with_values.groupby("AVISIT", sort=False)))  # one pass, not a comparison per visit
+    return {str(v): groups[v] for v in order.index}
 
 
 def _last_visit(records: pd.DataFrame, column: str, param: str) -> str:

@@ -108,14 +108,23 @@ def endpoint_summary(study: Study, param: str, *, measures: Sequence[Measure] = 
     if unknown:
         raise AnalysisError(f"Unknown measure(s) {unknown}; use 'value', 'change' or 'percent change'.")
     records = analysis_records(study, param, population_flag=population_flag)
+    return summarise_records(study, param, records, measures=measures, total=total, confidence=confidence)
+
+
+def summarise_records(study: Study, param: str, records: pd.DataFrame, *,
+                      measures: Sequence[Measure] = ("value", "change"), total: bool = True,
+                      confidence: float = 0.95) -> pd.DataFrame:
+    """:func:`endpoint_summary` of records already selected by :func:`analysis_records` (for a caller that
+    needs the records too, so that they are selected once)."""
     visits = (records.groupby("AVISIT")["AVISITN"].min().sort_values(kind="stable")
               if len(records) else pd.Series(dtype=float))
     cohorts = study.cohort_values() + ([TOTAL] if total else [])
+    by_cohort = dict(tuple(records.groupby("cohort", sort=False))) if len(records) else {}
     rows = []
     for measure in measures:
         column = MEASURE_COLUMNS[measure]
         for cohort in cohorts:
-            in_cohort = records if cohort == TOTAL else records[records["cohort"] == cohort]
+            in_cohort = records if cohort == TOTAL else by_cohort.get(cohort, records.iloc[:0])
             by_visit = dict(tuple(in_cohort.groupby("AVISIT")[column])) if len(in_cohort) else {}
             for visit, visitn in visits.items():
                 values = by_visit.get(visit, pd.Series(dtype=float))

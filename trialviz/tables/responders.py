@@ -108,11 +108,14 @@ def responders(study: Study, param: str, *, threshold: float | None = None, rela
     rows = []
     for visit_name, at_visit in visit_records(records, "_change", visit, param).items():
         at_visit = at_visit.drop_duplicates("USUBJID")
+        visitn = float(at_visit["AVISITN"].min())
+        # responders and patients of every cohort in one groupby, not a comparison per cohort
+        counts = at_visit.groupby("cohort", sort=False)["_responder"].agg(["sum", "size"])
+        counts.loc[TOTAL] = [at_visit["_responder"].sum(), len(at_visit)]
         for cohort in cohorts:
-            chosen = at_visit if cohort == TOTAL else at_visit[at_visit["cohort"] == cohort]
-            rows.append({"param": param, "visit": visit_name, "visitn": float(at_visit["AVISITN"].min()),
-                         "threshold": rule, "cohort": cohort, "subjects": int(chosen["_responder"].sum()),
-                         "denominator": len(chosen)})
+            subjects, denominator = counts.loc[cohort] if cohort in counts.index else (0, 0)
+            rows.append({"param": param, "visit": visit_name, "visitn": visitn, "threshold": rule,
+                         "cohort": cohort, "subjects": int(subjects), "denominator": int(denominator)})
     table = pd.DataFrame(rows, columns=["param", "visit", "visitn", "threshold", "cohort", "subjects",
                                         "denominator"])
     table["percent"] = np.where(table["denominator"] > 0,

@@ -75,11 +75,12 @@ def _fit(group: pd.DataFrame, confidence: float):  # noqa: ANN202 - lifelines ha
     return KaplanMeierFitter(alpha=1 - confidence).fit(group["time"], event_observed=group["event"])
 
 
-def _step(frame: pd.DataFrame, time: float) -> np.ndarray:
-    """Row of a right-continuous step function (indexed by time) at ``time``."""
+def _steps(frame: pd.DataFrame, times: np.ndarray) -> np.ndarray:
+    """Rows of a right-continuous step function (indexed by time) at each of ``times`` (before the first
+    step: the first row)."""
     index = frame.index.to_numpy(dtype=float)
-    position = np.searchsorted(index, time, side="right") - 1
-    return frame.iloc[max(position, 0)].to_numpy(dtype=float)
+    positions = np.clip(np.searchsorted(index, times, side="right") - 1, 0, None)
+    return frame.to_numpy(dtype=float)[positions]
 
 
 def kaplan_meier(study: Study, param: str | None = None, *, times: Sequence[float] | None = None,
@@ -118,19 +119,28 @@ def kaplan_meier(study: Study, param: str | None = None, *, times: Sequence[floa
     """
     data, param, note = time_to_event_records(study, param, population_flag=population_flag)
     times = default_times(float(data["time"].max()) if len(data) else 0.0) if times is None else list(times)
-    rows = []
+    times = np.asarray(times, dtype=float)
+    frames = []
     for cohort, group in _groups(data, study, total).items():
-        fit = _fit(group, confidence) if len(group) else None
-        for t in times:
-            survival, low, high = (np.nan, np.nan, np.nan) if fit is None else \
-                (float(_step(fit.survival_function_, t)[0]), *_step(fit.confidence_interval_, t))
-            rows.append({"cohort": cohort, "param": param, "time": float(t),
-                         "at_risk": int((group["time"] >= t).sum()),
-                         "events": int(((group["time"] <= t) & group["event"]).sum()),
-                         "censored": int(((group["time"] <= t) & ~group["event"]).sum()),
-                         "survival": survival, "ci_low": float(low), "ci_high": float(high)})
-    table = pd.DataFrame(rows, columns=["cohort", "param", "time", "at_risk", "events", "censored",
-                                        "survival", "ci_low", "ci_high"])
+        # counts by binary search on the sorted times, not one pass over the patients per time
+        observed = group["time"].to_numpy(dtype=float)
+        event = group["event"].to_numpy(dtype=bool)
+        all_times, event_times, censored_times = (np.sort(observed), np.sort(observed[event]),
+                                                  np.sort(observed[~event]))
+        if len(group):
+            fit = _fit(group, confidence)
+            survival = _steps(fit.survival_function_, times)[:, 0]
+            low, high = _steps(fit.confidence_interval_, times).T
+        else:
+            survival = low = high = np.full(len(times), np.nan)
+        frames.append(pd.DataFrame({
+            "cohort": cohort, "param": param, "time": times,
+            "at_risk": len(all_times) - np.searchsorted(all_times, times, side="left"),
+            "events": np.searchsorted(event_times, times, side="right"),
+            "censored": np.searchsorted(censored_times, times, side="right"),
+            "survival": survival, "ci_low": low, "ci_high": high}))
+    columns = ["cohort", "param", "time", "at_risk", "events", "censored", "survival", "ci_low", "ci_high"]
+    table = (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns))[columns]
     return with_conventions(table, note, f"Time to event: {param} (ADTTE; event: CNSR = 0).",
                             KM_NOTE.replace("confidence intervals", f"{confidence:.0%} confidence intervals"))
 
