@@ -87,14 +87,14 @@ def waterfall_figure(study: Study, param: str, visit: str, *, measure: Measure =
                                                                                               "no direction declared")
     apply_layout(fig, study, f"{endpoint.name}: {MEASURE_LABELS[measure].lower()} at {visit}, each patient",
         [f"One bar per patient, most improved on the right ({direction}). "
-         f"{patients} patients with a value at {visit}."
-         + (f" Bars: a random {max_patients} of them, in the same order." if sampled else ""),
+         f"{patients:,} patients with a value at {visit}."
+         + (f" Bars: a random {max_patients:,} of them, in the same order." if sampled else ""),
          records.attrs.get("population_note", "")],
         height=460)
     fig.update_layout(
         bargap=0.15,
         margin=dict(b=150),
-        xaxis=dict(showticklabels=False, title=f"A random {max_patients} of {patients} patients, least to "
+        xaxis=dict(showticklabels=False, title=f"A random {max_patients:,} of {patients:,} patients, least to "
                    "most improved", showgrid=False) if sampled else
         dict(tickmode="array", tickvals=list(range(len(position))),
              ticktext=[text(s) for s in position], tickangle=-60, title=None, showgrid=False),

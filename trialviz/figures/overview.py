@@ -54,7 +54,7 @@ def enrolment_figure(study: Study, *, max_patients: int = 400, seed: int = 0) ->
     if len(times) > max_patients:
         chosen = np.sort(np.random.default_rng(seed).choice(len(times), size=max_patients, replace=False))
         shown = times.iloc[chosen]  # keeps its index: each patient's place in the order of all patients
-        sampled_note = f" Lines: a random {max_patients} of {len(times)} patients, each at its place in that order."
+        sampled_note = f" Lines: a random {max_patients:,} of {len(times):,} patients, each at its place in that order."
     colours = cohort_colours(study.cohort_values())
     fig = go.Figure()
     for cohort in study.cohort_values():
@@ -78,7 +78,7 @@ def enrolment_figure(study: Study, *, max_patients: int = 400, seed: int = 0) ->
     period = f"Treated from {first:%d %B %Y} to {last:%d %B %Y}." if len(times) else "No treated patient."
     apply_layout(fig, study, "Enrolment and follow-up",
                                   [f"{period} Dot: treatment; line: follow-up to last contact.",
-                                   f"{len(times)} patients, in order of treatment.{sampled_note}"],
+                                   f"{len(times):,} patients, in order of treatment.{sampled_note}"],
                  height=max(360, 120 + 9 * len(times)) if len(times) < 60 else 640)
     fig.update_layout(xaxis=dict(title=None, type="date"),
                       yaxis=dict(title="Patients in order of treatment", autorange="reversed", showgrid=False,

@@ -76,7 +76,7 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
     if show_patients and len(subjects) > max_patients:
         keep = set(np.random.default_rng(seed).choice(subjects, size=max_patients, replace=False))
         records_shown = records[records["USUBJID"].isin(keep)]
-        sampled_note = f" Lines: a random {max_patients} of {len(subjects)} patients; means use all."
+        sampled_note = f" Lines: a random {max_patients:,} of {len(subjects):,} patients; means use all."
     else:
         records_shown = records
 
