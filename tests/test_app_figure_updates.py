@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
+import numpy as np
 import plotly.graph_objects as go
+import plotly.io
 from plotly.callbacks import InputDeviceState, Points
 import pytest
 
@@ -15,7 +18,13 @@ from trialviz.filters import SubjectFilter
 
 
 def without_empty(value: object) -> object:
-    """JSON with empty objects left out (plotly drops an empty ``title: {}`` when it is set)."""
+    """JSON with empty objects left out (plotly drops an empty ``title: {}`` when it is set) and numpy
+    arrays, which plotly's JSON encodes as base64 (``bdata``), as lists (a dashboard widget holds lists)."""
+    if isinstance(value, dict) and "bdata" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        if "shape" in value:
+            array = array.reshape(value["shape"])
+        return json.loads(plotly.io.json.to_json_plotly(array.tolist()))  # NaN: null, as in a list
     if isinstance(value, dict):
         kept = {key: without_empty(item) for key, item in value.items()}
         return {key: item for key, item in kept.items() if item != {}}
@@ -72,6 +81,33 @@ def test_a_figure_of_other_traces_replaces_them(study):
     replace_figure(widget, figure)
     assert "_py2js_deleteTraces" in sent and "_py2js_addTraces" in sent
     assert shown(widget) == without_empty(json.loads(figure.to_json()))
+
+
+def holds_arrays(value: object) -> bool:
+    if isinstance(value, dict):
+        return any(holds_arrays(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(holds_arrays(item) for item in value)
+    return isinstance(value, np.ndarray)
+
+
+def test_widgets_hold_lists_so_the_browsers_report_after_a_draw_is_accepted(study):
+    """plotly.js reports the defaults it filled in after every draw; a numpy array the kernel sent comes back
+    as an object keyed by position, on which plotly's kernel side fails (plotly/plotly.py#4160)."""
+    figure = trajectory_figure(study, "MRSS")
+    assert any(holds_arrays(trace.to_plotly_json()) for trace in figure.data)  # error bars: numpy arrays
+    widget = go.FigureWidget(go.Figure(layout=dict(height=420, template="plotly_white")))
+    replace_figure(widget, waterfall_figure(study, "MRSS", "Month 12"))
+    replace_figure(widget, figure)  # traces replaced
+    view = SubjectFilter(cohorts=(study.cohort_values()[0],)).apply(study)
+    replace_figure(widget, trajectory_figure(view, "MRSS"))  # in place
+    assert not holds_arrays(widget.to_plotly_json())
+    # what plotly.js reports for a trace whose error bars came as a typed array
+    means = next(index for index, trace in enumerate(widget.data) if trace.error_y.array is not None)
+    report = {"uid": widget.data[means].uid, "visible": True,
+              "error_y": {"visible": True, "array": dict(enumerate(widget.data[means].error_y.array))}}
+    widget._js2py_traceDeltas = {"trace_deltas": [report], "trace_edit_id": widget._last_trace_edit_id}
+    assert widget._js2py_traceDeltas is None  # handled to the end
 
 
 def test_clicks_still_reach_the_drill_down_after_an_update(study):

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io
 from plotly.basedatatypes import BasePlotlyType
 
 from trialviz.app.code import population_argument, view_code
@@ -108,6 +108,8 @@ def replace_figure(widget: go.FigureWidget, figure: go.Figure, on_click: ClickHa
     change: the usual case), only the properties that changed are sent, in one message that the browser
     draws once; otherwise the traces are replaced, which the browser draws three times (traces removed,
     added, laid out). ``width`` (pixels) is the width the page gives the figure, as the browser reported it.
+
+    The widget gets the figure's arrays as lists (see :func:`plain`).
     """
     if width:
         figure.update_layout(width=width)
@@ -115,16 +117,32 @@ def replace_figure(widget: go.FigureWidget, figure: go.Figure, on_click: ClickHa
     with widget.batch_update():
         if same_traces:
             for trace, new_trace in zip(widget.data, figure.data):
-                _overwrite(trace, new_trace.to_plotly_json())
-            _overwrite(widget.layout, figure.layout.to_plotly_json())
+                _overwrite(trace, plain(new_trace.to_plotly_json()))
+            _overwrite(widget.layout, plain(figure.layout.to_plotly_json()))
         else:
             widget.data = []
-            widget.add_traces(list(figure.data))
-            widget.layout = figure.layout
+            widget.add_traces([plain(trace.to_plotly_json()) for trace in figure.data])
+            widget.layout = plain(figure.layout.to_plotly_json())
     if on_click is not None:
         behind = patients_behind(figure)
         for index, trace in enumerate(widget.data):
             trace.on_click(_point_click(on_click, behind.get(index)))
+
+
+def plain(value: object) -> object:
+    """``value`` with every numpy array inside it turned into a list.
+
+    A figure widget must hold lists: plotly.js reports a numpy array it received (a typed array) back to
+    the kernel as an object keyed by position, after every draw, and plotly's kernel side then fails on
+    it ("truth value of an array ... is ambiguous", plotly/plotly.py#4160), once per figure and update.
+    """
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple) and any(isinstance(item, dict | list | tuple | np.ndarray) for item in value):
+        return [plain(item) for item in value]
+    return value
 
 
 def _overwrite(target: BasePlotlyType, properties: dict) -> None:
@@ -135,15 +153,8 @@ def _overwrite(target: BasePlotlyType, properties: dict) -> None:
         if name != "type":
             target[name] = None
     for name, value in properties.items():
-        if name != "type" and not _same(current.get(name), value):
+        if name != "type" and current.get(name) != value:
             target[name] = value
-
-
-def _same(old: object, new: object) -> bool:
-    try:
-        return bool(old == new)
-    except ValueError:  # numpy arrays, also inside dicts: compare their JSON
-        return plotly.io.json.to_json_plotly(old) == plotly.io.json.to_json_plotly(new)
 
 
 def _point_click(on_click: ClickHandler, patients_at: PatientsAt | None = None) -> Callable:
