@@ -30,6 +30,7 @@ from trialviz.figures import (
     waterfall_figure,
 )
 from trialviz.figures.drill import PatientsAt, patients_behind
+from trialviz.figures.style import template
 from trialviz.filters import restrict_events
 from trialviz.study import Study
 from trialviz.tables import (
@@ -209,17 +210,19 @@ class Panel:
     def refresh(self, view: Study) -> None:  # pragma: no cover - every panel overrides it
         raise NotImplementedError
 
-    def show(self, widget: go.FigureWidget, figure: go.Figure, clickable: bool = False) -> None:
-        """Put ``figure`` into ``widget`` at the page's width; ``clickable`` adds drill-down on points."""
+    def show(self, widget: go.FigureWidget, figure: go.Figure, clickable: bool = False) -> go.Figure:
+        """Put ``figure`` into ``widget`` at the page's width; ``clickable`` adds drill-down on points.
+        Returns ``figure`` (as shown, for exports: a copy of the widget would validate it all again)."""
         replace_figure(widget, figure, self.explorer.drill_down if clickable else None, self.explorer.figure_width,
                        in_place=self.page_in_sync)
+        return figure
 
     def figure_widgets(self) -> list[go.FigureWidget]:
         return [value for value in vars(self).values() if isinstance(value, go.FigureWidget)]
 
     def figure_widget(self) -> go.FigureWidget:
         # plotly's FigureWidget must get its first content in the constructor (see notes/toolchain.md)
-        return go.FigureWidget(go.Figure(layout=dict(height=420, template="plotly_white")))
+        return go.FigureWidget(go.Figure(layout=dict(height=420, template=template())))
 
 
 class OverviewPanel(Panel):
@@ -246,11 +249,11 @@ class OverviewPanel(Panel):
                 if meta.registry_url.startswith("https://") else "")
         self.design.value = (f"<h3>Design</h3><p>{html.escape(meta.design or 'Not described in the study file.')}</p>"
                              f"<ul>{cohorts}</ul><div class='tv-sub'>{html.escape(meta.citation)}{link}</div>")
-        self.show(self.enrolment, enrolment_figure(view), clickable=True)
+        enrolment = self.show(self.enrolment, enrolment_figure(view), clickable=True)
         flow = populations(view)
         self.flow.value = report_html("populations", flow, self.study, "Patient flow: populations and disposition")
         self.exportable = Exportable(tables=[("populations", flow, self.flow.value)],
-                                     figures=[("enrolment", go.Figure(self.enrolment))])
+                                     figures=[("enrolment", enrolment)])
         self.headline.value = self.primary.value = ""
         if self.study.conventions.primary_window is not None and len(view.adverse_events.columns):
             primary = primary_endpoint_table(view)
@@ -343,29 +346,29 @@ class EfficacyPanel(Panel):
         trajectory = trajectory_figure(view, param, measure=self.measure.value, population_flag=population)
         self.show(self.trajectory, trajectory, clickable=True)
         visit = self.visit.value
+        figures = [("trajectories", trajectory)]
         if visit:
             try:
                 waterfall = waterfall_figure(view, param, visit, population_flag=population)
             except AnalysisError as exc:  # e.g. nobody left with a value at that visit
                 waterfall = go.Figure(layout=dict(title=str(exc), height=160))
-            self.show(self.waterfall, waterfall, clickable=True)
+            figures.append(("waterfall", self.show(self.waterfall, waterfall, clickable=True)))
         table = endpoint_summary(view, param, measures=("value", "change"), population_flag=population)
         self.summary.value = as_html(summary_gt(table, self.study, title=f"{endpoint.label}: summary by cohort "
                                                 "and visit", decimals=endpoint.decimals))
         self.exportable = Exportable(tables=[("endpoint summary", table, self.summary.value)],
-                                     figures=[("trajectories", go.Figure(self.trajectory)),
-                                              ("waterfall", go.Figure(self.waterfall))])
+                                     figures=figures)
         population_arg = population_argument(self.study, self.explorer.state)
         calls = [f"trajectory_figure(view, {param!r}, measure={self.measure.value!r}{population_arg})",
                  f"trialviz.endpoint_summary(view, {param!r}{population_arg})",
                  f"waterfall_figure(view, {param!r}, {visit!r}{population_arg})"]
         if endpoint.mcid and endpoint.better:
-            self.show(self.responders, responder_figure(view, param, population_flag=population))
+            responder_plot = self.show(self.responders, responder_figure(view, param, population_flag=population))
             rates = responders(view, param, population_flag=population)
             self.responder_table.value = report_html("responders", rates, self.study,
                                                      f"{endpoint.name}: responders by visit")
             self.exportable.tables.append(("responders", rates, self.responder_table.value))
-            self.exportable.figures.append(("responders", go.Figure(self.responders)))
+            self.exportable.figures.append(("responders", responder_plot))
             calls += [f"responder_figure(view, {param!r}{population_arg})",
                       f"trialviz.responders(view, {param!r}{population_arg})"]
         else:
@@ -436,7 +439,7 @@ class SafetyPanel(Panel):
         self.overview_table = table
         self.overview.value = report_html("ae-overview", table, self.study, "Adverse events: overview by cohort",
                                           drill="ae-overview")
-        self.show(self.timeline, ae_timeline_figure(view), clickable=True)
+        timeline = self.show(self.timeline, ae_timeline_figure(view), clickable=True)
         soc_pt = ae_soc_pt(view)
         self.soc_pt.value = report_html("ae-soc-pt", soc_pt, self.study,
                                         "Adverse events by system organ class and preferred term", drill="ae-soc-pt")
@@ -447,7 +450,7 @@ class SafetyPanel(Panel):
         self.exportable = Exportable(tables=[("adverse events overview", table, self.overview.value),
                                              ("adverse events by SOC and PT", soc_pt, self.soc_pt.value),
                                              ("worst grade", grades, self.grade.value)],
-                                     figures=[("adverse event timeline", go.Figure(self.timeline))])
+                                     figures=[("adverse event timeline", timeline)])
         calls = ["trialviz.ae_overview(view)", "ae_timeline_figure(view)", "trialviz.ae_soc_pt(view)",
                  "trialviz.ae_grade(view)"]
         if self.onset_range is not None:
@@ -455,8 +458,7 @@ class SafetyPanel(Panel):
             high_text = "float('inf')" if high == float("inf") else f"{high:g}"
             calls.insert(0, f"view = restrict_events(view, onset=({low:g}, {high_text}))")
         if len(view.time_to_event):
-            self.show(self.km, km_figure(view))
-            self.exportable.figures.append(("kaplan-meier", go.Figure(self.km)))
+            self.exportable.figures.append(("kaplan-meier", self.show(self.km, km_figure(view))))
             calls.append("km_figure(view)")
         self.code = view_code(self.study, self.explorer.state, calls,
                               ["from trialviz.figures import ae_timeline_figure, km_figure",
@@ -491,11 +493,11 @@ class PatientPanel(Panel):
             return
         subject = view.subjects[view.subjects["USUBJID"] == usubjid].iloc[0]
         self.summary.value = patient_summary_html(subject)
-        self.show(self.timeline, patient_timeline_figure(view, usubjid))
+        timeline = self.show(self.timeline, patient_timeline_figure(view, usubjid))
         try:
-            self.show(self.endpoints, patient_endpoints_figure(view, usubjid))
+            endpoints = self.show(self.endpoints, patient_endpoints_figure(view, usubjid))
         except AnalysisError as exc:
-            self.show(self.endpoints, go.Figure(layout=dict(title=str(exc), height=140)))
+            endpoints = self.show(self.endpoints, go.Figure(layout=dict(title=str(exc), height=140)))
         events = view.adverse_events[view.adverse_events["USUBJID"] == usubjid]
         columns = [c for c in ("AEDECOD", "AEBODSYS", "ASTDY", "AENDY", "AETOXGR", "AESEV", "AESER", "AEREL")
                    if c in events.columns]
@@ -503,8 +505,7 @@ class PatientPanel(Panel):
         self.events.value = (f"<h4>Adverse events of {html.escape(usubjid)} ({len(listing)})</h4>"
                              + listing.to_html(index=False, na_rep="", escape=True, classes="tv-listing"))
         self.exportable = Exportable(tables=[(f"adverse events of {usubjid}", listing, self.events.value)],
-                                     figures=[("patient timeline", go.Figure(self.timeline)),
-                                              ("patient endpoints", go.Figure(self.endpoints))])
+                                     figures=[("patient timeline", timeline), ("patient endpoints", endpoints)])
         self.code = view_code(self.study, self.explorer.state, [
             f"patient_timeline_figure(view, {usubjid!r})", f"patient_endpoints_figure(view, {usubjid!r})"],
             ["from trialviz.figures import patient_endpoints_figure, patient_timeline_figure"])

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from html import escape
 
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from trialviz.study import Study
 
@@ -31,6 +33,15 @@ def text(value: object) -> str:
     return escape(str(value), quote=False)
 
 
+@cache
+def template() -> go.layout.Template:
+    """plotly's ``plotly_white`` template, keeping of its trace styles those of the trace types trialviz draws
+    (scatter and bar). Setting the whole template on a figure validates the styles of about fifty trace
+    types (15 ms a figure); this one takes a third of that, and a figure looks the same."""
+    white = pio.templates["plotly_white"]
+    return go.layout.Template(layout=white.layout, data={"scatter": white.data.scatter, "bar": white.data.bar})
+
+
 LEGEND_MARGIN = 120
 """Bottom margin (pixels) holding an axis's tick labels and title, then a one-row legend."""
 
@@ -49,7 +60,7 @@ def apply_layout(fig: go.Figure, study: Study, title: str, subtitle: Sequence[st
     fig.update_layout(
         title=dict(text=heading, x=0, xanchor="left", font=dict(size=18)),
         font=dict(family=FONT_FAMILY, size=14, color="#1f2937"),
-        template="plotly_white",
+        template=template(),
         height=height,
         margin=dict(l=70, r=30, t=top, b=LEGEND_MARGIN),
         # the legend sits at the foot of the figure in pixels: placed in plot fractions, it drifts away from

@@ -93,7 +93,10 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
         if show_patients:
             x, y, ids = _patient_lines(records_shown[records_shown["cohort"] == cohort], column, visits, position)
             fig.add_trace(go.Scatter(
-                x=x, y=y, customdata=ids, mode="lines+markers", name=f"{text(cohort)} · patients",
+                # a sample of lines is drawn without markers: thousands of SVG markers take the browser
+                # about a second to draw on every update
+                x=x, y=y, customdata=ids, mode="lines" if sampled_note else "lines+markers",
+                name=f"{text(cohort)} · patients",
                 legendgroup=cohort, showlegend=False, line=dict(color=rgba(colour, 0.35), width=1.2),
                 marker=dict(color=rgba(colour, 0.55), size=5), connectgaps=False,
                 hovertemplate=f"<b>%{{customdata}}</b><br>{text(cohort)}<br>%{{y:.{endpoint.decimals}f}} "
