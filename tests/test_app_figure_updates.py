@@ -23,7 +23,7 @@ def without_empty(value: object) -> object:
     if isinstance(value, dict) and "bdata" in value:
         array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
         if "shape" in value:
-            array = array.reshape(value["shape"])
+            array = array.reshape([int(n) for n in str(value["shape"]).split(",")])  # plotly writes "7, 3"
         return json.loads(plotly.io.json.to_json_plotly(array.tolist()))  # NaN: null, as in a list
     if isinstance(value, dict):
         kept = {key: without_empty(item) for key, item in value.items()}

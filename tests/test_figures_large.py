@@ -83,9 +83,9 @@ def test_trajectory_keeps_the_patients_behind_means_in_the_kernel(large):
     records = trialviz.analysis_records(large, "SKIN")
     assert len(lines) == LIMIT and lines <= set(records["USUBJID"])
     means = [t for t in sampled.data if t.name.endswith("mean (95% CI)")]
-    for trace in means:  # no patient list goes to the browser
-        assert trace.meta["patients_column"] is None and np.asarray(trace.customdata).shape[1] == 3
-    assert ";" not in json.dumps(json.loads(sampled.to_json())["data"])
+    for trace in means + [t for t in full.data if t.name.endswith("mean (95% CI)")]:  # no patient list sent
+        assert np.asarray(trace.customdata).shape[1] == 3
+    assert ";" not in json.dumps(json.loads(sampled.to_json())["data"]) + json.dumps(json.loads(full.to_json())["data"])
     assert len(sampled.to_json()) < len(full.to_json()) / 2
     # a click on a mean lists the patients with a value at that visit, from the kernel
     clicks = []
@@ -100,9 +100,9 @@ def test_trajectory_keeps_the_patients_behind_means_in_the_kernel(large):
     visit_name = sampled.layout.meta["visits"][visit]
     chosen = records[(records["cohort"] == cohort) & (records["AVISIT"] == visit_name) & records["AVAL"].notna()]
     assert clicks == [(trace.name, sorted(chosen["USUBJID"].astype(str)))] and len(chosen) > LIMIT // 2
-    # the same patients as the ;-joined list of the figure that sends them
-    mean_full = next(t for t in full.data if t.name == trace.name)
-    assert clicks[0][1] == mean_full.customdata[visit][3].split(";")
+    # the figure with every line has the same patients behind its means
+    index_full = next(i for i, t in enumerate(full.data) if t.name == trace.name)
+    assert patients_behind(full)[index_full](visit) == clicks[0][1]
     assert set(patients_behind(full)) == {i for i, t in enumerate(full.data) if t.name.endswith("(95% CI)")}
 
 
@@ -111,7 +111,7 @@ def test_a_click_without_a_patient_column_lists_nobody():
 
     clicks = []
     handler = _point_click(lambda what, ids: clicks.append(ids))
-    trace = go.Scatter(customdata=[[1, 2, 3]], meta={"patients_column": None}, name="mean")
+    trace = go.Scatter(customdata=[[1, 2, 3]], name="mean")
     handler(trace, Points(point_inds=[0], xs=[0], ys=[0], trace_name="mean", trace_index=0), None)
     assert clicks == []
     handler = _point_click(lambda what, ids: clicks.append(ids), lambda index: ["B", "A", "B"][index:])

@@ -18,15 +18,20 @@ A study is immutable: filtering returns a new study whose datasets hold only the
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pandas as pd
 
 from trialviz.errors import AnalysisError, Problem
 
 Direction = Literal["lower", "higher"]
+Derived = TypeVar("Derived")
+DERIVED_KEPT = 8
+"""How many derived values a study keeps (the unfiltered study lives as long as the dashboard)."""
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,24 @@ class Study:
     provenance: Provenance
     warnings: tuple[Problem, ...] = ()
     filter_description: str = ""
+    _derived: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict, init=False, repr=False,
+                                                 compare=False)
+
+    def derived(self, key: Hashable, compute: Callable[[], Derived]) -> Derived:
+        """``compute()``, computed once for this study object and ``key``.
+
+        For what several tables and figures of one view derive from the same data (the analysis records
+        of an endpoint, a population). A filtered study is a new object and derives everything anew; a
+        study keeps its :data:`DERIVED_KEPT` most recently used values. The value is shared by every
+        caller: return a copy where a caller could change it.
+        """
+        if key in self._derived:
+            self._derived.move_to_end(key)
+        else:
+            self._derived[key] = compute()
+            while len(self._derived) > DERIVED_KEPT:
+                self._derived.popitem(last=False)
+        return self._derived[key]
 
     # --- lookups -------------------------------------------------------------------------------
     @property

@@ -160,26 +160,21 @@ def _overwrite(target: BasePlotlyType, properties: dict) -> None:
 
 def _point_click(on_click: ClickHandler, patients_at: PatientsAt | None = None) -> Callable:
     """A plotly click handler calling ``on_click`` with the trace's name and the patients behind the clicked
-    points: from ``patients_at`` (kept in the kernel, :mod:`trialviz.figures.drill`) when given, else
-    from the trace's ``customdata``."""
+    points: from ``patients_at`` (kept in the kernel, :mod:`trialviz.figures.drill`) when given, else the
+    ``USUBJID`` in the trace's ``customdata`` (each point's, or the first of its row)."""
     def handler(trace: object, points: object, _state: object) -> None:
         indices = list(getattr(points, "point_inds", []) or [])
         data = getattr(trace, "customdata", None)
         if not indices or (data is None and patients_at is None):
             return  # plotly calls every trace's handler; only the clicked one has points
-        # customdata is each point's USUBJID, or a row whose column meta["patients_column"] (default 0)
-        # holds the patients behind the point, joined by ";" (None: no such column)
-        column = ((getattr(trace, "meta", None) or {}) or {}).get("patients_column", 0)
         ids: list[str] = []
         for index in indices:
             if patients_at is not None:
                 found = patients_at(index)
             else:
                 item = data[index]
-                if not (isinstance(item, str) or item is None) and column is None:
-                    continue
-                value = item if isinstance(item, str) or item is None else item[column]
-                found = str(value).split(";") if value is not None else []
+                value = item if isinstance(item, str) or item is None else item[0]
+                found = [value] if isinstance(value, str) else []  # numbers (n, CI) are not patients
             for patient in found:
                 if patient and patient not in ids:
                     ids.append(patient)

@@ -36,8 +36,7 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
         ADSL flag of the efficacy population; defaults to the study's (``EFFFL``).
     max_patients
         Above this many patients, individual lines are drawn for a seeded random sample of them (the
-        means always use everyone) and the subtitle says so; the patients behind each mean are then not
-        sent with the figure (see Returns).
+        means always use everyone) and the subtitle says so.
     seed
         Seed of that sample.
 
@@ -45,11 +44,9 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
     -------
     plotly.graph_objects.Figure
         Two traces per cohort: ``"<cohort> · patients"`` (``customdata`` holds each point's ``USUBJID``)
-        and ``"<cohort> · mean (95% CI)"`` (``customdata``: n, CI, and, up to ``max_patients`` patients,
-        the ``;``-joined patients behind the mean, whose column ``trace.meta["patients_column"]`` names;
-        above that the column is left out, ``patients_column`` is ``None``, and the patients behind each
-        mean are kept in the kernel: :func:`trialviz.figures.drill.patients_behind`, which has them for
-        every figure). The x axis is the visit's position in ``AVISITN`` order; its tick labels give the
+        and ``"<cohort> · mean (95% CI)"`` (``customdata``: n and CI; the patients behind each mean are
+        kept with the Python object, not sent to the browser: :func:`trialviz.figures.drill.patients_behind`).
+        The x axis is the visit's position in ``AVISITN`` order; its tick labels give the
         visit and the number of patients with a value in each cohort.
 
     Examples
@@ -82,11 +79,6 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
 
     offsets = {c: (i - (len(cohorts) - 1) / 2) * DODGE for i, c in enumerate(cohorts)}
     with_value = records.dropna(subset=[column])
-    # drill-down: the patients behind each mean go into the figure (";"-joined customdata) only for studies
-    # small enough to draw every line; above that they stay in the kernel (see trialviz.figures.drill)
-    send_patients = len(subjects) <= max_patients
-    patients_at = ({key: ";".join(sorted(map(str, group))) for key, group
-                    in with_value.groupby(["cohort", "AVISIT"], observed=True)["USUBJID"]} if send_patients else {})
     unit = "%" if measure == "percent change" else endpoint.unit
     for cohort in cohorts:
         colour = colours[cohort]
@@ -112,10 +104,7 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
             error_y=dict(type="data", symmetric=False, array=rows["ci_high"].to_numpy(dtype=float) - means,
                          arrayminus=means - rows["ci_low"].to_numpy(dtype=float), color=colour, thickness=2,
                          width=5),
-            customdata=np.column_stack([*numbers, [patients_at.get((cohort, v), "") for v in visits]])
-            if send_patients else np.column_stack(numbers),
-            # drill-down: the column of the patients behind each mean (None: kept in the kernel)
-            meta={"patients_column": 3 if send_patients else None},
+            customdata=np.column_stack(numbers),
             hovertemplate=f"<b>{text(cohort)}</b><br>mean %{{y:.{endpoint.decimals + 1}f}} {text(unit)}<br>"
             f"95% CI %{{customdata[1]:.{endpoint.decimals + 1}f}} to %{{customdata[2]:.{endpoint.decimals + 1}f}}"
             "<br>n = %{customdata[0]}<extra></extra>",

@@ -62,6 +62,11 @@ def population(study: Study, analysis: Analysis, flag: str | None = None) -> Pop
     >>> population(trialviz.load_study(), "safety").note
     'Safety population (SAFFL = "Y"), by actual treatment (TRT01A).'
     """
+    # every table of a view asks for its population: selected once per (filtered) study
+    return study.derived(("population", analysis, flag), lambda: _population(study, analysis, flag))
+
+
+def _population(study: Study, analysis: Analysis, flag: str | None) -> Population:
     conventions = study.conventions
     if analysis == "safety":
         cohort_variable, default_flag = conventions.safety_cohort, conventions.safety_population

@@ -29,6 +29,14 @@ def analysis_records(study: Study, param: str, *, population_flag: str | None = 
     they have a visit. Raises :class:`~trialviz.errors.AnalysisError` for an unknown endpoint.
     """
     study.endpoint(param)
+    # each table and figure of an endpoint's view selects the same records: once per (filtered) study;
+    # a shallow copy, so that a caller adding a column leaves them as they are
+    records = study.derived(("analysis records", param, population_flag),
+                            lambda: _analysis_records(study, param, population_flag))
+    return records.copy(deep=False)
+
+
+def _analysis_records(study: Study, param: str, population_flag: str | None) -> pd.DataFrame:
     pop = population(study, "efficacy", population_flag)
     data = study.measurements
     rows = data[text_eq(data["PARAMCD"], param).to_numpy()]

@@ -24,6 +24,14 @@ def safety_events(study: Study, *, flag: str | None = None, treatment_emergent: 
     Events count when their subject is in the safety population and, where the study has a
     treatment-emergent flag and ``treatment_emergent`` is true, when that flag is ``"Y"``.
     """
+    # every adverse-event table of a view counts the same events: selected once per (filtered) study;
+    # a shallow copy, so that a caller adding a column leaves them as they are
+    events, pop = study.derived(("safety events", flag, treatment_emergent),
+                                lambda: _safety_events(study, flag, treatment_emergent))
+    return events.copy(deep=False), pop
+
+
+def _safety_events(study: Study, flag: str | None, treatment_emergent: bool) -> tuple[pd.DataFrame, Population]:
     pop = population(study, "safety", flag)
     events = study.adverse_events
     emergent = study.conventions.treatment_emergent_flag
