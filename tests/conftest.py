@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import shutil
 from pathlib import Path
@@ -14,6 +15,14 @@ from trialviz.paths import BUNDLED_STUDY_DIR, PROJECT_ROOT
 
 PILOT_DIR = PROJECT_ROOT.parent / "shared" / "data" / "cdiscpilot01"
 TEST_OUTPUT = PROJECT_ROOT / "test-output"
+
+
+@pytest.fixture(autouse=True)
+def _collector_unfrozen():
+    """The served dashboard freezes the garbage collector's view of its kernel (``Explorer.from_environment``);
+    the test process is not a dashboard kernel, so what a test froze is handed back to the collector."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(scope="session")

@@ -216,3 +216,17 @@ def test_clicking_a_cohort_mean_lists_the_patients_behind_it(bundled):
     records = trialviz.analysis_records(bundled, "MRSS")
     expected = sorted(records[(records["cohort"] == "MSC 1×10⁶/kg") & (records["AVISIT"] == "Month 1")]["USUBJID"])
     assert list(app.drill_patients.options) == expected and len(expected) == 9
+
+
+def test_the_served_dashboard_freezes_what_its_kernel_holds(monkeypatch):
+    import gc
+
+    from trialviz.app.source import STUDY_ENVIRONMENT_VARIABLE
+
+    monkeypatch.delenv(STUDY_ENVIRONMENT_VARIABLE, raising=False)
+    gc.unfreeze()
+    app = Explorer.from_environment()
+    assert isinstance(app, Explorer)
+    frozen = gc.get_freeze_count()
+    assert frozen > 100_000  # the libraries, the study and the widgets
+    assert not any(obj is app for obj in gc.get_objects())  # out of the collector's sight
