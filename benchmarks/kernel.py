@@ -94,7 +94,7 @@ def interact(folder: Path, repeats: int) -> dict:
     import plotly.graph_objects as go
 
     import trialviz
-    from trialviz.app.panels import replace_figure
+    from trialviz.app.panels import default_term_threshold, replace_figure
     from trialviz.figures import (ae_timeline_figure, enrolment_figure, km_figure, responder_figure,
                                   trajectory_figure, waterfall_figure)
     from trialviz.tables import (ae_grade, ae_overview, ae_soc_pt, baseline_table, endpoint_summary,
@@ -123,7 +123,7 @@ def interact(folder: Path, repeats: int) -> dict:
 
     def safety(_f, view):
         html("ae-overview", ae_overview(view), view)
-        html("ae-soc-pt", ae_soc_pt(view), view)
+        html("ae-soc-pt", ae_soc_pt(view, min_percent=default_term_threshold(study)), view)  # as the tab shows it
         html("ae-grade", ae_grade(view), view)
 
     # the floor: the same aggregations as bare pandas on the files as a plain read gives them

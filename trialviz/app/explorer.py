@@ -136,6 +136,7 @@ class Explorer:
             control.observe(self._guarded(self._on_efficacy_control), names="value")
         self.panel("patient").patient.observe(self._guarded(self._on_patient_control), names="value")
         self.panel("safety").onset.observe(self._guarded(self._on_safety_control), names="value")
+        self.panel("safety").terms.observe(self._guarded(self._on_safety_control), names="value")
         for control in self._filter_controls():
             control.observe(self._guarded(self._on_filter_control), names="value")
         self.extra_column.observe(self._guarded(self._on_extra_column), names="value")
@@ -323,6 +324,8 @@ class Explorer:
             patient=self.panel("patient").patient.value,
             population=None if population == self._default_population() else population,
             onset=self.panel("safety").onset_range,
+            terms=None if self.panel("safety").terms.value == self.panel("safety").default_terms
+            else self.panel("safety").terms.value,
         )
 
     def _default_population(self) -> str:
@@ -388,6 +391,12 @@ class Explorer:
             self.panel("safety").onset.value = onset
         else:
             ignored.append(f"onset period {onset} is not offered")
+        safety = self.panel("safety")
+        terms = safety.default_terms if state.terms is None else state.terms
+        if terms in [value for _, value in safety.terms.options]:
+            safety.terms.value = terms
+        else:
+            ignored.append(f"a preferred-term threshold of {terms:g}% is not offered")
 
     def set_cohorts(self, cohorts: list[str]) -> None:
         """Select exactly these cohorts (as clicks on the check boxes would)."""

@@ -391,6 +391,18 @@ class EfficacyPanel(Panel):
                 self.visit.value = current if current in visits else (visits[len(visits) // 2] if visits else None)
 
 
+ALL_TERMS_UP_TO = 400
+"""Studies of up to this many patients list every preferred term by default (the figures' sampling limit)."""
+def default_term_threshold(study: Study) -> float:
+    """The Safety tab's preferred terms at first: every one up to :data:`ALL_TERMS_UP_TO` patients; above,
+    those of ≥ 5% of a cohort (a pooled study lists hundreds of terms, which take the browser and the kernel
+    seconds to lay out on every click)."""
+    return 0.0 if study.n_subjects <= ALL_TERMS_UP_TO else 5.0
+
+
+TERM_CHOICES = (("All", 0), ("In ≥ 1% of a cohort", 1), ("In ≥ 5% of a cohort", 5), ("In ≥ 10% of a cohort", 10))
+
+
 class SafetyPanel(Panel):
     title, key = "Safety", "safety"
 
@@ -406,6 +418,11 @@ class SafetyPanel(Panel):
         self.onset = widgets.Dropdown(options=periods, value="", description="Events with onset",
                                       style={"description_width": "initial"}, layout=widgets.Layout(width="440px"),
                                       tooltip="Which adverse events the tables and figures of this tab count")
+        self.terms = widgets.Dropdown(
+            options=[(label, float(percent)) for label, percent in TERM_CHOICES], value=self.default_terms,
+            description="Preferred terms", style={"description_width": "initial"},
+            layout=widgets.Layout(width="360px"),
+            tooltip="Which preferred terms the table by system organ class and preferred term lists")
         self.overview = html_block("", "tv-ae-overview")
         self.soc_pt = html_block("", "tv-ae-soc-pt")
         self.grade = html_block("", "tv-ae-grade")
@@ -414,7 +431,12 @@ class SafetyPanel(Panel):
     def build(self) -> list[widgets.Widget]:
         self.timeline = self.figure_widget()
         self.km = self.figure_widget()
-        return [self.onset, self.overview, self.timeline, self.soc_pt, self.grade, self.km]
+        return [widgets.HBox([self.onset, self.terms]), self.overview, self.timeline, self.soc_pt, self.grade,
+                self.km]
+
+    @property
+    def default_terms(self) -> float:
+        return default_term_threshold(self.study)
 
     @property
     def onset_range(self) -> tuple[float, float] | None:
@@ -435,9 +457,11 @@ class SafetyPanel(Panel):
         self.overview.value = report_html("ae-overview", table, self.study, "Adverse events: overview by cohort",
                                           drill="ae-overview")
         timeline = self.show(self.timeline, ae_timeline_figure(view), clickable=True)
-        soc_pt = ae_soc_pt(view)
+        soc_pt = ae_soc_pt(view, min_percent=self.terms.value)
         self.soc_pt.value = report_html("ae-soc-pt", soc_pt, self.study,
-                                        "Adverse events by system organ class and preferred term", drill="ae-soc-pt")
+                                        "Adverse events by system organ class and preferred term"
+                                        + (f" (terms in ≥ {self.terms.value:g}% of a cohort)" if self.terms.value
+                                           else ""), drill="ae-soc-pt")
         grades = ae_grade(view)
         self.grade.value = report_html("ae-grade", grades, self.study, "Patients by worst grade of adverse event"
                                        if "Grade" in " ".join(map(str, grades.get("grade", []))) else
@@ -446,7 +470,8 @@ class SafetyPanel(Panel):
                                              ("adverse events by SOC and PT", soc_pt, self.soc_pt.value),
                                              ("worst grade", grades, self.grade.value)],
                                      figures=[("adverse event timeline", timeline)])
-        calls = ["trialviz.ae_overview(view)", "ae_timeline_figure(view)", "trialviz.ae_soc_pt(view)",
+        calls = ["trialviz.ae_overview(view)", "ae_timeline_figure(view)",
+                 f"trialviz.ae_soc_pt(view{f', min_percent={self.terms.value:g}' if self.terms.value else ''})",
                  "trialviz.ae_grade(view)"]
         if self.onset_range is not None:
             low, high = self.onset_range

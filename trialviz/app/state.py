@@ -33,6 +33,9 @@ class ViewState:
     patient: str | None = None
     population: str | None = None
     onset: tuple[float, float] | None = None
+    terms: float | None = None
+    """The adverse-event table's preferred terms: the least percentage of a cohort's patients (``0``: all);
+    ``None``: the dashboard's default for the study's size."""
 
     def subject_filter(self) -> SubjectFilter:
         return SubjectFilter(cohorts=self.cohorts, sex=self.sex, age=self.age, baseline=self.baseline,
@@ -52,6 +55,8 @@ class ViewState:
                 params[item.name] = f"{value[0]:g}-{value[1]:g}"
             elif item.name == "baseline":
                 params["baseline"] = f"{value[0]}:{value[1]:g}:{value[2]:g}"
+            elif item.name == "terms":
+                params["terms"] = f"{value:g}"
             elif item.name == "where":
                 for column, values in value:
                     params[f"where.{column}"] = _LIST_SEPARATOR.join(values)
@@ -90,6 +95,11 @@ class ViewState:
                     if raw not in MEASURES:
                         raise ValueError
                     values["measure"] = raw
+                elif key == "terms":
+                    terms = float(raw)
+                    if not 0 <= terms <= 100:
+                        raise ValueError
+                    values["terms"] = terms
                 elif key in ("endpoint", "visit", "patient", "population"):
                     values[key] = raw
                 else:

@@ -300,7 +300,8 @@ def _with_denominators(table: pd.DataFrame, sizes: pd.Series) -> pd.DataFrame:
 
 def ae_soc_pt(study: Study, *, category: str = "any", reference: str | None = None,
               population_flag: str | None = None, treatment_emergent: bool = True, total: bool = True,
-              sort: Literal["frequency", "alphabetical"] = "frequency") -> pd.DataFrame:
+              sort: Literal["frequency", "alphabetical"] = "frequency", min_percent: float = 0.0
+              ) -> pd.DataFrame:
     """Adverse events by system organ class and preferred term: patients n (%) of the cohort's safety
     population, event counts, and Fisher's exact test of each cohort against a reference cohort.
 
@@ -323,6 +324,10 @@ def ae_soc_pt(study: Study, *, category: str = "any", reference: str | None = No
     sort
         ``"frequency"``: classes and terms by decreasing number of patients (over all cohorts), ties
         alphabetically; ``"alphabetical"``: by name.
+    min_percent
+        Show only the preferred terms reported in at least this percentage of the patients of one cohort
+        or more (clinical study reports often use 5); every class keeps its row, which counts all its
+        terms. The notes say how many terms are shown. ``0``: every term.
 
     Returns
     -------
@@ -350,6 +355,15 @@ def ae_soc_pt(study: Study, *, category: str = "any", reference: str | None = No
     overall = count_subjects_and_events(events, selected, sizes, cohorts).assign(soc="", pt="", label=label)
     socs = _level_counts(chosen, ["soc"], sizes, cohorts).assign(pt="")
     pts = _level_counts(chosen, ["soc", "pt"], sizes, cohorts)
+    terms_note = ""
+    if min_percent > 0 and not pts.empty:
+        percent = _with_denominators(pts, sizes)
+        in_cohorts = percent[percent["cohort"] != TOTAL]
+        highest = in_cohorts.groupby(["soc", "pt"], observed=True)["percent"].max()
+        kept = highest[highest >= min_percent].index
+        terms_note = (f"Preferred terms reported in ≥ {min_percent:g}% of the patients of at least one cohort: "
+                      f"{len(kept)} of {len(highest)} terms; a class row counts all its terms.")
+        pts = pts[pd.MultiIndex.from_frame(pts[["soc", "pt"]]).isin(kept)]
     rank = _frequency_rank(socs, pts, sort)
     lines = pd.concat([socs, pts], ignore_index=True)
     lines = lines.assign(label=np.where(lines["pt"] == "", lines["soc"], "  " + lines["pt"].astype(str)))
@@ -365,7 +379,7 @@ def ae_soc_pt(study: Study, *, category: str = "any", reference: str | None = No
                             "p: Fisher's exact test (two-sided) of patients with the event against "
                             f"{reference}, unadjusted; blank where neither group has a patient with it.",
                             "Sorted by decreasing frequency over all cohorts." if sort == "frequency" else
-                            "Sorted alphabetically.")
+                            "Sorted alphabetically.", terms_note)
 
 
 def _frequency_rank(socs: pd.DataFrame, pts: pd.DataFrame, sort: str) -> dict[tuple[str, str], int]:
