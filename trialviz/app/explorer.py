@@ -309,6 +309,7 @@ class Explorer:
         if self.extra_column.value and self.extra_values.value:
             where = ((self.extra_column.value, tuple(str(v) for v in self.extra_values.value)),)
         population = self.population.value
+        safety = self.panel("safety")
         tab = TAB_KEYS[self.tabs.selected_index or 0]
         return ViewState(
             tab=tab,
@@ -323,9 +324,8 @@ class Explorer:
             visit=efficacy.visit.value,
             patient=self.panel("patient").patient.value,
             population=None if population == self._default_population() else population,
-            onset=self.panel("safety").onset_range,
-            terms=None if self.panel("safety").terms.value == self.panel("safety").default_terms
-            else self.panel("safety").terms.value,
+            onset=safety.onset_range,
+            terms=None if safety.terms.value == safety.default_terms else safety.terms.value,
         )
 
     def _default_population(self) -> str:

