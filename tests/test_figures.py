@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import trialviz
 from trialviz.figures import trajectory_figure
@@ -23,10 +24,30 @@ def test_trajectory_means_and_cis_equal_the_summary_table(bundled):
 def test_every_patient_value_is_drawn_once(bundled):
     fig = trajectory_figure(bundled, "FVCPP")
     records = trialviz.analysis_records(bundled, "FVCPP")
-    drawn = sum(sum(y is not None for y in t.y) for t in fig.data if t.name.endswith("patients"))
+    drawn = sum(int(np.isfinite(np.asarray(t.y, dtype=float)).sum()) for t in fig.data if t.name.endswith("patients"))
     assert drawn == records["AVAL"].notna().sum()
     ids = {i for t in fig.data if t.name.endswith("patients") for i in t.customdata if i is not None}
     assert ids == set(records["USUBJID"])
+
+
+@pytest.mark.parametrize("study_name, param", [("bundled", "MRSS"), ("bundled", "HAQDI"), ("pilot", "ACTOT")])
+def test_each_patient_line_holds_that_patients_values_at_their_visits(request, study_name, param):
+    study = request.getfixturevalue(study_name)
+    fig = trajectory_figure(study, param, measure="change")
+    visits = fig.layout.meta["visits"]
+    records = trialviz.analysis_records(study, param).dropna(subset=["CHG"])
+    expected = {(str(r.USUBJID), visits.index(str(r.AVISIT)), r.CHG) for r in records.itertuples()}
+    drawn = set()
+    for trace in (t for t in fig.data if t.name.endswith("patients")):
+        x, y = np.asarray(trace.x, dtype=float), np.asarray(trace.y, dtype=float)
+        ids = list(trace.customdata)
+        assert all(ids[i] is None for i in np.flatnonzero(np.isnan(x)))  # patients are apart
+        for i in np.flatnonzero(np.isfinite(y)):
+            drawn.add((ids[i], int(x[i]), y[i]))
+        # a patient's line goes through visits in order
+        for start, stop in zip(np.r_[0, np.flatnonzero(np.isnan(x)) + 1][:-1], np.flatnonzero(np.isnan(x))):
+            assert len({ids[i] for i in range(start, stop)}) == 1 and np.all(np.diff(x[start:stop]) > 0)
+    assert drawn == expected
 
 
 def test_tick_labels_give_n_per_cohort_and_missed_visits_are_gaps(bundled):
@@ -37,7 +58,7 @@ def test_tick_labels_give_n_per_cohort_and_missed_visits_are_gaps(bundled):
     assert label.startswith("Month 1") and all(f">{n}<" in label for n in month1)
     assert month1.sum() < 20  # some patients missed month 1, and their lines have a gap there
     patients = [t for t in fig.data if t.name.endswith("patients")]
-    gaps = [i for t in patients for i in range(1, len(t.y)) if t.y[i] is None and t.x[i] is not None]
+    gaps = [i for t in patients for i in range(1, len(t.y)) if np.isnan(t.y[i]) and not np.isnan(t.x[i])]
     assert gaps, "a missed visit inside a patient's follow-up is drawn as a gap"
 
 
@@ -79,3 +100,25 @@ def test_legends_sit_in_the_figure_foot_whatever_its_height(bundled, pilot):
     assert rows == 150 and timeline.layout.yaxis.range == (rows - 0.5, -0.7)  # no padding above the first row
     assert [t.name for t in made[0].data if t.showlegend is not False] == [
         f"{c} · mean (95% CI)" for c in ("Placebo", "Xanomeline Low Dose", "Xanomeline High Dose")]
+
+
+def test_figures_draw_only_trace_types_their_template_styles_as_plotly_white_does(bundled):
+    import plotly.io as pio
+
+    from trialviz.figures import (ae_timeline_figure, enrolment_figure, km_figure, patient_endpoints_figure,
+                                  patient_timeline_figure, responder_figure, waterfall_figure)
+    from trialviz.figures.style import TEMPLATE_LAYOUT
+
+    patient = str(bundled.subjects["USUBJID"].iloc[0])
+    figures = [trajectory_figure(bundled, "MRSS", measure="change"), waterfall_figure(bundled, "MRSS", "Month 12"),
+               responder_figure(bundled, "MRSS"), ae_timeline_figure(bundled), km_figure(bundled),
+               enrolment_figure(bundled), patient_timeline_figure(bundled, patient),
+               patient_endpoints_figure(bundled, patient)]
+    white = pio.templates["plotly_white"]
+    for fig in figures:
+        template = fig.layout.template
+        assert {trace.type for trace in fig.data} <= {name for name, styles in template.data.to_plotly_json().items()
+                                                      if styles}
+        for name in TEMPLATE_LAYOUT:
+            assert template.layout[name] == white.layout[name], name
+        assert {trace.type for trace in fig.data} <= {"scatter", "bar"}

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import trialviz
+from dataclasses import replace
+
 import pandas as pd
+import pytest
+
+import trialviz
 
 from trialviz.filters import SubjectFilter
 from trialviz.tables import endpoints
@@ -11,8 +15,9 @@ from trialviz.tables.common import population
 
 
 def fresh(study: trialviz.Study) -> trialviz.Study:
-    """A study object of the test's own (the session's bundled study has derived values of other tests)."""
-    return study.with_subjects(pd.Series(True, index=study.subjects.index), "everyone")
+    """A study object of the test's own (the session's bundled study has derived values of other tests),
+    standing on its own (not a subset of the session's study)."""
+    return replace(study.with_subjects(pd.Series(True, index=study.subjects.index), "everyone"), _subset_of=None)
 
 
 def test_a_value_is_computed_once_per_study_and_key(bundled):
@@ -97,3 +102,57 @@ def test_adverse_events_are_selected_once_per_study(bundled, monkeypatch):
     assert selected == [(None, True)]
     trialviz.ae_overview(study, treatment_emergent=False)
     assert selected == [(None, True), (None, False)]
+
+
+FILTERS = [SubjectFilter(cohorts=("MSC 1×10⁶/kg",)), SubjectFilter(sex=("F",)), SubjectFilter(age=(40, 55)),
+           SubjectFilter(cohorts=("MSC 3×10⁶/kg",), sex=("M",))]
+
+
+@pytest.mark.parametrize("subject_filter", FILTERS, ids=lambda f: f.describe())
+def test_a_filtered_studys_records_are_those_it_would_select_itself(bundled, subject_filter):
+    view = subject_filter.apply(fresh(bundled))
+    assert view.subset_of is not None
+    on_its_own = replace(view, _subset_of=None)  # selects from its own measurements
+    for param in ("MRSS", "FVCPP"):
+        expected = endpoints.analysis_records(on_its_own, param)
+        got = endpoints.analysis_records(view, param)
+        pd.testing.assert_frame_equal(got, expected)
+        assert got.attrs == expected.attrs
+        pd.testing.assert_frame_equal(trialviz.endpoint_summary(view, param),
+                                      trialviz.endpoint_summary(on_its_own, param))
+
+
+def test_a_filtered_study_selects_its_measurements_only_when_read(bundled):
+    from trialviz.figures import trajectory_figure
+
+    study = fresh(bundled)
+    view = SubjectFilter(cohorts=(bundled.cohort_values()[1],)).apply(study)
+    trajectory_figure(view, "MRSS")
+    trialviz.endpoint_summary(view, "MRSS")
+    trialviz.endpoint_tests(view, "MRSS")
+    trialviz.responders(view, "MRSS")
+    assert view._measurements._rows is None  # an endpoint's tables and figure read the whole study's records
+    kept = set(view.subjects["USUBJID"])
+    assert set(view.measurements["USUBJID"]) == kept
+    expected = study.measurements[study.measurements["USUBJID"].isin(kept)]
+    pd.testing.assert_frame_equal(view.measurements, expected)
+
+
+def test_a_filter_of_a_filtered_study_selects_from_the_whole_study(bundled):
+    study = fresh(bundled)
+    women = SubjectFilter(sex=("F",)).apply(study)
+    young_women = SubjectFilter(age=(20, 50)).apply(women)
+    assert young_women.subset_of is study
+    assert set(young_women.measurements["USUBJID"]) == set(young_women.subjects["USUBJID"])
+    assert set(young_women.subjects["USUBJID"]) <= set(women.subjects["USUBJID"])
+
+
+def test_a_regrouped_filtered_study_selects_its_own_records(bundled):
+    from trialviz.tables.common import grouped_by
+
+    view = SubjectFilter(cohorts=(bundled.cohort_values()[0],)).apply(fresh(bundled))
+    by_sex = grouped_by(view, "SEX")
+    assert by_sex.subset_of is None  # other cohorts: the whole study's records do not apply
+    records = endpoints.analysis_records(by_sex, "MRSS")
+    assert set(records["cohort"]) <= set(view.subjects["SEX"].astype(str))
+    assert set(records["USUBJID"]) <= set(view.subjects["USUBJID"])

@@ -198,15 +198,40 @@ class Study:
     """
 
     subjects: pd.DataFrame
-    measurements: pd.DataFrame
+    _measurements: pd.DataFrame | SubjectRows
     adverse_events: pd.DataFrame
     time_to_event: pd.DataFrame
     meta: StudyMeta
     provenance: Provenance
     warnings: tuple[Problem, ...] = ()
     filter_description: str = ""
+    _subset_of: Study | None = field(default=None, repr=False, compare=False)
     _derived: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict, init=False, repr=False,
                                                  compare=False)
+
+    @property
+    def measurements(self) -> pd.DataFrame:
+        """Every BDS record of the study's subjects (a filtered study selects them on first use)."""
+        rows = self._measurements
+        return rows.rows() if isinstance(rows, SubjectRows) else rows
+
+    @property
+    def subset_of(self) -> Study | None:
+        """The study this one was filtered from (:meth:`with_subjects`), when both have the same metadata
+        (a :func:`~trialviz.tables.common.grouped_by` study has not); ``None`` for an unfiltered study.
+
+        Its measurements are those of this study's subjects and more: a table can select an endpoint's
+        records from the larger study's, derived once for it (:meth:`derived`), with :meth:`own_rows`.
+        """
+        source = self._subset_of
+        return source if source is not None and source.meta is self.meta else None
+
+    def own_rows(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``frame`` (a dataset of this study or of :attr:`subset_of`) that belong to this study's
+        subjects, in their order, with the frame's ``attrs``."""
+        rows = _rows_of(frame, set(self.subjects["USUBJID"]))
+        rows.attrs = dict(frame.attrs)
+        return rows
 
     def derived(self, key: Hashable, compute: Callable[[], Derived]) -> Derived:
         """``compute()``, computed once for this study object and ``key``.
@@ -277,17 +302,17 @@ class Study:
         """
         subjects = self.subjects[keep.to_numpy()]
         ids = set(subjects["USUBJID"])
-
-        def restrict(frame: pd.DataFrame) -> pd.DataFrame:
-            return frame[frame["USUBJID"].isin(ids)] if len(frame) else frame
-
+        whole = self.subset_of or self
         return replace(
             self,
             subjects=subjects,
-            measurements=restrict(self.measurements),
-            adverse_events=restrict(self.adverse_events),
-            time_to_event=restrict(self.time_to_event),
+            # measurements are selected on first use: a view often reads only an endpoint's records, which
+            # come from the whole study's (own_rows), a tenth of the 2.9 million rows of a pooled study
+            _measurements=SubjectRows(whole.measurements, ids),
+            adverse_events=_rows_of(self.adverse_events, ids),
+            time_to_event=_rows_of(self.time_to_event, ids),
             filter_description=description,
+            _subset_of=whole,
         )
 
     def __repr__(self) -> str:
@@ -296,6 +321,24 @@ class Study:
             f"<Study {self.meta.display_name}{sim}: {self.n_subjects} subjects, "
             f"{len(self.measurements)} measurements, {len(self.adverse_events)} adverse events>"
         )
+
+
+def _rows_of(frame: pd.DataFrame, ids: set) -> pd.DataFrame:
+    return frame[frame["USUBJID"].isin(ids)] if len(frame) else frame
+
+
+class SubjectRows:
+    """The rows of a dataset that belong to some subjects, selected on first use and then kept."""
+
+    def __init__(self, source: pd.DataFrame, ids: set) -> None:
+        self.source = source
+        self.ids = ids
+        self._rows: pd.DataFrame | None = None
+
+    def rows(self) -> pd.DataFrame:
+        if self._rows is None:
+            self._rows = _rows_of(self.source, self.ids)
+        return self._rows
 
 
 def format_number(value: float | int | None, decimals: int = 1) -> str:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from trialviz.app.bridge import BrowserBridge
 from trialviz.app.exports import FIGURE_FORMATS, figure_bytes, view_report
-from trialviz.app.panels import PANELS, Panel
+from trialviz.app.panels import PANELS, Panel, send_queued_messages
 from trialviz.app.source import STUDY_ENVIRONMENT_VARIABLE, StudySource  # noqa: F401 - the variable is re-exported
 from trialviz.app.state import ViewState
 from trialviz.errors import TrialvizError
@@ -508,6 +508,7 @@ class Explorer:
         self.bridge.query = self.state.to_query()
         self.status.value = ""
         self._update_count()
+        send_queued_messages()
         self._stale = set(self._built)
         self._refresh_panel(self.tabs.selected_index or 0)
 

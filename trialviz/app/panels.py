@@ -7,6 +7,7 @@ Every number a panel shows comes from :mod:`trialviz.tables`; every figure from 
 from __future__ import annotations
 
 import html
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -130,14 +131,35 @@ def replace_figure(widget: go.FigureWidget, figure: go.Figure, on_click: ClickHa
             trace.on_click(_point_click(on_click, behind.get(index)))
 
 
+def send_queued_messages(timeout: float = 0.5) -> None:
+    """Wait until the kernel has sent the messages queued so far to the browser; nothing outside a kernel.
+
+    The kernel sends them from a thread of its own, which needs Python's interpreter lock for each step:
+    while the dashboard went on computing the rest of a tab, a figure's update waited 20–50 ms to leave the
+    kernel (measured in the served dashboard). Waiting for that thread gives it the lock, for about 1 ms.
+    """
+    from ipykernel.kernelbase import Kernel
+
+    thread = Kernel.instance().iopub_thread if Kernel.initialized() else None
+    if thread is None or not thread.thread.is_alive():
+        return
+    sent = threading.Event()
+    thread.schedule(sent.set)  # runs after every message queued before it
+    sent.wait(timeout)
+
+
 def plain(value: object) -> object:
-    """``value`` with every numpy array inside it turned into a list.
+    """``value`` with every numpy array inside it turned into a list, NaN into ``None``.
 
     A figure widget must hold lists: plotly.js reports a numpy array it received (a typed array) back to
     the kernel as an object keyed by position, after every draw, and plotly's kernel side then fails on
     it ("truth value of an array ... is ambiguous", plotly/plotly.py#4160), once per figure and update.
+    NaN is not JSON (the kernel's messages would fall back to a slower, warning encoder), and two lists
+    holding NaN never compare equal, so an unchanged one would be sent again on every update.
     """
     if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f" and np.isnan(value).any():
+            return np.where(np.isnan(value), None, value).tolist()
         return value.tolist()
     if isinstance(value, dict):
         return {key: plain(item) for key, item in value.items()}
@@ -146,15 +168,20 @@ def plain(value: object) -> object:
     return value
 
 
+KEPT_PROPERTIES = {"type", "uid"}
+
+
 def _overwrite(target: BasePlotlyType, properties: dict) -> None:
     """Give a trace or layout exactly ``properties`` (inside a ``batch_update``): changed ones are set, ones
-    it no longer has are reset to plotly's default, unchanged ones are left alone (and not sent)."""
+    it no longer has are reset to plotly's default, unchanged ones are left alone (and not sent).
+
+    A trace keeps its type and its ``uid``, the widget's name for it (a figure's traces have none): plotly.js
+    draws a trace whose ``uid`` changed anew."""
     current = target.to_plotly_json()
-    for name in current.keys() - properties.keys():
-        if name != "type":
-            target[name] = None
+    for name in current.keys() - properties.keys() - KEPT_PROPERTIES:
+        target[name] = None
     for name, value in properties.items():
-        if name != "type" and current.get(name) != value:
+        if name not in KEPT_PROPERTIES and current.get(name) != value:
             target[name] = value
 
 
@@ -210,6 +237,7 @@ class Panel:
         Returns ``figure`` (as shown, for exports: a copy of the widget would validate it all again)."""
         replace_figure(widget, figure, self.explorer.drill_down if clickable else None, self.explorer.figure_width,
                        in_place=self.page_in_sync)
+        send_queued_messages()  # the figure leaves now, while the rest of the tab is computed
         return figure
 
     def figure_widgets(self) -> list[go.FigureWidget]:

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from trialviz.study import Study
 from trialviz.tables.endpoints import MEASURE_COLUMNS, MEASURE_LABELS, Measure, analysis_records, summarise_records
 from trialviz.figures.drill import PatientsAt, keep_patients
+from trialviz.io.text import as_str
 from trialviz.figures.style import apply_layout, cohort_colours, rgba, text
 
 DODGE = 0.08
@@ -142,28 +143,39 @@ def _patients_behind_means(with_value: pd.DataFrame, cohort: str, visits: list[s
 
 
 def _patient_lines(records: pd.DataFrame, column: str, visits: list[str],
-                   position: dict[str, int]) -> tuple[list, list, list]:
+                   position: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All patients of a cohort as one line trace: each patient spans first to last visit with a value;
-    a missing visit in between is ``None`` (a visible gap) and ``None`` also separates patients."""
-    values = records.dropna(subset=[column]).pivot_table(index="USUBJID", columns="AVISIT", values=column,
-                                                         aggfunc="first", observed=True)
-    values = values.reindex(columns=[v for v in visits if v in values.columns])
-    matrix = values.to_numpy(dtype=float)
-    if matrix.size == 0:
-        return [], [], []
+    a missing visit in between is NaN (a visible gap) and NaN also separates patients.
+
+    Returns x (the visit's position), y and the ``USUBJID`` of each point (``None`` between patients), as
+    arrays: plotly checks a numeric array at once, a list of numbers and ``None`` item by item.
+    Patients are in ``USUBJID`` order; visits that no patient of the cohort has are left out (a line crosses
+    them), and a patient's first value at a visit is the one drawn.
+    """
+    shown = records.dropna(subset=[column])
+    columns = shown["AVISIT"].map(position).to_numpy(dtype=float)
+    shown, columns = shown[~np.isnan(columns)], columns[~np.isnan(columns)].astype(int)
+    if shown.empty:
+        return np.empty(0), np.empty(0), np.empty(0, dtype=object)
+    rows, patients = pd.factorize(as_str(shown["USUBJID"]), sort=True)
+    matrix = np.full((len(patients), len(visits)), np.nan)
+    # reversed, so that where a patient has two values at a visit the first one is the one left
+    matrix[rows[::-1], columns[::-1]] = shown[column].to_numpy(dtype=float)[::-1]
+    used = ~np.isnan(matrix).all(axis=0)
+    matrix, positions = matrix[:, used], np.flatnonzero(used).astype(float)
     present = ~np.isnan(matrix)
-    columns = np.arange(matrix.shape[1])
-    first = np.where(present.any(axis=1), present.argmax(axis=1), matrix.shape[1])
+    steps = np.arange(matrix.shape[1])
+    first = present.argmax(axis=1)
     last = matrix.shape[1] - 1 - present[:, ::-1].argmax(axis=1)
-    # each patient's span of visits, then one more cell: the None that separates patients
-    drawn = np.column_stack([(columns >= first[:, None]) & (columns <= last[:, None]), present.any(axis=1)])
-    x = np.full(drawn.shape, None, dtype=object)
-    x[:, :-1] = np.array([position[v] for v in values.columns], dtype=object)
-    y = np.full(drawn.shape, None, dtype=object)
-    y[:, :-1] = np.where(present, matrix, None)
+    # each patient's span of visits, then one more cell: the NaN that separates patients
+    drawn = np.column_stack([(steps >= first[:, None]) & (steps <= last[:, None]), np.ones(len(matrix), bool)])
+    x = np.full(drawn.shape, np.nan)
+    x[:, :-1] = positions
+    y = np.full(drawn.shape, np.nan)
+    y[:, :-1] = matrix
     ids = np.full(drawn.shape, None, dtype=object)
-    ids[:, :-1] = np.asarray(values.index.astype(str), dtype=object)[:, None]
-    return x[drawn].tolist(), y[drawn].tolist(), ids[drawn].tolist()
+    ids[:, :-1] = np.asarray(patients, dtype=object)[:, None]
+    return x[drawn], y[drawn], ids[drawn]
 
 
 def _tick_label(visit: str, counts: pd.DataFrame, cohorts: list[str], colours: dict[str, str]) -> str:

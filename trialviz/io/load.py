@@ -303,7 +303,7 @@ def _assemble(raw: list[RawDataset], checked: dict[str, pd.DataFrame], config: S
     meta = _complete_meta(config.meta, subjects, measurements)
     return Study(
         subjects=subjects,
-        measurements=_categorical(measurements),
+        _measurements=_categorical(measurements),
         adverse_events=_categorical(adverse_events if adverse_events is not None else _empty(ADAE_COLUMNS)),
         time_to_event=_as_strings(time_to_event) if time_to_event is not None else _empty(ADTTE_COLUMNS),
         meta=meta,

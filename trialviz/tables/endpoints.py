@@ -37,6 +37,11 @@ def analysis_records(study: Study, param: str, *, population_flag: str | None = 
 
 
 def _analysis_records(study: Study, param: str, population_flag: str | None) -> pd.DataFrame:
+    whole = study.subset_of
+    if whole is not None:
+        # a filtered study's records are the whole study's (derived once for it) of the kept subjects:
+        # its population is the whole one's of those subjects, and records are selected row by row
+        return study.own_rows(analysis_records(whole, param, population_flag=population_flag))
     pop = population(study, "efficacy", population_flag)
     data = study.measurements
     rows = data[text_eq(data["PARAMCD"], param).to_numpy()]
@@ -150,7 +155,7 @@ def summarise_records(study: Study, param: str, records: pd.DataFrame, *,
     flag = study.conventions.analysis_flag
     return with_conventions(
         table, records.attrs.get("population_note", ""),
-        f"Analysis records ({flag} = \"Y\") with a visit." if flag in study.measurements.columns else "",
+        f"Analysis records ({flag} = \"Y\") with a visit." if flag in records.columns else "",
         f"{confidence:.0%} CI: t-distribution; SD with n − 1; quartiles by linear interpolation.",
     )
 
