@@ -105,8 +105,15 @@ def test_legends_sit_in_the_figure_foot_whatever_its_height(bundled, pilot):
 def test_figures_draw_only_trace_types_their_template_styles_as_plotly_white_does(bundled):
     import plotly.io as pio
 
-    from trialviz.figures import (ae_timeline_figure, enrolment_figure, km_figure, patient_endpoints_figure,
-                                  patient_timeline_figure, responder_figure, waterfall_figure)
+    from trialviz.figures import (
+        ae_timeline_figure,
+        enrolment_figure,
+        km_figure,
+        patient_endpoints_figure,
+        patient_timeline_figure,
+        responder_figure,
+        waterfall_figure,
+    )
     from trialviz.figures.style import TEMPLATE_LAYOUT
 
     patient = str(bundled.subjects["USUBJID"].iloc[0])

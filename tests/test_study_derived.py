@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 import trialviz
-
 from trialviz.filters import SubjectFilter
 from trialviz.tables import endpoints
 from trialviz.tables.common import population

@@ -6,11 +6,17 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from trialviz.study import Study
-from trialviz.tables.endpoints import MEASURE_COLUMNS, MEASURE_LABELS, Measure, analysis_records, summarise_records
 from trialviz.figures.drill import PatientsAt, keep_patients
-from trialviz.io.text import as_str
 from trialviz.figures.style import apply_layout, cohort_colours, rgba, text
+from trialviz.io.text import as_str
+from trialviz.study import Study
+from trialviz.tables.endpoints import (
+    MEASURE_COLUMNS,
+    MEASURE_LABELS,
+    Measure,
+    analysis_records,
+    summarise_records,
+)
 
 DODGE = 0.08
 """Horizontal offset between cohorts' means at one visit, so their CIs do not hide each other."""
