@@ -129,3 +129,16 @@ def test_figures_draw_only_trace_types_their_template_styles_as_plotly_white_doe
         for name in TEMPLATE_LAYOUT:
             assert template.layout[name] == white.layout[name], name
         assert {trace.type for trace in fig.data} <= {"scatter", "bar"}
+
+
+def test_a_cohort_the_filters_leave_empty_has_no_legend_entry(bundled):
+    from trialviz.filters import SubjectFilter
+
+    first, second = bundled.cohort_values()
+    view = SubjectFilter(cohorts=(second,)).apply(bundled)
+    fig = trajectory_figure(view, "MRSS")
+    in_legend = [t.name for t in fig.data if t.showlegend is not False]
+    assert in_legend == [f"{second} · mean (95% CI)"]
+    assert [t.name for t in fig.data] == [t.name for t in trajectory_figure(bundled, "MRSS").data]  # same traces
+    assert [t.name for t in trajectory_figure(bundled, "MRSS").data if t.showlegend is not False] == [
+        f"{first} · mean (95% CI)", f"{second} · mean (95% CI)"]

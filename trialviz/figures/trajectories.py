@@ -77,6 +77,7 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
 
     sampled_note = ""
     subjects = records["USUBJID"].unique()
+    present = set(records["cohort"])
     if show_patients and len(subjects) > max_patients:
         keep = set(np.random.default_rng(seed).choice(subjects, size=max_patients, replace=False))
         records_shown = records[records["USUBJID"].isin(keep)]
@@ -107,6 +108,9 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
         fig.add_trace(go.Scatter(
             x=[position[v] + offsets[cohort] for v in visits], y=means, mode="lines+markers",
             name=f"{text(cohort)} · mean (95% CI)", legendgroup=cohort,
+            # a cohort the filters leave without patients keeps its (empty) trace, so that the dashboard
+            # updates the figure in place, but not its legend entry
+            showlegend=None if cohort in present else False,
             line=dict(color=colour, width=3.5), marker=dict(color=colour, size=9),
             error_y=dict(type="data", symmetric=False, array=rows["ci_high"].to_numpy(dtype=float) - means,
                          arrayminus=means - rows["ci_low"].to_numpy(dtype=float), color=colour, thickness=2,
