@@ -78,20 +78,20 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
     sampled_note = ""
     subjects = records["USUBJID"].unique()
     present = set(records["cohort"])
+    with_value = records.dropna(subset=[column])
     if show_patients and len(subjects) > max_patients:
         keep = set(np.random.default_rng(seed).choice(subjects, size=max_patients, replace=False))
-        records_shown = records[records["USUBJID"].isin(keep)]
+        values_shown = with_value[with_value["USUBJID"].isin(keep)]
         sampled_note = f" Lines: a random {max_patients:,} of {len(subjects):,} patients; means use all."
     else:
-        records_shown = records
+        values_shown = with_value
 
     offsets = {c: (i - (len(cohorts) - 1) / 2) * DODGE for i, c in enumerate(cohorts)}
-    with_value = records.dropna(subset=[column])
     unit = "%" if measure == "percent change" else endpoint.unit
     for cohort in cohorts:
         colour = colours[cohort]
         if show_patients:
-            x, y, ids = _patient_lines(records_shown[records_shown["cohort"] == cohort], column, visits, position)
+            x, y, ids = _patient_lines(values_shown[values_shown["cohort"] == cohort], column, visits, position)
             fig.add_trace(go.Scatter(
                 # a sample of lines is drawn without markers: thousands of SVG markers take the browser
                 # about a second to draw on every update
@@ -152,19 +152,19 @@ def _patients_behind_means(with_value: pd.DataFrame, cohort: str, visits: list[s
     return patients_at
 
 
-def _patient_lines(records: pd.DataFrame, column: str, visits: list[str],
+def _patient_lines(values: pd.DataFrame, column: str, visits: list[str],
                    position: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All patients of a cohort as one line trace: each patient spans first to last visit with a value;
-    a missing visit in between is NaN (a visible gap) and NaN also separates patients.
+    """All patients of a cohort as one line trace, from their records with a value of ``column``: each
+    patient spans first to last visit with a value; a missing visit in between is NaN (a visible gap) and
+    NaN also separates patients.
 
     Returns x (the visit's position), y and the ``USUBJID`` of each point (``None`` between patients), as
     arrays: plotly checks a numeric array at once, a list of numbers and ``None`` item by item.
     Patients are in ``USUBJID`` order; visits that no patient of the cohort has are left out (a line crosses
     them), and a patient's first value at a visit is the one drawn.
     """
-    shown = records.dropna(subset=[column])
-    columns = shown["AVISIT"].map(position).to_numpy(dtype=float)
-    shown, columns = shown[~np.isnan(columns)], columns[~np.isnan(columns)].astype(int)
+    columns = values["AVISIT"].map(position).to_numpy(dtype=float)
+    shown, columns = values[~np.isnan(columns)], columns[~np.isnan(columns)].astype(int)
     if shown.empty:
         return np.empty(0), np.empty(0), np.empty(0, dtype=object)
     rows, patients = pd.factorize(as_str(shown["USUBJID"]), sort=True)
