@@ -100,13 +100,17 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
     records = analysis_records(study, param, population_flag=population_flag)
     rows: list[dict[str, object]] = []
     base = {"param": param, "measure": measure}
+    cohorts = study.cohort_values()
     for visit_name, at_visit in visit_records(records, column, visit, param).items():
         where = {**base, "visit": visit_name, "visitn": float(at_visit["AVISITN"].min())}
-        values = {c: pd.to_numeric(at_visit.loc[at_visit["cohort"] == c, column]).to_numpy(dtype=float)
-                  for c in study.cohort_values()}
+        # each cohort's rows picked once per visit, as arrays (masks on the frame cost more than the tests)
+        cohort_of = at_visit["cohort"].to_numpy()
+        measured = pd.to_numeric(at_visit[column]).to_numpy(dtype=float)
+        pairs = at_visit[["AVAL", "BASE"]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        in_cohort = {c: cohort_of == c for c in cohorts}
+        values = {c: measured[mask] for c, mask in in_cohort.items()}
         for cohort, x in values.items():
-            cohort_rows = at_visit[at_visit["cohort"] == cohort]
-            rows += _within(where, cohort, x, cohort_rows, measure)
+            rows += _within(where, cohort, x, pairs[in_cohort[cohort]], measure)
         for cohort, x in values.items():
             y = values[reference]
             if cohort == reference or len(x) == 0 or len(y) == 0:
@@ -124,8 +128,10 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
                             "unadjusted for multiplicity.")
 
 
-def _within(where: dict[str, object], cohort: str, x: np.ndarray, rows: pd.DataFrame,
+def _within(where: dict[str, object], cohort: str, x: np.ndarray, pairs: np.ndarray,
             measure: TestedMeasure) -> list[dict[str, object]]:
+    """The within-cohort tests of one cohort at one visit: ``x`` its changes, ``pairs`` its (visit value,
+    baseline) rows."""
     out: list[dict[str, object]] = []
     common = {**where, "cohort": cohort, "reference": "", "n": len(x)}
     if np.count_nonzero(x) > 0:
@@ -134,10 +140,10 @@ def _within(where: dict[str, object], cohort: str, x: np.ndarray, rows: pd.DataF
                     "estimate": float(np.median(x)), "statistic": statistic, "p_value": p_value})
     if len(x) > 1:
         if measure == "change":
-            pairs = rows[["AVAL", "BASE"]].apply(pd.to_numeric, errors="coerce").dropna()
-            result = stats.ttest_rel(pairs["AVAL"], pairs["BASE"])
+            visit_value, baseline = pairs[~np.isnan(pairs).any(axis=1)].T
+            result = stats.ttest_rel(visit_value, baseline)
             test = "Paired t-test (visit value vs baseline)"
-            estimate = float((pairs["AVAL"] - pairs["BASE"]).mean())
+            estimate = float((visit_value - baseline).mean())
         else:
             result = stats.ttest_1samp(x, 0.0)
             test, estimate = "One-sample t-test (percent change ≠ 0)", float(x.mean())
