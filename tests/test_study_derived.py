@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import trialviz
-from trialviz.filters import SubjectFilter
+from trialviz.filters import SubjectFilter, baseline_values
 from trialviz.tables import endpoints
 from trialviz.tables.common import population
 
@@ -119,6 +119,10 @@ def test_a_filtered_studys_records_are_those_it_would_select_itself(bundled, sub
         assert got.attrs == expected.attrs
         pd.testing.assert_frame_equal(trialviz.endpoint_summary(view, param),
                                       trialviz.endpoint_summary(on_its_own, param))
+        # baseline values come from the whole study's, derived once for every endpoint
+        pd.testing.assert_series_equal(baseline_values(view, param), baseline_values(on_its_own, param))
+        assert set(baseline_values(view, param).index) <= set(view.subjects["USUBJID"])
+    pd.testing.assert_frame_equal(trialviz.baseline_table(view), trialviz.baseline_table(on_its_own))
 
 
 def test_a_filtered_study_selects_its_measurements_only_when_read(bundled):
@@ -130,6 +134,7 @@ def test_a_filtered_study_selects_its_measurements_only_when_read(bundled):
     trialviz.endpoint_summary(view, "MRSS")
     trialviz.endpoint_tests(view, "MRSS")
     trialviz.responders(view, "MRSS")
+    trialviz.baseline_table(view)
     assert view._measurements._rows is None  # an endpoint's tables and figure read the whole study's records
     kept = set(view.subjects["USUBJID"])
     assert set(view.measurements["USUBJID"]) == kept

@@ -146,13 +146,29 @@ def filter_study(
 
 
 def baseline_values(study: Study, paramcd: str) -> pd.Series:
-    """Baseline value of one endpoint per subject (index ``USUBJID``), from ``ABLFL == "Y"`` records."""
-    data = study.measurements
-    rows = data[(data["PARAMCD"] == paramcd) & (data["ABLFL"] == "Y")]
-    if study.conventions.analysis_flag in rows.columns:
-        flagged = rows[rows[study.conventions.analysis_flag] == "Y"]
-        rows = flagged if len(flagged) else rows
-    return rows.groupby("USUBJID", observed=True)["AVAL"].first()
+    """Baseline value of one endpoint per subject (index ``USUBJID``, sorted), from ``ABLFL == "Y"`` records
+    (only those flagged for analysis where the endpoint has any)."""
+    whole = study.subset_of or study
+    # every endpoint's, derived once for the whole study: a filtered view only picks its subjects
+    by_endpoint = whole.derived("baseline values", lambda: _baseline_values(whole.measurements,
+                                                                            whole.conventions.analysis_flag))
+    of_param = by_endpoint.get(paramcd, by_endpoint[None])
+    return of_param if whole is study else of_param[of_param.index.isin(study.subjects["USUBJID"])]
+
+
+def _baseline_values(data: pd.DataFrame, analysis_flag: str) -> dict[str | None, pd.Series]:
+    """The first ``ABLFL == "Y"`` value per subject of each endpoint (of the analysis-flagged records for an
+    endpoint that has any), by ``PARAMCD``; ``None`` gives the empty series of an endpoint without any."""
+    rows = data[data["ABLFL"] == "Y"]
+    if analysis_flag in rows.columns:
+        flagged = (rows[analysis_flag] == "Y").fillna(False).to_numpy(dtype=bool)
+        has_flagged = rows["PARAMCD"].isin(set(rows.loc[flagged, "PARAMCD"])).to_numpy(dtype=bool)
+        rows = rows[flagged | ~has_flagged]
+    values = rows.groupby(["PARAMCD", "USUBJID"], observed=True)["AVAL"].first()
+    by_endpoint: dict[str | None, pd.Series] = {
+        str(paramcd): part.droplevel("PARAMCD") for paramcd, part in values.groupby(level="PARAMCD", observed=True)}
+    by_endpoint[None] = values.iloc[:0].droplevel("PARAMCD")
+    return by_endpoint
 
 
 def _require_column(study: Study, column: str) -> None:
