@@ -79,6 +79,12 @@ def _yes(events: pd.DataFrame, column: str) -> pd.Series:
                      index=events.index, dtype=bool)
 
 
+def _text_equals(column: pd.Series, upper_case: str) -> pd.Series:
+    """True where the text in upper case is ``upper_case`` (worked out once per distinct value)."""
+    return pd.Series(map_distinct(column, lambda s: s.astype("string").str.upper().eq(upper_case).fillna(False),
+                                  False), index=column.index, dtype=bool)
+
+
 def _upper(values: pd.Series) -> pd.Series:
     return values.astype("string").str.strip().str.upper()
 
@@ -131,11 +137,11 @@ def overview_categories(study: Study, events: pd.DataFrame) -> list[tuple[str, s
     if grades is not None:
         deaths |= grades.eq(5).fillna(False)
     if "AEOUT" in events.columns:
-        deaths |= events["AEOUT"].astype("string").str.upper().eq("FATAL").fillna(False)
+        deaths |= _text_equals(events["AEOUT"], "FATAL")
     if "AESDTH" in events.columns or "AEOUT" in events.columns or grades is not None:
         rows.append(("death", "Adverse event leading to death", deaths))
     if "AEACN" in events.columns and study.adverse_events["AEACN"].notna().any():
-        withdrawn = events["AEACN"].astype("string").str.upper().eq("DRUG WITHDRAWN").fillna(False)
+        withdrawn = _text_equals(events["AEACN"], "DRUG WITHDRAWN")
         rows.append(("discontinuation", "Adverse event leading to treatment discontinuation", withdrawn))
     return rows
 
@@ -158,20 +164,46 @@ def onset_periods(study: Study, events: pd.DataFrame) -> list[tuple[str, str, pd
     return periods
 
 
+class EventCounts:
+    """Patients with ≥ 1 selected event and the number of selected events, per cohort and in total, for
+    any number of selections of one frame of events (``USUBJID`` and ``cohort`` coded once, so that each
+    selection costs a few array operations, not a grouping of text)."""
+
+    def __init__(self, events: pd.DataFrame, sizes: pd.Series, cohorts: list[str]) -> None:
+        self.sizes = sizes
+        self.cohorts = cohorts
+        self._cohort = pd.Index(cohorts).get_indexer(np.asarray(events["cohort"], dtype=object))  # -1: unlisted
+        self._subject, patients = pd.factorize(events["USUBJID"])
+        self._patients = len(patients)
+
+    def count(self, selected: pd.Series | np.ndarray) -> pd.DataFrame:
+        """``cohort`` (those of ``sizes``), ``subjects``, ``denominator``, ``events``, ``percent`` (0–100)."""
+        chosen = np.asarray(selected, dtype=bool)
+        cohort, subject = self._cohort[chosen], self._subject[chosen]
+        listed = len(self.cohorts)
+        events = np.bincount(cohort[cohort >= 0], minlength=listed)
+        seen = np.zeros((self._patients, listed + 1), dtype=bool)  # a patient counts once in each cohort
+        seen[subject, cohort + 1] = True
+        subjects = seen[:, 1:].sum(axis=0)
+        position = {c: i for i, c in enumerate(self.cohorts)}
+        totals = (int(seen.any(axis=1).sum()), int(chosen.sum()))
+
+        def of(counts: np.ndarray, total: int) -> list[int]:
+            return [total if c == TOTAL else int(counts[position[c]]) if c in position else 0
+                    for c in self.sizes.index]
+
+        out = pd.DataFrame({"cohort": self.sizes.index, "subjects": np.array(of(subjects, totals[0]), dtype=np.int64),
+                            "denominator": self.sizes.to_numpy(),
+                            "events": np.array(of(events, totals[1]), dtype=np.int64)})
+        out["percent"] = np.where(out["denominator"] > 0, 100 * out["subjects"] / out["denominator"].clip(lower=1),
+                                  np.nan)
+        return out
+
+
 def count_subjects_and_events(events: pd.DataFrame, selected: pd.Series, sizes: pd.Series,
                               cohorts: list[str]) -> pd.DataFrame:
     """Patients with ≥ 1 selected event and the number of selected events, per cohort and in total."""
-    chosen = events[selected.to_numpy()]
-    subjects = chosen.groupby("cohort")["USUBJID"].nunique().reindex(cohorts, fill_value=0)
-    counts = chosen.groupby("cohort").size().reindex(cohorts, fill_value=0)
-    if TOTAL in sizes.index:
-        subjects[TOTAL] = chosen["USUBJID"].nunique()
-        counts[TOTAL] = len(chosen)
-    out = pd.DataFrame({"cohort": sizes.index, "subjects": subjects.reindex(sizes.index).to_numpy(),
-                        "denominator": sizes.to_numpy(), "events": counts.reindex(sizes.index).to_numpy()})
-    out["percent"] = np.where(out["denominator"] > 0, 100 * out["subjects"] / out["denominator"].clip(lower=1),
-                              np.nan)
-    return out
+    return EventCounts(events, sizes, cohorts).count(selected)
 
 
 def ae_overview(study: Study, *, population_flag: str | None = None, treatment_emergent: bool = True,
@@ -205,10 +237,9 @@ def ae_overview(study: Study, *, population_flag: str | None = None, treatment_e
     events, pop = safety_events(study, flag=population_flag, treatment_emergent=treatment_emergent)
     cohorts = cohort_columns(study, total=False)
     sizes = pop.sizes(cohorts, total=total)
-    parts = []
-    for key, label, selected in overview_categories(study, events):
-        counts = count_subjects_and_events(events, selected, sizes, cohorts)
-        parts.append(counts.assign(category=key, label=label))
+    counter = EventCounts(events, sizes, cohorts)
+    parts = [counter.count(selected).assign(category=key, label=label)
+             for key, label, selected in overview_categories(study, events)]
     table = pd.concat(parts, ignore_index=True)[
         ["category", "label", "cohort", "subjects", "denominator", "percent", "events"]]
     emergent = study.conventions.treatment_emergent_flag
@@ -244,11 +275,12 @@ def ae_period(study: Study, *, population_flag: str | None = None, treatment_eme
     events, pop = safety_events(study, flag=population_flag, treatment_emergent=treatment_emergent)
     cohorts = cohort_columns(study, total=False)
     sizes = pop.sizes(cohorts, total=total)
-    parts = []
-    for period, period_label, in_period in onset_periods(study, events):
-        for key, label, selected in event_kinds(study, events):
-            counts = count_subjects_and_events(events, in_period & selected, sizes, cohorts)
-            parts.append(counts.assign(period=period, period_label=period_label, category=key, label=label))
+    counter = EventCounts(events, sizes, cohorts)
+    kinds = event_kinds(study, events)
+    parts = [counter.count(in_period & selected).assign(period=period, period_label=period_label, category=key,
+                                                        label=label)
+             for period, period_label, in_period in onset_periods(study, events)
+             for key, label, selected in kinds]
     table = pd.concat(parts, ignore_index=True)[
         ["period", "period_label", "category", "label", "cohort", "subjects", "denominator", "percent", "events"]]
     return with_conventions(table, pop.note, "Onset period from the study day of onset (ASTDY); the treatment "
@@ -274,21 +306,30 @@ def _coded(events: pd.DataFrame, columns: tuple[str, ...], missing: str) -> pd.S
 
 def _level_counts(events: pd.DataFrame, keys: list[str], sizes: pd.Series,
                   cohorts: list[str]) -> pd.DataFrame:
-    """Patients and events per combination of ``keys`` and cohort (plus ``Total``), on the full grid."""
+    """Patients and events per combination of ``keys`` and cohort (plus ``Total``), on the full grid: the
+    combinations in order of first appearance, each with every cohort of ``sizes``."""
     if events.empty:
         return pd.DataFrame(columns=[*keys, "cohort", "subjects", "events"])
-    by_cohort = events.groupby([*keys, "cohort"], observed=True)["USUBJID"].agg(["nunique", "size"])
-    parts = [by_cohort]
-    if TOTAL in sizes.index:
-        overall = events.groupby(keys, observed=True)["USUBJID"].agg(["nunique", "size"])
-        overall.index = pd.MultiIndex.from_tuples([(*(k if isinstance(k, tuple) else (k,)), TOTAL)
-                                                   for k in overall.index], names=[*keys, "cohort"])
-        parts.append(overall)
-    counts = pd.concat(parts).rename(columns={"nunique": "subjects", "size": "events"})
-    combos = events[keys].drop_duplicates().itertuples(index=False, name=None)
-    grid = pd.MultiIndex.from_tuples([(*combo, c) for combo in combos for c in sizes.index],
-                                     names=[*keys, "cohort"])
-    return counts.reindex(grid, fill_value=0).reset_index()
+    # integer codes, then counting: grouping the texts (and counting distinct patients) costs ten times more
+    combo = events.groupby(keys, sort=False, observed=True).ngroup().to_numpy()
+    first = pd.Series(combo).drop_duplicates().index.to_numpy()  # ngroup numbers by first appearance
+    columns = list(sizes.index)
+    cohort = pd.Index(columns).get_indexer(np.asarray(events["cohort"], dtype=object))
+    subject, patients = pd.factorize(events["USUBJID"])
+    width, combos = len(columns), len(first)
+    listed = cohort >= 0
+    cell = combo * width + cohort
+    event_counts = np.bincount(cell[listed], minlength=combos * width)
+    patient_cells = pd.unique(cell[listed].astype(np.int64) * len(patients) + subject[listed]) // len(patients)
+    patient_counts = np.bincount(patient_cells, minlength=combos * width)
+    if TOTAL in columns:  # every event, also of a cohort not shown
+        total_at = combo * width + columns.index(TOTAL)
+        event_counts += np.bincount(total_at, minlength=combos * width)
+        total_patients = pd.unique(total_at.astype(np.int64) * len(patients) + subject) // len(patients)
+        patient_counts += np.bincount(total_patients, minlength=combos * width)
+    grid = {key: np.repeat(events[key].to_numpy(dtype=object)[first], width) for key in keys}
+    return pd.DataFrame({**grid, "cohort": np.tile(np.asarray(columns, dtype=object), combos),
+                         "subjects": patient_counts.astype(np.int64), "events": event_counts.astype(np.int64)})
 
 
 def _with_denominators(table: pd.DataFrame, sizes: pd.Series) -> pd.DataFrame:
