@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import trialviz
-from trialviz.filters import SubjectFilter, baseline_values
+from trialviz.filters import SubjectFilter, baseline_values, restrict_events
 from trialviz.tables import endpoints
 from trialviz.tables.common import population
 
@@ -123,6 +123,11 @@ def test_a_filtered_studys_records_are_those_it_would_select_itself(bundled, sub
         pd.testing.assert_series_equal(baseline_values(view, param), baseline_values(on_its_own, param))
         assert set(baseline_values(view, param).index) <= set(view.subjects["USUBJID"])
     pd.testing.assert_frame_equal(trialviz.baseline_table(view), trialviz.baseline_table(on_its_own))
+    # adverse events come from the whole study's safety events; narrowed by onset, from the view's own
+    for events_of in (lambda s: s, lambda s: restrict_events(s, onset=(1, 30))):
+        for table in (trialviz.ae_overview, trialviz.ae_soc_pt, trialviz.primary_endpoint_table):
+            pd.testing.assert_frame_equal(table(events_of(view)), table(events_of(on_its_own)))
+    assert restrict_events(view, onset=(1, 30)).subset_of is None
 
 
 def test_a_filtered_study_selects_its_measurements_only_when_read(bundled):

@@ -202,4 +202,5 @@ def restrict_events(study: Study, *, onset: tuple[float, float] | None = None) -
     period = f"adverse events with onset on study days {onset[0]:g}{high}" + (
         " (or later)" if not high else "")
     description = "; ".join(p for p in (study.filter_description, period) if p)
-    return replace(study, adverse_events=kept, filter_description=description)
+    # no longer a subset of the study it was filtered from: its events are fewer than those of its subjects
+    return replace(study, adverse_events=kept, filter_description=description, _subset_of=None)

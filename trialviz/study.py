@@ -220,8 +220,10 @@ class Study:
         """The study this one was filtered from (:meth:`with_subjects`), when both have the same metadata
         (a :func:`~trialviz.tables.common.grouped_by` study has not); ``None`` for an unfiltered study.
 
-        Its measurements are those of this study's subjects and more: a table can select an endpoint's
-        records from the larger study's, derived once for it (:meth:`derived`), with :meth:`own_rows`.
+        Its datasets are those of this study's subjects and more: a table can select an endpoint's records
+        (or the adverse events it counts) from the larger study's, derived once for it (:meth:`derived`),
+        with :meth:`own_rows`. A study whose events were narrowed further
+        (:func:`~trialviz.filters.restrict_events`) is a subset of none.
         """
         source = self._subset_of
         return source if source is not None and source.meta is self.meta else None

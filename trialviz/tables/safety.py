@@ -33,6 +33,10 @@ def safety_events(study: Study, *, flag: str | None = None, treatment_emergent: 
 
 def _safety_events(study: Study, flag: str | None, treatment_emergent: bool) -> tuple[pd.DataFrame, Population]:
     pop = population(study, "safety", flag)
+    whole = study.subset_of
+    if whole is not None:  # a filtered view: the whole study's events (selected once for it) of its subjects
+        events, _ = safety_events(whole, flag=flag, treatment_emergent=treatment_emergent)
+        return study.own_rows(events), pop
     events = study.adverse_events
     emergent = study.conventions.treatment_emergent_flag
     if treatment_emergent and emergent in events.columns:
