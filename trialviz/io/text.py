@@ -74,6 +74,19 @@ def map_distinct(series: pd.Series, function: Callable[[pd.Series], object], mis
     return np.append(mapped, missing)[codes]
 
 
+def upper_text(series: pd.Series) -> pd.Series:
+    """The text stripped and in upper case (``"string"`` dtype, missing kept), worked out once per distinct
+    value (:func:`map_distinct`)."""
+    return pd.Series(map_distinct(series, lambda s: s.astype("string").str.strip().str.upper(), pd.NA),
+                     index=series.index, dtype="string")
+
+
+def is_yes(series: pd.Series) -> pd.Series:
+    """True where a flag reads ``"Y"`` (any case, surrounding spaces ignored); a missing flag is not."""
+    return pd.Series(map_distinct(series, lambda s: s.astype("string").str.strip().str.upper().eq("Y").fillna(False),
+                                  False), index=series.index, dtype=bool)
+
+
 def text_isin(series: pd.Series, values: Iterable[object]) -> pd.Series:
     """True where the value as text (``str``) is one of ``values``; a missing value never is."""
     wanted = [str(v) for v in values]

@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from trialviz.io.text import is_yes, upper_text
 from trialviz.study import Study
 from trialviz.tables.common import TOTAL, cohort_columns, population, with_conventions
 
@@ -17,10 +18,6 @@ POPULATION_FLAGS: dict[str, str] = {
     "PPROTFL": "Per-protocol population",
 }
 REASON_COLUMNS = ("DCSREAS", "DCDECOD")
-
-
-def _yes(column: pd.Series) -> pd.Series:
-    return column.astype("string").str.strip().str.upper().eq("Y").fillna(False)
 
 
 def _completion_flags(adsl: pd.DataFrame) -> list[str]:
@@ -37,10 +34,10 @@ def _rows(adsl: pd.DataFrame) -> list[tuple[str, str, str, pd.Series]]:
         rows.append(("treated", "", "Treated (TRTSDT present)", adsl["TRTSDT"].notna()))
     for flag, label in POPULATION_FLAGS.items():
         if flag in adsl.columns:
-            rows.append((flag, "", f"{label} ({flag})", _yes(adsl[flag])))
+            rows.append((flag, "", f"{label} ({flag})", is_yes(adsl[flag])))
     for flag in _completion_flags(adsl):
         week = re.sub(r"\D", "", flag)
-        rows.append((flag, "", f"Completed week {week} ({flag})", _yes(adsl[flag])))
+        rows.append((flag, "", f"Completed week {week} ({flag})", is_yes(adsl[flag])))
     status = _status(adsl)
     if status is not None:
         for value in ("COMPLETED", "DISCONTINUED", "ONGOING"):
@@ -59,16 +56,16 @@ def _rows(adsl: pd.DataFrame) -> list[tuple[str, str, str, pd.Series]]:
             if unknown.any():
                 rows.append(("discontinued", "Missing", "  Reason missing", unknown))
     if "DTHFL" in adsl.columns:
-        rows.append(("died", "", "Died (DTHFL)", _yes(adsl["DTHFL"])))
+        rows.append(("died", "", "Died (DTHFL)", is_yes(adsl["DTHFL"])))
     return rows
 
 
 def _status(adsl: pd.DataFrame) -> pd.Series | None:
     """End-of-study status: ``EOSSTT``, else derived from ``DCDECOD`` (``COMPLETED`` or not)."""
     if "EOSSTT" in adsl.columns:
-        return adsl["EOSSTT"].astype("string").str.strip().str.upper()
+        return upper_text(adsl["EOSSTT"])
     if "DCDECOD" in adsl.columns:
-        decod = adsl["DCDECOD"].astype("string").str.strip().str.upper()
+        decod = upper_text(adsl["DCDECOD"])
         return decod.where(decod.isna() | decod.eq("COMPLETED"), "DISCONTINUED")
     return None
 

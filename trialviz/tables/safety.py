@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from trialviz.errors import AnalysisError
-from trialviz.io.text import as_str, map_distinct
+from trialviz.io.text import as_str, is_yes, map_distinct, upper_text
 from trialviz.study import Study
 from trialviz.tables.common import (TOTAL, Population, cohort_columns, exact_ci, fisher_against, population,
                                     require_cohort, with_conventions)
@@ -62,7 +62,7 @@ def severity_of(events: pd.DataFrame) -> pd.Series | None:
     """
     for column in ("AESEV", "ASEV"):
         if column in events.columns and events[column].notna().any():
-            return pd.Series(map_distinct(events[column], _upper, pd.NA), index=events.index, dtype="string")
+            return upper_text(events[column])
     return None
 
 
@@ -79,8 +79,7 @@ def is_related(study: Study, events: pd.DataFrame) -> pd.Series:
 def _yes(events: pd.DataFrame, column: str) -> pd.Series:
     if column not in events.columns:
         return pd.Series(False, index=events.index)
-    return pd.Series(map_distinct(events[column], lambda s: _upper(s).eq("Y").fillna(False), False),
-                     index=events.index, dtype=bool)
+    return is_yes(events[column])
 
 
 def _text_equals(column: pd.Series, upper_case: str) -> pd.Series:
