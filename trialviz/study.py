@@ -231,7 +231,7 @@ class Study:
     def own_rows(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows of ``frame`` (a dataset of this study or of :attr:`subset_of`) that belong to this study's
         subjects, in their order, with the frame's ``attrs``."""
-        rows = _rows_of(frame, set(self.subjects["USUBJID"]))
+        rows = _rows_of(frame, self.subjects["USUBJID"])
         rows.attrs = dict(frame.attrs)
         return rows
 
@@ -303,7 +303,7 @@ class Study:
         Every dataset is restricted to the kept ``USUBJID``\\ s, so a subject filter reaches everything.
         """
         subjects = self.subjects[keep.to_numpy()]
-        ids = set(subjects["USUBJID"])
+        ids = subjects["USUBJID"]
         whole = self.subset_of or self
         return replace(
             self,
@@ -325,14 +325,15 @@ class Study:
         )
 
 
-def _rows_of(frame: pd.DataFrame, ids: set) -> pd.DataFrame:
+def _rows_of(frame: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
+    # a Series, not a set: pandas hashes it faster than Python builds the set
     return frame[frame["USUBJID"].isin(ids)] if len(frame) else frame
 
 
 class SubjectRows:
     """The rows of a dataset that belong to some subjects, selected on first use and then kept."""
 
-    def __init__(self, source: pd.DataFrame, ids: set) -> None:
+    def __init__(self, source: pd.DataFrame, ids: pd.Series) -> None:
         self.source = source
         self.ids = ids
         self._rows: pd.DataFrame | None = None
