@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import trialviz
-from trialviz.figures import trajectory_figure
+from trialviz.figures import enrolment_figure, km_figure, responder_figure, trajectory_figure, waterfall_figure
 
 
 def test_trajectory_means_and_cis_equal_the_summary_table(bundled):
@@ -142,3 +142,16 @@ def test_a_cohort_the_filters_leave_empty_has_no_legend_entry(bundled):
     assert [t.name for t in fig.data] == [t.name for t in trajectory_figure(bundled, "MRSS").data]  # same traces
     assert [t.name for t in trajectory_figure(bundled, "MRSS").data if t.showlegend is not False] == [
         f"{first} · mean (95% CI)", f"{second} · mean (95% CI)"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda s: waterfall_figure(s, "MRSS", "Month 12"), lambda s: responder_figure(s, "MRSS"),
+    lambda s: enrolment_figure(s), lambda s: km_figure(s)], ids=["waterfall", "responders", "enrolment", "km"])
+def test_no_figure_lists_a_cohort_the_filters_leave_empty(bundled, make):
+    from trialviz.filters import SubjectFilter
+
+    first, second = bundled.cohort_values()
+    whole = [t.name for t in make(bundled).data if t.showlegend is not False]
+    assert any(first in name for name in whole) and any(second in name for name in whole)
+    shown = [t.name for t in make(SubjectFilter(cohorts=(second,)).apply(bundled)).data if t.showlegend is not False]
+    assert shown and all(second in name for name in shown), shown

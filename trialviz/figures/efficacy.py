@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from trialviz.errors import AnalysisError
-from trialviz.figures.style import apply_layout, cohort_colours, text
+from trialviz.figures.style import apply_layout, cohort_colours, legend_entry, text
 from trialviz.study import Study
 from trialviz.tables.endpoints import MEASURE_COLUMNS, MEASURE_LABELS, Measure, analysis_records
 
@@ -74,6 +74,7 @@ def waterfall_figure(study: Study, param: str, visit: str, *, measure: Measure =
         rows = at_visit[at_visit["cohort"] == cohort]
         fig.add_trace(go.Bar(
             x=rows["USUBJID"].map(position), y=rows[column], name=text(cohort), marker_color=colours[cohort],
+            **legend_entry(len(rows) > 0),
             customdata=rows["USUBJID"].astype(str),
             hovertemplate=f"<b>%{{customdata}}</b><br>{text(cohort)}<br>%{{y:.{endpoint.decimals}f}} "
                           f"{text(unit)}<extra></extra>",
@@ -137,6 +138,7 @@ def responder_figure(study: Study, param: str, *, threshold: float | None = None
         percent = rows["percent"].to_numpy(dtype=float)
         fig.add_trace(go.Scatter(
             x=[position[v] + offsets[cohort] for v in visits], y=percent, mode="lines+markers", name=text(cohort),
+            **legend_entry(bool(np.isfinite(percent).any())),
             line=dict(color=colours[cohort], width=3), marker=dict(size=9, color=colours[cohort]),
             error_y=dict(type="data", symmetric=False, array=rows["ci_high"].to_numpy(dtype=float) - percent,
                          arrayminus=percent - rows["ci_low"].to_numpy(dtype=float), color=colours[cohort], width=5),

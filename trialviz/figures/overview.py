@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from trialviz.errors import AnalysisError
-from trialviz.figures.style import apply_layout, cohort_colours, text
+from trialviz.figures.style import apply_layout, cohort_colours, legend_entry, text
 from trialviz.study import Study
 from trialviz.tables.subjects import followup
 
@@ -67,11 +67,11 @@ def enrolment_figure(study: Study, *, max_patients: int = 400, seed: int = 0) ->
         x = _interleave(starts, ends)
         y = _interleave(place, place)
         fig.add_trace(go.Scatter(x=x, y=y, customdata=_interleave(ids, ids), mode="lines",
-                                 name=f"{text(cohort)} · follow-up",
+                                 name=f"{text(cohort)} · follow-up", **legend_entry(len(rows) > 0),
                                  legendgroup=cohort, line=dict(color=colours[cohort], width=3), opacity=0.45,
                                  hovertemplate="<b>%{customdata}</b> %{x|%d %b %Y}<extra></extra>"))
         fig.add_trace(go.Scatter(x=rows["start"], y=rows.index + 1, customdata=rows["USUBJID"], mode="markers",
-                                 name=f"{text(cohort)} · treated", legendgroup=cohort,
+                                 name=f"{text(cohort)} · treated", legendgroup=cohort, **legend_entry(len(rows) > 0),
                                  marker=dict(color=colours[cohort], size=8, line=dict(color="white", width=1)),
                                  hovertemplate="<b>%{customdata}</b><br>treated %{x|%d %b %Y}<extra></extra>"))
     first, last = times["start"].min(), times["start"].max()

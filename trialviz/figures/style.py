@@ -23,6 +23,13 @@ def cohort_colours(cohorts: Sequence[str]) -> dict[str, str]:
     return {cohort: OKABE_ITO[i % len(OKABE_ITO)] for i, cohort in enumerate(cohorts)}
 
 
+def legend_entry(has_points: bool) -> dict[str, bool]:
+    """Keyword arguments of a cohort's trace: one without points (a cohort the filters left without patients,
+    or without values) stays in the figure, so that the dashboard updates it in place, but has no legend
+    entry."""
+    return {} if has_points else {"showlegend": False}
+
+
 def rgba(hex_colour: str, alpha: float) -> str:
     red, green, blue = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
     return f"rgba({red},{green},{blue},{alpha})"

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from trialviz.figures.style import apply_layout, cohort_colours, rgba, text
+from trialviz.figures.style import apply_layout, cohort_colours, legend_entry, rgba, text
 from trialviz.study import Study
 
 
@@ -47,6 +47,7 @@ def km_figure(study: Study, param: str | None = None, *, population_flag: str | 
                                  showlegend=False, legendgroup=cohort), row=1, col=1)
         fig.add_trace(go.Scatter(x=rows["time"], y=rows["survival"], mode="lines", line=dict(color=colour, width=3,
                                  shape="hv"), name=text(cohort), legendgroup=cohort,
+                                 **legend_entry(bool(rows["survival"].notna().any())),
                                  hovertemplate="day %{x}: %{y:.2f}<extra>" + text(cohort) + "</extra>"), row=1, col=1)
         censored = rows[rows["censored"].diff().fillna(rows["censored"]) > 0]
         fig.add_trace(go.Scatter(x=censored["time"], y=censored["survival"], mode="markers", showlegend=False,

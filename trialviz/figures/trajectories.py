@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from trialviz.figures.drill import PatientsAt, keep_patients
-from trialviz.figures.style import apply_layout, cohort_colours, rgba, text
+from trialviz.figures.style import apply_layout, cohort_colours, legend_entry, rgba, text
 from trialviz.io.text import as_str
 from trialviz.study import Study
 from trialviz.tables.endpoints import (
@@ -107,10 +107,7 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
         numbers = [rows["n"].fillna(0).to_numpy(), rows["ci_low"], rows["ci_high"]]
         fig.add_trace(go.Scatter(
             x=[position[v] + offsets[cohort] for v in visits], y=means, mode="lines+markers",
-            name=f"{text(cohort)} · mean (95% CI)", legendgroup=cohort,
-            # a cohort the filters leave without patients keeps its (empty) trace, so that the dashboard
-            # updates the figure in place, but not its legend entry
-            showlegend=None if cohort in present else False,
+            name=f"{text(cohort)} · mean (95% CI)", legendgroup=cohort, **legend_entry(cohort in present),
             line=dict(color=colour, width=3.5), marker=dict(color=colour, size=9),
             error_y=dict(type="data", symmetric=False, array=rows["ci_high"].to_numpy(dtype=float) - means,
                          arrayminus=means - rows["ci_low"].to_numpy(dtype=float), color=colour, thickness=2,
