@@ -55,7 +55,7 @@ MEMORY_RETURN_FRACTION = 0.2
 COUNT_JS = """() => {
   const count = document.querySelector('.tv-count-total');
   const text = count ? count.textContent.replace(/\\s+/g, ' ').trim() : '';
-  return /^(\\d+) of \\1 patients shown$/.test(text) ? performance.now() : false;
+  return /^([\\d,]+) of \\1 patients shown$/.test(text) ? performance.now() : false;
 }"""
 
 # resolves to the page's clock (ms since navigation start) once the count reads "N of N patients shown"
@@ -63,7 +63,7 @@ COUNT_JS = """() => {
 INTERACTIVE_JS = """() => {
   const count = document.querySelector('.tv-count-total');
   const text = count ? count.textContent.replace(/\\s+/g, ' ').trim() : '';
-  const all = /^(\\d+) of \\1 patients shown$/.test(text);
+  const all = /^([\\d,]+) of \\1 patients shown$/.test(text);
   const drawn = [...document.querySelectorAll('.js-plotly-plot')]
     .some(p => p.data && p.data.length > 0 && p.querySelector('.main-svg'));
   return all && drawn ? performance.now() : false;

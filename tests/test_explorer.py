@@ -230,3 +230,16 @@ def test_the_served_dashboard_freezes_what_its_kernel_holds(monkeypatch):
     frozen = gc.get_freeze_count()
     assert frozen > 100_000  # the libraries, the study and the widgets
     assert not any(obj is app for obj in gc.get_objects())  # out of the collector's sight
+
+
+def test_counts_of_a_thousand_patients_or_more_have_a_thousands_separator(tmp_path):
+    from benchmarks.synthetic import Scale, generate, write
+
+    scale = Scale(subjects=2400, cohorts=2, endpoints=1, visits=2, adverse_events=50)
+    write(generate(scale), tmp_path / "parquet", "parquet", scale)
+    app = Explorer(trialviz.load_study(tmp_path / "parquet"))
+    assert app.count_text() == "2,400 of 2,400 patients shown"
+    sizes = app.study.subjects[app.study.conventions.safety_cohort].value_counts()
+    assert all(size >= 1000 for size in sizes)
+    for size in sizes:
+        assert f"<span class='tv-count-cohort'>{size:,} of {size:,}</span>" in app.count.value

@@ -413,7 +413,7 @@ class Explorer:
             self._syncing = previous
 
     def count_text(self) -> str:
-        return f"{self.view.n_subjects} of {self.study.n_subjects} patients shown"
+        return f"{self.view.n_subjects:,} of {self.study.n_subjects:,} patients shown"
 
     # --- events -------------------------------------------------------------------------------------------------
     def _guarded(self, update: Callable[[], None]) -> Callable[..., None]:
@@ -540,7 +540,7 @@ class Explorer:
         shown = self.view.subjects[variable].value_counts()
         lines = "".join(
             f"<div><span style='color:{self.colours[c]}'>■</span> {html.escape(self.study.cohort_label(c))}: "
-            f"<span class='tv-count-cohort'>{int(shown.get(c, 0))} of {int(sizes.get(c, 0))}</span></div>"
+            f"<span class='tv-count-cohort'>{int(shown.get(c, 0)):,} of {int(sizes.get(c, 0)):,}</span></div>"
             for c in self.study.cohort_values())
         self.count.value = f"<div><b class='tv-count-total'>{self.count_text()}</b></div>{lines}"
         flag = self.population.value
