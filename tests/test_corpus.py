@@ -496,10 +496,10 @@ def test_the_dashboard_shows_each_outcome_without_a_traceback(case, tiny_templat
         for key in TAB_KEYS:
             app.tabs.selected_index = TAB_KEYS.index(key)
             _no_error_shown(app, key)
-        everyone = f"{app.study.n_subjects} of {app.study.n_subjects} patients shown"
+        everyone = f"{app.study.n_subjects:,} of {app.study.n_subjects:,} patients shown"
         assert app.count_text() == everyone
         app.apply_state(app.state.with_changes(**case.outcome.nobody))
-        assert app.count_text() == f"0 of {app.study.n_subjects} patients shown"
+        assert app.count_text() == f"0 of {app.study.n_subjects:,} patients shown"
         for key in TAB_KEYS:
             app.tabs.selected_index = TAB_KEYS.index(key)
             _no_error_shown(app, f"{key}, nobody shown")
