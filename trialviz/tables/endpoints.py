@@ -142,7 +142,7 @@ def summarise_records(study: Study, param: str, records: pd.DataFrame, *,
     tables = []
     for measure in measures:
         values = pd.Series(pd.to_numeric(records[MEASURE_COLUMNS[measure]], errors="coerce").to_numpy(dtype=float))
-        present = values.notna().to_numpy()
+        present = values.notna().to_numpy() & (cohort_code >= 0) & (visit_code >= 0)  # as groupby drops missing keys
         values = values[present]
         described = _describe_groups(values, cohort_code[present] * len(visit_names) + visit_code[present],
                                      by_cohort, confidence)
