@@ -155,3 +155,23 @@ def test_no_figure_lists_a_cohort_the_filters_leave_empty(bundled, make):
     assert any(first in name for name in whole) and any(second in name for name in whole)
     shown = [t.name for t in make(SubjectFilter(cohorts=(second,)).apply(bundled)).data if t.showlegend is not False]
     assert shown and all(second in name for name in shown), shown
+
+
+def test_kaplan_meier_gives_no_numbers_for_a_cohort_the_filters_leave_empty(bundled):
+    from trialviz.filters import SubjectFilter
+
+    first, second = bundled.cohort_values()
+    whole = km_figure(bundled)
+    view = km_figure(SubjectFilter(cohorts=(second,)).apply(bundled))
+    assert f"{bundled.cohort_label(first)} " in whole.layout.title.text
+    assert f"{bundled.cohort_label(first)} " not in view.layout.title.text  # no "not reached" for nobody
+    at_risk = {t.y[0] if len(t.y) else None: list(t.text) for t in view.data if t.mode == "text"}
+    assert at_risk.get(bundled.cohort_label(second)) and None in at_risk  # the emptied cohort's row is empty
+    assert len(view.data) == len(whole.data)  # same traces: the dashboard updates the figure in place
+
+
+def test_a_one_cohort_waterfall_keeps_its_legend(bundled):
+    from trialviz.filters import SubjectFilter
+
+    fig = waterfall_figure(SubjectFilter(cohorts=(bundled.cohort_values()[1],)).apply(bundled), "MRSS", "Month 12")
+    assert fig.layout.showlegend is True  # plotly would hide a legend of one entry

@@ -94,6 +94,7 @@ def waterfall_figure(study: Study, param: str, visit: str, *, measure: Measure =
         height=460)
     fig.update_layout(
         bargap=0.15,
+        showlegend=True,  # plotly hides a legend of one cohort; the colour still needs its key
         margin=dict(b=150),
         xaxis=dict(showticklabels=False, title=f"A random {max_patients:,} of {patients:,} patients, least to "
                    "most improved", showgrid=False) if sampled else

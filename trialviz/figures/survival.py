@@ -36,31 +36,34 @@ def km_figure(study: Study, param: str | None = None, *, population_flag: str | 
     label = str(label.iloc[0]) if len(label) else param
     colours = cohort_colours(study.cohort_values())
     fig = make_subplots(rows=2, cols=1, row_heights=[0.74, 0.26], shared_xaxes=True, vertical_spacing=0.08)
+    with_patients = []  # a cohort the filters emptied keeps its traces (in-place updates), without numbers
     for cohort in study.cohort_values():
         rows = curve[curve["cohort"] == cohort].sort_values("time")
         if rows.empty:
             continue
         colour = colours[cohort]
+        if rows["survival"].notna().any():
+            with_patients.append(cohort)
         fig.add_trace(go.Scatter(x=list(rows["time"]) + list(rows["time"])[::-1],
                                  y=list(rows["ci_high"]) + list(rows["ci_low"])[::-1], fill="toself", mode="lines",
                                  line=dict(width=0, shape="hv"), fillcolor=rgba(colour, 0.12), hoverinfo="skip",
                                  showlegend=False, legendgroup=cohort), row=1, col=1)
         fig.add_trace(go.Scatter(x=rows["time"], y=rows["survival"], mode="lines", line=dict(color=colour, width=3,
                                  shape="hv"), name=text(cohort), legendgroup=cohort,
-                                 **legend_entry(bool(rows["survival"].notna().any())),
+                                 **legend_entry(cohort in with_patients),
                                  hovertemplate="day %{x}: %{y:.2f}<extra>" + text(cohort) + "</extra>"), row=1, col=1)
         censored = rows[rows["censored"].diff().fillna(rows["censored"]) > 0]
         fig.add_trace(go.Scatter(x=censored["time"], y=censored["survival"], mode="markers", showlegend=False,
                                  legendgroup=cohort, marker=dict(symbol="line-ns-open", size=10, color=colour),
                                  hovertemplate="censored, day %{x}<extra></extra>"), row=1, col=1)
-        at_risk = grid[grid["cohort"] == cohort]
+        at_risk = grid[(grid["cohort"] == cohort) & (cohort in with_patients)]
         fig.add_trace(go.Scatter(x=at_risk["time"], y=[text(study.cohort_label(cohort))] * len(at_risk), mode="text",
                                  text=at_risk["at_risk"].astype(int).astype(str), textfont=dict(color=colour),
                                  showlegend=False, hoverinfo="skip"), row=2, col=1)
     medians = km_medians(study, param, population_flag=population_flag)
     median_text = "; ".join(
         f"{study.cohort_label(r.cohort)} {'not reached' if np.isnan(r.median) else f'{r.median:.0f}'}"
-        for r in medians.itertuples() if r.cohort in colours)
+        for r in medians.itertuples() if r.cohort in with_patients) or "no patient in the view"
     apply_layout(fig, study, f"{label}: Kaplan–Meier estimate by cohort",
                  [f"Band: 95% CI; tick: censored. Median: {median_text}.", "Number at risk below."], height=560)
     fig.update_yaxes(title_text="Probability without the event", range=[0, 1.03], row=1, col=1)
