@@ -12,6 +12,7 @@ file of that list that is gone later gives new sessions an error page, never a s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,6 +22,8 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+
+import psutil
 
 from trialviz.app.source import FILES_ENVIRONMENT_VARIABLE, STUDY_ENVIRONMENT_VARIABLE, study_files
 from trialviz.errors import StudyFileError
@@ -76,9 +79,11 @@ def serve(study: str | Path | None = None, *, port: int | None = None, open_brow
     print(f"trialviz dashboard on {env.get(STUDY_ENVIRONMENT_VARIABLE, 'the bundled MSC-SSc study')}")
     print(f"Open {url} in a browser (Ctrl+C stops the server).", flush=True)
     process = subprocess.Popen(voila_command(port, open_browser=open_browser, ip=ip), env=env)
+    kernels: list[psutil.Process] = []
 
     def stop(_signal: int, _frame: FrameType | None) -> None:
         if process.poll() is None:
+            kernels.extend(_children(process.pid))
             process.terminate()
 
     main = threading.current_thread() is threading.main_thread()  # only the main thread may set handlers
@@ -88,3 +93,26 @@ def serve(study: str | Path | None = None, *, port: int | None = None, open_brow
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        # Voilà shuts down the kernels it knows; a preheated kernel still starting when the signal came is
+        # not one of them yet, and can outlive it (seen in CI: a kernel that failed to write its connection
+        # file and never exited)
+        _stop(kernels)
+
+
+def _children(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _stop(processes: list[psutil.Process], timeout_s: float = 5) -> None:
+    """SIGTERM to those of ``processes`` still running, SIGKILL to those still running ``timeout_s`` later."""
+    running = [p for p in processes if p.is_running()]
+    for process in running:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.terminate()
+    _, alive = psutil.wait_procs(running, timeout=timeout_s)
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
