@@ -56,7 +56,7 @@ def km_figure(study: Study, param: str | None = None, *, population_flag: str | 
         fig.add_trace(go.Scatter(x=censored["time"], y=censored["survival"], mode="markers", showlegend=False,
                                  legendgroup=cohort, marker=dict(symbol="line-ns-open", size=10, color=colour),
                                  hovertemplate="censored, day %{x}<extra></extra>"), row=1, col=1)
-        at_risk = grid[(grid["cohort"] == cohort) & (cohort in with_patients)]
+        at_risk = grid[grid["cohort"] == cohort] if cohort in with_patients else grid.iloc[:0]
         fig.add_trace(go.Scatter(x=at_risk["time"], y=[text(study.cohort_label(cohort))] * len(at_risk), mode="text",
                                  text=at_risk["at_risk"].astype(int).astype(str), textfont=dict(color=colour),
                                  showlegend=False, hoverinfo="skip"), row=2, col=1)

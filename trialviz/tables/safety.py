@@ -175,6 +175,7 @@ class EventCounts:
     def __init__(self, events: pd.DataFrame, sizes: pd.Series, cohorts: list[str]) -> None:
         self.sizes = sizes
         self.cohorts = cohorts
+        self._position = {c: i for i, c in enumerate(cohorts)}
         self._cohort = pd.Index(cohorts).get_indexer(np.asarray(events["cohort"], dtype=object))  # -1: unlisted
         self._subject, patients = pd.factorize(events["USUBJID"])
         self._patients = len(patients)
@@ -188,11 +189,10 @@ class EventCounts:
         seen = np.zeros((self._patients, listed + 1), dtype=bool)  # a patient counts once in each cohort
         seen[subject, cohort + 1] = True
         subjects = seen[:, 1:].sum(axis=0)
-        position = {c: i for i, c in enumerate(self.cohorts)}
         totals = (int(seen.any(axis=1).sum()), int(chosen.sum()))
 
         def of(counts: np.ndarray, total: int) -> list[int]:
-            return [total if c == TOTAL else int(counts[position[c]]) if c in position else 0
+            return [total if c == TOTAL else int(counts[self._position[c]]) if c in self._position else 0
                     for c in self.sizes.index]
 
         out = pd.DataFrame({"cohort": self.sizes.index, "subjects": np.array(of(subjects, totals[0]), dtype=np.int64),
