@@ -99,8 +99,8 @@ def interact(folder: Path, repeats: int) -> dict:
                                   trajectory_figure, waterfall_figure)
     from trialviz.tables import (ae_grade, ae_overview, ae_soc_pt, baseline_table, endpoint_summary,
                                  endpoint_tests, populations, primary_endpoint_table, responders)
-    from trialviz.tables.render import as_html, summary_gt
-    from trialviz.tables.report import render_report
+    from trialviz.report.render import as_html, summary_gt
+    from trialviz.report.tables import render_report
 
     study = trialviz.load_study(folder)
     param = next(e.paramcd for e in study.endpoints if e.mcid and e.better)

@@ -10,7 +10,7 @@ from scipy import stats
 
 import trialviz
 from trialviz.filters import SubjectFilter
-from trialviz.tables.common import signed_rank_test
+from trialviz.stats import signed_rank_test
 from trialviz.tables.endpoints import analysis_records
 
 WITHIN = {"change": "Paired t-test (visit value vs baseline)",

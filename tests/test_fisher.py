@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from trialviz.tables.common import fisher_p, fisher_p_values
+from trialviz.stats import fisher_p, fisher_p_values
 
 
 def scipy_p(a: int, n1: int, c: int, n2: int) -> float:

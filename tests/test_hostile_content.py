@@ -39,8 +39,8 @@ from trialviz.figures import (
     trajectory_figure,
     waterfall_figure,
 )
-from trialviz.tables.export import FORMULA_STARTS, to_csv_bytes, to_xlsx_bytes
-from trialviz.tables.report import REPORTS, as_html, render_report
+from trialviz.report.export import FORMULA_STARTS, to_csv_bytes, to_xlsx_bytes
+from trialviz.report.tables import REPORTS, as_html, render_report
 
 SUBJECTS = {"S1": "<script>window.__pwned=1</script>", "S2": '<img src=x onerror="window.__pwned=2">',
             "S3": '=HYPERLINK("http://example.invalid","x")', "S4": "-2+3", "S5": "@SUM(A1)"}

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from trialviz.tables.common import PERMUTATION_LIMIT, signed_rank_test
+from trialviz.stats import PERMUTATION_LIMIT, signed_rank_test
 
 
 def scipy_result(changes: np.ndarray) -> tuple[float, float]:

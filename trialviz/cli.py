@@ -194,7 +194,7 @@ TABLES: dict[str, TableCommand] = {
 
 def _write(table: pd.DataFrame, fmt: str, output: str | None, html: Callable[[], str] | None = None) -> None:
     if fmt == "csv":
-        from trialviz.tables.export import to_csv_text
+        from trialviz.report.export import to_csv_text
 
         text = to_csv_text(table)  # text cells cannot run as spreadsheet formulas (numbers are unchanged)
     elif fmt == "markdown":
@@ -204,7 +204,7 @@ def _write(table: pd.DataFrame, fmt: str, output: str | None, html: Callable[[],
     elif fmt == "xlsx":
         if not output:
             raise AnalysisError("--format xlsx needs --output FILE.")
-        from trialviz.tables.export import to_xlsx_bytes
+        from trialviz.report.export import to_xlsx_bytes
 
         Path(output).write_bytes(to_xlsx_bytes(table))  # text cells cannot run as spreadsheet formulas
         return
@@ -275,7 +275,7 @@ def cmd_table(args: argparse.Namespace) -> int:
     table = command.compute(study, args)
 
     def html() -> str:
-        from trialviz.tables.report import REPORTS, as_html, render_report
+        from trialviz.report.tables import REPORTS, as_html, render_report
 
         title = f"{REPORTS[args.name].title} — {study.meta.display_name}"
         return _html_page(title, as_html(render_report(args.name, table, study, title=title)))

@@ -25,7 +25,7 @@ from trialviz.errors import TrialvizError
 from trialviz.figures.style import cohort_colours
 from trialviz.filters import baseline_values
 from trialviz.study import Study
-from trialviz.tables.export import to_csv_bytes, to_xlsx_bytes
+from trialviz.report.export import to_csv_bytes, to_xlsx_bytes
 
 log = logging.getLogger(__name__)
 

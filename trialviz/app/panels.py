@@ -46,8 +46,8 @@ from trialviz.tables import (
     published_facts,
     responders,
 )
-from trialviz.tables.render import as_html, facts_gt, summary_gt
-from trialviz.tables.report import render_report
+from trialviz.report.render import as_html, facts_gt, summary_gt
+from trialviz.report.tables import render_report
 
 if TYPE_CHECKING:
     from trialviz.app.explorer import Explorer

@@ -18,7 +18,8 @@ from scipy import stats
 
 from trialviz.errors import AnalysisError
 from trialviz.study import Study
-from trialviz.tables.common import require_cohort, signed_rank_test, with_conventions
+from trialviz.stats import signed_rank_test
+from trialviz.tables.common import require_cohort, with_conventions
 from trialviz.tables.endpoints import MEASURE_COLUMNS, analysis_records, records_notes
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
     """Nonparametric and t tests of an endpoint's change from baseline, at each visit or one.
 
     Within each cohort: Wilcoxon signed-rank test of the change against 0 (``scipy.stats.wilcoxon``'s
-    numbers, zero changes dropped; see :func:`~trialviz.tables.common.signed_rank_test`) and the paired
+    numbers, zero changes dropped; see :func:`~trialviz.stats.signed_rank_test`) and the paired
     t-test of the visit value against baseline (``scipy.stats.ttest_rel``; a one-sample t-test of the
     percent change for ``measure="percent change"``). Between cohorts: the Mann–Whitney U test
     (two-sided, ``scipy.stats.mannwhitneyu``) of each cohort against the reference.

@@ -10,7 +10,8 @@ import pandas as pd
 from trialviz.errors import AnalysisError
 from trialviz.io.text import as_str, is_yes, map_distinct, upper_text
 from trialviz.study import Study
-from trialviz.tables.common import (TOTAL, Population, cohort_columns, exact_ci, fisher_against, population,
+from trialviz.stats import exact_ci
+from trialviz.tables.common import (TOTAL, Population, cohort_columns, fisher_against, population,
                                     require_cohort, with_conventions)
 
 SEVERITY_ORDER = ("MILD", "MODERATE", "SEVERE", "LIFE THREATENING", "FATAL")

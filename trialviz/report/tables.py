@@ -7,7 +7,7 @@ population and conventions as source notes. :data:`REPORTS` lists the names.
 Examples
 --------
 >>> import trialviz
->>> from trialviz.tables.report import report_table, as_html
+>>> from trialviz.report.tables import report_table, as_html
 >>> html = as_html(report_table("ae-soc-pt", trialviz.load_study()))
 >>> "N = 10" in html
 True
@@ -27,7 +27,7 @@ from great_tables import GT
 from trialviz.errors import AnalysisError
 from trialviz.study import Study
 from trialviz.tables.common import TOTAL, conventions_of
-from trialviz.tables.render import _n_percent, _style, _table_id, as_html, cohort_header, summary_gt
+from trialviz.report.render import _n_percent, _style, _table_id, as_html, cohort_header, summary_gt
 
 __all__ = ["REPORTS", "Report", "as_html", "format_p", "render_report", "report_table"]
 
@@ -276,7 +276,7 @@ def report_table(name: str, study: Study, *args: Any, title: str | None = None, 
     Examples
     --------
     >>> import trialviz
-    >>> from trialviz.tables.report import report_table
+    >>> from trialviz.report.tables import report_table
     >>> gt = report_table("responders", trialviz.load_study(), "MRSS", visit="Month 6")
     """
     if name not in REPORTS:
