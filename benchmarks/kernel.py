@@ -100,7 +100,7 @@ def interact(folder: Path, repeats: int) -> dict:
     from trialviz.tables import (ae_grade, ae_overview, ae_soc_pt, baseline_table, endpoint_summary,
                                  endpoint_tests, populations, primary_endpoint_table, responders)
     from trialviz.report.render import as_html, summary_gt
-    from trialviz.report.tables import render_report
+    from trialviz.views import render_report
 
     study = trialviz.load_study(folder)
     param = next(e.paramcd for e in study.endpoints if e.mcid and e.better)

@@ -40,7 +40,8 @@ from trialviz.figures import (
     waterfall_figure,
 )
 from trialviz.report.export import FORMULA_STARTS, to_csv_bytes, to_xlsx_bytes
-from trialviz.report.tables import REPORTS, as_html, render_report
+from trialviz.report.tables import as_html
+from trialviz.views import REPORTS, render_report
 
 SUBJECTS = {"S1": "<script>window.__pwned=1</script>", "S2": '<img src=x onerror="window.__pwned=2">',
             "S3": '=HYPERLINK("http://example.invalid","x")', "S4": "-2+3", "S5": "@SUM(A1)"}

@@ -38,7 +38,8 @@ from tests.tiny import tiny_study
 from trialviz.errors import AnalysisError, TrialvizError
 from trialviz.filters import SubjectFilter
 from trialviz.report.export import FORMULA_STARTS, to_csv_bytes, to_xlsx_bytes
-from trialviz.report.tables import REPORTS, as_html, render_report
+from trialviz.report.tables import as_html
+from trialviz.views import REPORTS, render_report
 
 FAST = settings(derandomize=True, deadline=None, database=None, max_examples=40,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -117,7 +117,8 @@ def test_unknown_endpoint_is_a_clear_error(bundled):
 
 
 def test_period_tables_group_kinds_of_event_under_their_period(bundled):
-    from trialviz.report.tables import as_html, report_table
+    from trialviz.report.tables import as_html
+    from trialviz.views import report_table
 
     html = as_html(report_table("primary-endpoint", bundled))
     headings = re.findall(r'class="gt_group_heading"[^>]*>([^<]+)<', html)

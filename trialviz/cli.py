@@ -275,7 +275,8 @@ def cmd_table(args: argparse.Namespace) -> int:
     table = command.compute(study, args)
 
     def html() -> str:
-        from trialviz.report.tables import REPORTS, as_html, render_report
+        from trialviz.report.tables import as_html
+        from trialviz.views import REPORTS, render_report
 
         title = f"{REPORTS[args.name].title} — {study.meta.display_name}"
         return _html_page(title, as_html(render_report(args.name, table, study, title=title)))

@@ -47,7 +47,7 @@ from trialviz.tables import (
     responders,
 )
 from trialviz.report.render import as_html, facts_gt, summary_gt
-from trialviz.report.tables import render_report
+from trialviz.views import render_report
 
 if TYPE_CHECKING:
     from trialviz.app.explorer import Explorer

@@ -1,13 +1,12 @@
-"""Every table of the analysis library as a formatted report table (great_tables), and by name.
-
-:func:`report_table` computes a table by its command-line name and formats it as a report would show it:
-"n (%)" with N in the column headers, confidence intervals and p-values beside the counts, and the
-population and conventions as source notes. :data:`REPORTS` lists the names.
+"""Report tables of each kind (counts, Table 1, tests, Kaplan–Meier) formatted once with great_tables: "n (%)"
+with N in the column headers, confidence intervals and p-values beside the counts, and the population and
+conventions as source notes. :mod:`trialviz.views` names which table is rendered by which.
 
 Examples
 --------
 >>> import trialviz
->>> from trialviz.report.tables import report_table, as_html
+>>> from trialviz.views import report_table
+>>> from trialviz.report.tables import as_html
 >>> html = as_html(report_table("ae-soc-pt", trialviz.load_study()))
 >>> "N = 10" in html
 True
@@ -16,20 +15,17 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from great_tables import GT
 
-from trialviz.errors import AnalysisError
+from trialviz.report.render import _n_percent, _style, _table_id, as_html, cohort_header
 from trialviz.study import Study
 from trialviz.tables.common import TOTAL, conventions_of
-from trialviz.report.render import _n_percent, _style, _table_id, as_html, cohort_header, summary_gt
 
-__all__ = ["REPORTS", "Report", "as_html", "format_p", "render_report", "report_table"]
+__all__ = ["as_html", "baseline_gt", "counting_gt", "format_p", "km_gt", "statistics_gt"]
 
 
 def format_p(p: float | None) -> str:
@@ -183,102 +179,3 @@ def km_gt(table: pd.DataFrame, study: Study, *, title: str, medians: pd.DataFram
     for note in notes:
         gt = gt.tab_source_note(note)
     return _finish(gt, table)
-
-
-@dataclass(frozen=True)
-class Report:
-    """A table by name: how to compute it from a study and format it."""
-
-    title: str
-    compute: Callable[..., pd.DataFrame]
-    render: Callable[[pd.DataFrame, Study, str], GT]
-    needs_param: bool = False
-
-
-def _km_render(table: pd.DataFrame, study: Study, title: str) -> GT:
-    from trialviz.tables.survival import km_medians, logrank
-
-    param = str(table["param"].iloc[0]) if len(table) else None
-    tests = None
-    try:
-        tests = logrank(study, param)
-    except AnalysisError:
-        pass
-    return km_gt(table, study, title=title, medians=km_medians(study, param), tests=tests)
-
-
-def _by_period(**options: Any) -> Callable[[pd.DataFrame, Study, str], GT]:
-    """Counting table whose rows are kinds of event, under a heading per onset period."""
-    def render(table: pd.DataFrame, study: Study, title: str) -> GT:
-        return counting_gt(table, study, title=title, keys=["period", "category"], group="period_label",
-                           **options)
-    return render
-
-
-def _registry() -> dict[str, Report]:
-    from trialviz import tables as t
-
-    def counting(keys: list[str], **options: Any) -> Callable[[pd.DataFrame, Study, str], GT]:
-        return lambda table, study, title: counting_gt(table, study, title=title, keys=keys, **options)
-
-    return {
-        "populations": Report("Populations and disposition", t.populations,
-                              counting(["population", "category"], show_events=False)),
-        "baseline": Report("Baseline characteristics", t.baseline_table,
-                           lambda table, study, title: baseline_gt(table, study, title=title)),
-        "endpoint-summary": Report("Endpoint summary", t.endpoint_summary,
-                                   lambda table, study, title: summary_gt(table, study, title=title), True),
-        "endpoint-tests": Report("Tests of change from baseline", t.endpoint_tests,
-                                 lambda table, study, title: statistics_gt(table, study, title=title), True),
-        "ancova": Report("ANCOVA of change from baseline", t.ancova,
-                         lambda table, study, title: statistics_gt(table, study, title=title), True),
-        "responders": Report("Responders", t.responders,
-                             counting(["visit"], show_events=False, show_ci=True, fixed_denominator=False),
-                             True),
-        "ae-overview": Report("Adverse events: overview", t.ae_overview, counting(["category"])),
-        "ae-soc-pt": Report("Adverse events by system organ class and preferred term", t.ae_soc_pt,
-                            counting(["soc", "pt"])),
-        "ae-grade": Report("Adverse events by worst grade", t.ae_grade, counting(["grade"])),
-        "ae-period": Report("Adverse events by onset period", t.ae_period, _by_period()),
-        "primary-endpoint": Report("Primary endpoint: adverse events in the primary-endpoint window",
-                                   t.primary_endpoint_table, _by_period(show_ci=True)),
-        "km": Report("Kaplan–Meier estimates", t.kaplan_meier, _km_render),
-    }
-
-
-REPORTS: dict[str, Report] = _registry()
-"""The report tables by name (the names of ``trialviz table NAME``)."""
-
-
-def render_report(name: str, table: pd.DataFrame, study: Study, *, title: str | None = None) -> GT:
-    """Format an already computed table of report ``name``."""
-    if name not in REPORTS:
-        raise AnalysisError(f"Unknown table {name!r}; choose one of: {', '.join(REPORTS)}.")
-    report = REPORTS[name]
-    return report.render(table, study, title or f"{report.title} — {study.meta.display_name}")
-
-
-def report_table(name: str, study: Study, *args: Any, title: str | None = None, **options: Any) -> GT:
-    """Compute table ``name`` (see :data:`REPORTS`) with the given options and format it as a report.
-
-    Parameters
-    ----------
-    name
-        ``populations``, ``baseline``, ``endpoint-summary``, ``endpoint-tests``, ``ancova``, ``responders``,
-        ``ae-overview``, ``ae-soc-pt``, ``ae-grade``, ``ae-period``, ``primary-endpoint`` or ``km``.
-    study
-        A (possibly filtered) study.
-    *args, **options
-        Passed to the table's function (e.g. the endpoint for ``endpoint-summary``).
-    title
-        Title of the table; by default the report's title and the study name.
-
-    Examples
-    --------
-    >>> import trialviz
-    >>> from trialviz.report.tables import report_table
-    >>> gt = report_table("responders", trialviz.load_study(), "MRSS", visit="Month 6")
-    """
-    if name not in REPORTS:
-        raise AnalysisError(f"Unknown table {name!r}; choose one of: {', '.join(REPORTS)}.")
-    return render_report(name, REPORTS[name].compute(study, *args, **options), study, title=title)

@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from trialviz.errors import AnalysisError
 from trialviz.io.text import is_yes, upper_text
 from trialviz.study import Study
 from trialviz.tables.common import TOTAL, cohort_columns, population, with_conventions
@@ -102,7 +103,7 @@ def populations(study: Study, *, total: bool = True) -> pd.DataFrame:
     20
     """
     pop = population(study, "efficacy", flag="")
-    adsl = pop.subjects
+    adsl = population_of(study)
     cohorts = cohort_columns(study, total=False)
     sizes = pop.sizes(cohorts, total=total)
     parts = []
@@ -121,3 +122,22 @@ def populations(study: Study, *, total: bool = True) -> pd.DataFrame:
                             f"({pop.cohort_variable}); percentages of the subjects each cohort enrolled.",
                             "Population flags count subjects with the flag = \"Y\"; completion and "
                             "discontinuation from the end-of-study status (EOSSTT).")
+
+
+def populations_patients(study: Study, *, population: str, category: str = "", cohort: str | None = None
+                         ) -> list[str]:
+    """The subjects counted in one cell of :func:`populations`: row (``population``, ``category``), column
+    ``cohort`` (``None`` or ``Total``: every cohort)."""
+    adsl = population_of(study)
+    for key, row_category, _label, selected in _rows(adsl):
+        if key == population and row_category == category:
+            chosen = adsl[selected.to_numpy(dtype=bool)]
+            if cohort is not None and cohort != TOTAL:
+                chosen = chosen[chosen["cohort"] == cohort]
+            return sorted(str(p) for p in chosen["USUBJID"])
+    raise AnalysisError(f"No row {population!r} {category!r} in the populations table of this study.")
+
+
+def population_of(study: Study) -> pd.DataFrame:
+    """The subjects the populations table counts (all enrolled), each with its ``cohort``."""
+    return population(study, "efficacy", flag="").subjects

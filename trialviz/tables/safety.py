@@ -597,3 +597,68 @@ def primary_endpoint_table(study: Study, *, population_flag: str | None = None,
              f"Primary endpoint: {table.loc[0, 'label'].lower()} in the window ({window}).",
              f"{confidence:.0%} CI of the percentage of patients: exact (Clopper–Pearson)."]
     return with_conventions(table, *notes)
+
+
+# --- drill-down: the patients behind a cell of each table above, selected as the table counts them ------------
+def patients_of(rows: pd.DataFrame, selected: pd.Series | np.ndarray, cohort: str | None) -> list[str]:
+    """``USUBJID`` of the ``selected`` rows (with a ``cohort`` column) of ``cohort`` (``None`` or ``Total``:
+    every cohort), sorted: the patients a count of distinct subjects counted."""
+    chosen = rows[np.asarray(selected, dtype=bool)]
+    if cohort is not None and cohort != TOTAL:
+        chosen = chosen[chosen["cohort"].astype(str) == cohort]
+    return sorted(str(p) for p in pd.unique(chosen["USUBJID"].astype(str)))
+
+
+def _keyed(selections: list[tuple[str, str, pd.Series]], key: str, what: str) -> pd.Series:
+    found = {k: selected for k, _, selected in selections}
+    if key not in found:
+        raise AnalysisError(f"Unknown {what} {key!r}; this study's are: {', '.join(found)}.")
+    return found[key]
+
+
+def ae_overview_patients(study: Study, *, category: str, cohort: str | None = None,
+                         population_flag: str | None = None, treatment_emergent: bool = True) -> list[str]:
+    """The patients counted in one cell of :func:`ae_overview`: row ``category``, column ``cohort``."""
+    events, _ = safety_events(study, flag=population_flag, treatment_emergent=treatment_emergent)
+    return patients_of(events, _keyed(overview_categories(study, events), category, "overview row"), cohort)
+
+
+def ae_period_patients(study: Study, *, period: str, category: str, cohort: str | None = None,
+                       population_flag: str | None = None, treatment_emergent: bool = True) -> list[str]:
+    """The patients counted in one cell of :func:`ae_period` (and of :func:`primary_endpoint_table`)."""
+    events, _ = safety_events(study, flag=population_flag, treatment_emergent=treatment_emergent)
+    in_period = _keyed(onset_periods(study, events), period, "onset period")
+    return patients_of(events, in_period & _keyed(event_kinds(study, events), category, "kind of event"), cohort)
+
+
+def ae_soc_pt_patients(study: Study, *, soc: str, pt: str, cohort: str | None = None, category: str = "any",
+                       population_flag: str | None = None, treatment_emergent: bool = True) -> list[str]:
+    """The patients counted in one cell of :func:`ae_soc_pt`: a class (``pt = ""``), a term of a class, or
+    the first row (both empty)."""
+    events, _ = safety_events(study, flag=population_flag, treatment_emergent=treatment_emergent)
+    _, selected = _event_kind(study, events, category)
+    selected = selected.to_numpy(dtype=bool)
+    if soc:
+        selected &= (_coded(events, ("AEBODSYS", "AESOC"), "Uncoded") == soc).to_numpy(dtype=bool)
+    if pt:
+        selected &= (_coded(events, ("AEDECOD",), "Uncoded") == pt).to_numpy(dtype=bool)
+    return patients_of(events, selected, cohort)
+
+
+def ae_grade_patients(study: Study, *, grade: str, cohort: str | None = None, population_flag: str | None = None,
+                      treatment_emergent: bool = True) -> list[str]:
+    """The patients counted in one cell of :func:`ae_grade`: those whose worst event has ``grade`` (a level
+    of the table's scale, ``"missing"`` for patients whose events all lack one, ``"any"`` for everyone with
+    an event), on the scale and in the order the table uses."""
+    events, _ = safety_events(study, flag=population_flag, treatment_emergent=treatment_emergent)
+    levels, rank, _ = _grade_scale(events)
+    worst = rank.groupby(events["USUBJID"].astype(str).to_numpy()).max()
+    if grade == "any":
+        chosen = worst.index
+    elif grade == "missing":
+        chosen = worst[worst.isna()].index
+    elif grade in levels:
+        chosen = worst[worst == levels.index(grade)].index
+    else:
+        raise AnalysisError(f"Unknown grade {grade!r}; this table's are: any, {', '.join(levels)}, missing.")
+    return patients_of(events, events["USUBJID"].astype(str).isin(chosen), cohort)

@@ -1,0 +1,260 @@
+"""The registry of views: every table and figure trialviz shows, declared once.
+
+A :class:`View` names a pure function of :mod:`trialviz.tables` or :mod:`trialviz.figures` and says how it is
+rendered as a report table, which patients are behind a cell of it (drill-down, a function in
+:mod:`trialviz.tables` next to the counting it inverts) and how it is called in code. The command line
+(``trialviz table NAME``), the dashboard's tabs, "Show code", the HTML report and the exports all read this
+registry, so that adding a view touches one place.
+
+A :class:`ViewCall` is a view with its arguments (an endpoint, a visit, a threshold…): what a dashboard tab
+shows for a state, computed on a (filtered) study and written as the one line of code that reproduces it.
+
+Examples
+--------
+>>> import trialviz
+>>> from trialviz.views import VIEWS
+>>> call = VIEWS["ae-soc-pt"].bind(min_percent=5)
+>>> call.code()
+'trialviz.ae_soc_pt(view, min_percent=5)'
+>>> table = call.compute(trialviz.load_study())
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+import plotly.graph_objects as go
+from great_tables import GT
+
+from trialviz import figures, tables
+from trialviz.errors import AnalysisError
+from trialviz.report.render import facts_gt, summary_gt
+from trialviz.report.tables import baseline_gt, counting_gt, km_gt, statistics_gt
+from trialviz.study import Study
+from trialviz.tables.populations import populations_patients
+from trialviz.tables.safety import ae_grade_patients, ae_overview_patients, ae_period_patients, ae_soc_pt_patients
+
+Render = Callable[[pd.DataFrame, Study, str], GT]
+"""Formats a computed table as a report table: ``render(table, study, title)``."""
+Drill = Callable[..., list[str]]
+"""The patients behind a cell: ``drill(study, *, <row keys>, cohort, <the view's options>)``."""
+
+
+@dataclass(frozen=True)
+class View:
+    """One table or figure, declared once.
+
+    Parameters
+    ----------
+    name
+        The command-line name (``trialviz table NAME``) and the dashboard's CSS class ``tv-view-NAME``.
+    title
+        What a report calls it.
+    compute
+        The pure function: ``compute(study, *args, **options)`` gives a tidy DataFrame or a plotly figure.
+    call
+        How code calls it (``"trialviz.ae_overview"``); ``imports`` is the line that makes the name
+        available, for figures.
+    kind
+        ``"table"`` or ``"figure"``.
+    render
+        The report table of a computed table (tables only).
+    drill
+        The patients behind one cell (counting tables): keyword arguments are the values of ``drill_keys``
+        of the clicked row, ``cohort`` (``None`` for every cohort) and the view's own options.
+    """
+
+    name: str
+    title: str
+    compute: Callable[..., Any]
+    call: str
+    kind: Literal["table", "figure"] = "table"
+    render: Render | None = None
+    drill: Drill | None = None
+    drill_keys: tuple[str, ...] = ()
+    drill_options: tuple[str, ...] = ()
+    """The view options that the drill-down function takes too (``min_percent`` selects rows, it does not
+    change who is counted in one)."""
+    imports: str = ""
+    needs_param: bool = False
+    """Whether it takes an endpoint (``PARAMCD``) as its first argument after the study."""
+
+    def bind(self, *args: Any, title: str | None = None, **options: Any) -> ViewCall:
+        """This view with its arguments (and the title a dashboard gives it)."""
+        return ViewCall(self, args, dict(options), title or self.title)
+
+
+@dataclass(frozen=True)
+class ViewCall:
+    """A view with its arguments: computed on a study, rendered, written as code, drilled into."""
+
+    view: View
+    args: tuple[Any, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+    title: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.view.name
+
+    def compute(self, study: Study) -> Any:
+        """The table (a tidy DataFrame) or the figure of this view on ``study``."""
+        return self.view.compute(study, *self.args, **self.options)
+
+    def render(self, result: pd.DataFrame, study: Study) -> GT:
+        """The report table of a computed table."""
+        if self.view.render is None:
+            raise AnalysisError(f"{self.view.name} is a figure, not a report table.")
+        return self.view.render(result, study, self.title)
+
+    def code(self, study_name: str = "view") -> str:
+        """The line of code that computes this view: ``trialviz.ae_soc_pt(view, min_percent=5)``."""
+        arguments = [study_name, *(repr(a) for a in self.args),
+                     *(f"{key}={_literal(value)}" for key, value in self.options.items())]
+        return f"{self.view.call}({', '.join(arguments)})"
+
+    def patients(self, study: Study, row: Mapping[str, Any], cohort: str | None) -> list[str]:
+        """The ``USUBJID`` of the patients counted in a cell of this (counting) table."""
+        if self.view.drill is None:
+            return []
+        options = {key: value for key, value in self.options.items() if key in self.view.drill_options}
+        keys = {key: row[key] for key in self.view.drill_keys}
+        return self.view.drill(study, *self.args, **keys, cohort=cohort, **options)
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, float) and value == float("inf"):
+        return "float('inf')"
+    if isinstance(value, float) and value.is_integer():
+        return repr(int(value)) if abs(value) < 1e15 else repr(value)
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)
+
+
+# --- report renderers by kind of table ------------------------------------------------------------------------
+def _counting(keys: list[str], **options: Any) -> Render:
+    return lambda table, study, title: counting_gt(table, study, title=title, keys=keys, **options)
+
+
+def _by_period(**options: Any) -> Render:
+    """Counting table whose rows are kinds of event, under a heading per onset period."""
+    return _counting(["period", "category"], group="period_label", **options)
+
+
+def _statistics(table: pd.DataFrame, study: Study, title: str) -> GT:
+    return statistics_gt(table, study, title=title)
+
+
+def _summary(table: pd.DataFrame, study: Study, title: str) -> GT:
+    param = str(table["param"].iloc[0]) if len(table) else ""
+    decimals = study.endpoint(param).decimals if param else 1
+    return summary_gt(table, study, title=title, decimals=decimals)
+
+
+def _km_render(table: pd.DataFrame, study: Study, title: str) -> GT:
+    param = str(table["param"].iloc[0]) if len(table) else None
+    try:
+        tests = tables.logrank(study, param)
+    except AnalysisError:
+        tests = None
+    return km_gt(table, study, title=title, medians=tables.km_medians(study, param), tests=tests)
+
+
+def _figure(name: str, title: str, function: Callable[..., go.Figure]) -> View:
+    return View(name, title, function, function.__name__, kind="figure",
+                imports=f"from trialviz.figures import {function.__name__}")
+
+
+_EVENT_OPTIONS = ("population_flag", "treatment_emergent")
+
+VIEWS: dict[str, View] = {view.name: view for view in (
+    View("populations", "Populations and disposition", tables.populations, "trialviz.populations",
+         render=_counting(["population", "category"], show_events=False),
+         drill=populations_patients, drill_keys=("population", "category")),
+    View("baseline", "Baseline characteristics", tables.baseline_table, "trialviz.baseline_table",
+         render=lambda table, study, title: baseline_gt(table, study, title=title)),
+    View("endpoint-summary", "Endpoint summary", tables.endpoint_summary, "trialviz.endpoint_summary",
+         render=_summary, needs_param=True),
+    View("endpoint-tests", "Tests of change from baseline", tables.endpoint_tests, "trialviz.endpoint_tests",
+         render=_statistics, needs_param=True),
+    View("ancova", "ANCOVA of change from baseline", tables.ancova, "trialviz.ancova", render=_statistics,
+         needs_param=True),
+    View("responders", "Responders", tables.responders, "trialviz.responders",
+         render=_counting(["visit"], show_events=False, show_ci=True, fixed_denominator=False),
+         needs_param=True),
+    View("ae-overview", "Adverse events: overview", tables.ae_overview, "trialviz.ae_overview",
+         render=_counting(["category"]), drill=ae_overview_patients, drill_keys=("category",),
+         drill_options=_EVENT_OPTIONS),
+    View("ae-soc-pt", "Adverse events by system organ class and preferred term", tables.ae_soc_pt,
+         "trialviz.ae_soc_pt", render=_counting(["soc", "pt"]), drill=ae_soc_pt_patients,
+         drill_keys=("soc", "pt"), drill_options=("category", *_EVENT_OPTIONS)),
+    View("ae-grade", "Adverse events by worst grade", tables.ae_grade, "trialviz.ae_grade",
+         render=_counting(["grade"]), drill=ae_grade_patients, drill_keys=("grade",),
+         drill_options=_EVENT_OPTIONS),
+    View("ae-period", "Adverse events by onset period", tables.ae_period, "trialviz.ae_period",
+         render=_by_period(), drill=ae_period_patients, drill_keys=("period", "category"),
+         drill_options=_EVENT_OPTIONS),
+    View("primary-endpoint", "Primary endpoint: adverse events in the primary-endpoint window",
+         tables.primary_endpoint_table, "trialviz.primary_endpoint_table", render=_by_period(show_ci=True),
+         drill=ae_period_patients, drill_keys=("period", "category"),
+         drill_options=("population_flag", "treatment_emergent")),
+    View("km", "Kaplan–Meier estimates", tables.kaplan_meier, "trialviz.kaplan_meier", render=_km_render),
+    View("published-facts", "Published facts and the same quantities computed from the data",
+         tables.published_facts, "trialviz.published_facts",
+         render=lambda table, study, title: facts_gt(table, title=title)),
+    _figure("enrolment", "Enrolment and treatment", figures.enrolment_figure),
+    _figure("trajectory", "Endpoint over time", figures.trajectory_figure),
+    _figure("waterfall", "Change from baseline per patient", figures.waterfall_figure),
+    _figure("responder-rates", "Responder rates", figures.responder_figure),
+    _figure("ae-timeline", "Adverse events over time", figures.ae_timeline_figure),
+    _figure("km-figure", "Kaplan–Meier curves", figures.km_figure),
+    _figure("patient-timeline", "Patient timeline", figures.patient_timeline_figure),
+    _figure("patient-endpoints", "Patient endpoints", figures.patient_endpoints_figure),
+)}
+"""Every view by name."""
+
+REPORTS: dict[str, View] = {name: view for name, view in VIEWS.items() if view.render is not None}
+"""The report tables by name: the names of ``trialviz table NAME``."""
+
+
+def render_report(name: str, table: pd.DataFrame, study: Study, *, title: str | None = None) -> GT:
+    """Format an already computed table of report ``name`` (see :data:`REPORTS`)."""
+    view = _report(name)
+    return view.bind(title=title or f"{view.title} — {study.meta.display_name}").render(table, study)
+
+
+def report_table(name: str, study: Study, *args: Any, title: str | None = None, **options: Any) -> GT:
+    """Compute table ``name`` (see :data:`REPORTS`) with the given options and format it as a report.
+
+    Parameters
+    ----------
+    name
+        ``populations``, ``baseline``, ``endpoint-summary``, ``endpoint-tests``, ``ancova``, ``responders``,
+        ``ae-overview``, ``ae-soc-pt``, ``ae-grade``, ``ae-period``, ``primary-endpoint``, ``km`` or
+        ``published-facts``.
+    study
+        A (possibly filtered) study.
+    *args, **options
+        Passed to the table's function (e.g. the endpoint for ``endpoint-summary``).
+    title
+        Title of the table; by default the report's title and the study name.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> from trialviz.views import report_table
+    >>> gt = report_table("responders", trialviz.load_study(), "MRSS", visit="Month 6")
+    """
+    view = _report(name)
+    call = view.bind(*args, title=title or f"{view.title} — {study.meta.display_name}", **options)
+    return call.render(call.compute(study), study)
+
+
+def _report(name: str) -> View:
+    if name not in REPORTS:
+        raise AnalysisError(f"Unknown table {name!r}; choose one of: {', '.join(REPORTS)}.")
+    return REPORTS[name]
