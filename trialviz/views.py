@@ -32,10 +32,11 @@ from great_tables import GT
 from trialviz import figures, tables
 from trialviz.errors import AnalysisError
 from trialviz.report.render import facts_gt, summary_gt
-from trialviz.report.tables import baseline_gt, counting_gt, km_gt, statistics_gt
+from trialviz.report.tables import baseline_gt, counting_gt, km_gt, listing_gt, statistics_gt
 from trialviz.study import Study
 from trialviz.tables.populations import populations_patients
-from trialviz.tables.safety import ae_grade_patients, ae_overview_patients, ae_period_patients, ae_soc_pt_patients
+from trialviz.tables.safety import (ae_grade_patients, ae_overview_patients, ae_period_patients, ae_soc_pt_patients,
+                                    patient_events)
 
 Render = Callable[[pd.DataFrame, Study, str], GT]
 """Formats a computed table as a report table: ``render(table, study, title)``."""
@@ -206,6 +207,9 @@ VIEWS: dict[str, View] = {view.name: view for view in (
     View("published-facts", "Published facts and the same quantities computed from the data",
          tables.published_facts, "trialviz.published_facts",
          render=lambda table, study, title: facts_gt(table, title=title)),
+    View("patient-events", "Adverse events of the patient", patient_events, "patient_events",
+         render=lambda table, study, title: listing_gt(table, title=title),
+         imports="from trialviz.tables.safety import patient_events"),
     _figure("enrolment", "Enrolment and treatment", figures.enrolment_figure),
     _figure("trajectory", "Endpoint over time", figures.trajectory_figure),
     _figure("waterfall", "Change from baseline per patient", figures.waterfall_figure),

@@ -5,7 +5,8 @@ Some things only the browser can do, and Voilà runs no notebook JavaScript, so 
 - keep the view's state in the address bar (``query``) and send the address's state to the kernel when
   the page opens (``initial_query``), so an address shares and restores a view;
 - turn a file the kernel sends into a download;
-- report a click on a report-table row (tables marked ``tv-drill``) to the kernel, for drill-down;
+- report a click on a report-table cell (tables marked ``tv-drill``) to the kernel, for drill-down, and bring
+  the drill-down list into view when it opens;
 - notice when the kernel stops answering and say so in plain words, with how to get the view back;
 - tell the kernel when a browser attaches (``attach``), so that a kernel preheated before the study files
   changed can load them again;
@@ -57,12 +58,13 @@ function render({ model, el }) {
       const target = event.target;
       if (!target.closest) return;
       const row = target.closest(".tv-drill table tbody tr");
-      if (row) {
+      if (row && !row.classList.contains("gt_group_heading_row")) {
         const table = row.closest("table");
-        const rows = Array.from(table.querySelectorAll("tbody tr"));
-        const stub = row.querySelector("th, td");
+        const rows = Array.from(table.querySelectorAll("tbody tr"))
+          .filter((r) => !r.classList.contains("gt_group_heading_row"));
+        const cells = Array.from(row.querySelectorAll("th, td"));
         window.__trialvizBridgeModel.send({ type: "row", table: table.closest(".tv-drill").dataset.table || "",
-                     index: rows.indexOf(row), text: stub ? stub.textContent.trim() : "" });
+                     index: rows.indexOf(row), column: cells.indexOf(target.closest("th, td")) });
       }
     }, true);
   }
@@ -91,6 +93,16 @@ function render({ model, el }) {
       document.body.appendChild(link);
       link.click();
       setTimeout(() => { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
+    } else if (msg.type === "scroll") {
+      // the drill-down list opens under what was clicked: bring it into view once it is drawn
+      let tries = 0;
+      const reveal = setInterval(() => {
+        const box = document.querySelector(".tv-drill-box");
+        if ((box && box.offsetParent !== null) || ++tries > 20) {
+          clearInterval(reveal);
+          if (box && box.offsetParent !== null) box.scrollIntoView({ block: "nearest" });
+        }
+      }, 50);
     } else if (msg.type === "pong") {
       window.__trialvizLastPong = Date.now();
       showLostKernel(false);
@@ -139,7 +151,7 @@ class BrowserBridge(anywidget.AnyWidget):
 
     def __init__(self, **kwargs: object):
         super().__init__(**kwargs)
-        self._row_handlers: list[Callable[[str, int, str], None]] = []
+        self._row_handlers: list[Callable[[str, int, int], None]] = []
         self._attach_handlers: list[Callable[[], None]] = []
         self.on_msg(self._on_message)
 
@@ -148,9 +160,14 @@ class BrowserBridge(anywidget.AnyWidget):
         self.send({"type": "download", "filename": filename, "mime": mime,
                    "data": base64.b64encode(data).decode("ascii")})
 
-    def on_row_click(self, handler: Callable[[str, int, str], None]) -> None:
-        """Call ``handler(table, row_index, row_text)`` when a row of a ``tv-drill`` table is clicked."""
+    def on_row_click(self, handler: Callable[[str, int, int], None]) -> None:
+        """Call ``handler(table, row, column)`` when a cell of a ``tv-drill`` table is clicked: the row's position
+        among the table's rows (group headings left out), the cell's among the row's (0: the row's label)."""
         self._row_handlers.append(handler)
+
+    def scroll_to_drill_down(self) -> None:
+        """Bring the drill-down list into view once the page has drawn it."""
+        self.send({"type": "scroll"})
 
     def on_attach(self, handler: Callable[[], None]) -> None:
         """Call ``handler()`` each time a browser shows this widget (a page opens or reconnects)."""
@@ -165,4 +182,4 @@ class BrowserBridge(anywidget.AnyWidget):
                 attached()
         elif kind == "row":
             for handler in self._row_handlers:
-                handler(str(content.get("table", "")), int(content.get("index", -1)), str(content.get("text", "")))
+                handler(str(content.get("table", "")), int(content.get("index", -1)), int(content.get("column", 0)))

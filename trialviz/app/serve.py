@@ -27,7 +27,7 @@ import psutil
 
 from trialviz.app.source import FILES_ENVIRONMENT_VARIABLE, STUDY_ENVIRONMENT_VARIABLE, study_files
 from trialviz.errors import StudyFileError
-from trialviz.paths import DASHBOARD_NOTEBOOK, VOILA_CONFIG_DIR
+from trialviz.paths import DASHBOARD_NOTEBOOK, VOILA_CONFIG_DIR, VOILA_TEMPLATE_ROOT
 
 
 def voila_command(port: int, *, open_browser: bool = False, ip: str = "127.0.0.1",
@@ -43,8 +43,9 @@ def voila_command(port: int, *, open_browser: bool = False, ip: str = "127.0.0.1
 
 
 def dashboard_environment(study: str | Path | None) -> dict[str, str]:
-    """The server environment: ``TRIALVIZ_STUDY`` set to the absolute study path (or unset: bundled), and
-    ``TRIALVIZ_STUDY_FILES`` to the JSON list of the study's file names now."""
+    """The server environment: ``TRIALVIZ_STUDY`` set to the absolute study path (or unset: bundled),
+    ``TRIALVIZ_STUDY_FILES`` to the JSON list of the study's file names now, and the Jupyter data path to
+    include trialviz's page template."""
     env = dict(os.environ)
     env.pop(STUDY_ENVIRONMENT_VARIABLE, None)
     path = None
@@ -54,6 +55,8 @@ def dashboard_environment(study: str | Path | None) -> dict[str, str]:
             raise StudyFileError(f"{study}: no such file or folder.")
         env[STUDY_ENVIRONMENT_VARIABLE] = str(path)
     env[FILES_ENVIRONMENT_VARIABLE] = json.dumps(sorted(study_files(path)))
+    # trialviz's own Voilà page template (no request leaves the server) is found on the Jupyter data path
+    env["JUPYTER_PATH"] = os.pathsep.join([str(VOILA_TEMPLATE_ROOT), *filter(None, [env.get("JUPYTER_PATH")])])
     return env
 
 

@@ -179,3 +179,9 @@ def km_gt(table: pd.DataFrame, study: Study, *, title: str, medians: pd.DataFram
     for note in notes:
         gt = gt.tab_source_note(note)
     return _finish(gt, table)
+
+
+def listing_gt(table: pd.DataFrame, *, title: str) -> GT:
+    """A listing (one row per record, the data's own columns) as a report table."""
+    shown = table.astype("string").fillna("")
+    return _finish(GT(shown, id=_table_id(title)).tab_header(title=title), table)

@@ -662,3 +662,25 @@ def ae_grade_patients(study: Study, *, grade: str, cohort: str | None = None, po
     else:
         raise AnalysisError(f"Unknown grade {grade!r}; this table's are: any, {', '.join(levels)}, missing.")
     return patients_of(events, events["USUBJID"].astype(str).isin(chosen), cohort)
+
+
+LISTING_COLUMNS = ("AEDECOD", "AEBODSYS", "ASTDY", "AENDY", "AETOXGR", "AESEV", "AESER", "AEREL")
+
+
+def patient_events(study: Study, usubjid: str) -> pd.DataFrame:
+    """One patient's adverse events, by onset day: the ``AEDECOD``, ``AEBODSYS``, ``ASTDY``, ``AENDY``,
+    ``AETOXGR``, ``AESEV``, ``AESER`` and ``AEREL`` the study records (every event, treatment-emergent or not).
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> from trialviz.tables.safety import patient_events
+    >>> list(patient_events(trialviz.load_study(), "MSC-SSC-001").columns)[:2]
+    ['AEDECOD', 'AEBODSYS']
+    """
+    events = study.adverse_events
+    events = events[events["USUBJID"].astype(str) == usubjid] if len(events) else events
+    columns = [c for c in LISTING_COLUMNS if c in events.columns]
+    listing = events[columns].sort_values("ASTDY" if "ASTDY" in columns else columns[0], kind="stable") \
+        if columns else pd.DataFrame()
+    return with_conventions(listing.reset_index(drop=True), f"Adverse events of {usubjid}: every recorded event.")
