@@ -7,7 +7,7 @@ import pytest
 
 import trialviz
 from trialviz.app import Explorer
-from trialviz.app import panels
+from trialviz.app import state as state_module
 from trialviz.app.explorer import TAB_KEYS
 from trialviz.app.state import ViewState
 from trialviz.tables.common import TOTAL, conventions_of
@@ -33,17 +33,18 @@ def test_the_dashboard_lists_every_term_of_a_small_study_and_frequent_ones_of_a_
     app = Explorer(pilot)
     app.tabs.selected_index = TAB_KEYS.index("safety")
     safety = app.panel("safety")
-    assert safety.terms.value == 0 and "Preferred terms reported in" not in safety.soc_pt.value
-    everything = safety.soc_pt.value
-    safety.terms.value = 10.0
+    soc_pt = safety.slot("ae-soc-pt").html
+    assert app.control("terms").read() == 0 and "Preferred terms reported in" not in soc_pt.value
+    everything = soc_pt.value
+    app.control("terms").choose(10.0)
     assert "terms=10" in app.bridge.query and app.state.terms == 10
-    assert "terms in ≥ 10% of a cohort" in safety.soc_pt.value and len(safety.soc_pt.value) < len(everything) / 2
+    assert "terms in ≥ 10% of a cohort" in soc_pt.value and len(soc_pt.value) < len(everything) / 2
     assert "min_percent=10" in safety.code
     # above the limit the default is 5%, and an address without "terms" gets it
-    monkeypatch.setattr(panels, "ALL_TERMS_UP_TO", 100)
+    monkeypatch.setattr(state_module, "ALL_TERMS_UP_TO", 100)
     large = Explorer(pilot, ViewState(tab="safety"))
-    assert large.panel("safety").terms.value == 5 and "terms=" not in large.bridge.query
-    assert "terms in ≥ 5% of a cohort" in large.panel("safety").soc_pt.value
+    assert large.control("terms").read() == 5 and "terms=" not in large.bridge.query
+    assert "terms in ≥ 5% of a cohort" in large.panel("safety").slot("ae-soc-pt").html.value
 
 
 def test_the_threshold_round_trips_through_the_address():
@@ -57,5 +58,5 @@ def test_the_threshold_round_trips_through_the_address():
 
 def test_an_address_with_a_threshold_not_offered_says_so(bundled):
     app = Explorer(bundled, ViewState(tab="safety", terms=7.0))
-    assert app.panel("safety").terms.value == 0
+    assert app.control("terms").read() == 0
     assert "a preferred-term threshold of 7% is not offered" in app.status.value

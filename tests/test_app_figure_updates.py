@@ -12,7 +12,8 @@ from plotly.callbacks import InputDeviceState, Points
 import pytest
 
 import trialviz
-from trialviz.app.panels import replace_figure
+import trialviz.figures
+from trialviz.app.figure_widgets import replace_figure
 from trialviz.figures import trajectory_figure, waterfall_figure
 from trialviz.filters import SubjectFilter
 
@@ -132,20 +133,35 @@ def test_clicks_still_reach_the_drill_down_after_an_update(study):
     assert patients.customdata[first_point] in set(view.subjects["USUBJID"])
 
 
-def test_the_dashboard_resends_whole_figures_when_its_page_opens_then_updates_in_place(study):
-    """Plotly does not send a widget's traces to a page that opens after they were added (a preheated
-    kernel builds the dashboard before any page): the first draw for the page must send whole figures."""
+def test_a_page_attaching_after_updates_draws_the_current_figure_then_updates_in_place(study):
+    """A page draws the figure of the widget's state, then applies the updates sent after it: a page that
+    attaches after updates (a preheated kernel builds the dashboard before any page) must find the current
+    figure there, or it draws an old one and fails on the next update ("indices must be valid indices")."""
     from trialviz.app import Explorer
 
     app = Explorer(study)
-    enrolment = app.panel("overview").enrolment
-    assert len(enrolment.data) > 0  # drawn in the kernel, before any page
-    sent = messages(enrolment)
-    app.bridge.ready = True  # the page has drawn the dashboard
-    assert "_py2js_addTraces" in sent and "_py2js_update" not in sent
-    sent.clear()
+    enrolment = app.panel("overview").slot("enrolment").figure
     app.set_cohorts([study.cohort_values()[0]])
-    assert sent == ["_py2js_update"]
+    assert without_empty(enrolment._widget_data) == without_empty(enrolment._data)
+    assert len(enrolment._widget_data) == len(enrolment.data) > 0
+    sent = messages(enrolment)
+    app.set_cohorts(study.cohort_values())
+    assert sent[0] == "_py2js_update"  # in place
+    assert without_empty(enrolment._widget_data) == without_empty(enrolment._data)
+
+
+def test_dates_reach_the_widget_as_iso_text_not_nanoseconds(study):
+    """plotly.js reads ISO text as dates; the integers numpy's ``tolist`` gives for dates it draws nowhere."""
+    from trialviz.app.figure_widgets import plain
+
+    dates = np.array(["2014-03-24T10:00", "NaT"], dtype="datetime64[ns]")
+    assert plain(dates) == ["2014-03-24T10:00:00", None]
+    widget = go.FigureWidget(go.Figure())
+    replace_figure(widget, trialviz.figures.enrolment_figure(study))
+    treated = [x for trace in widget.data if trace.name.endswith("treated") for x in trace.x]
+    xs = [x for trace in widget.data for x in (trace.x or ()) if x is not None]
+    assert treated and all(isinstance(x, str) and x.startswith("20") for x in treated)
+    assert all(isinstance(x, str) for x in xs)
 
 
 def test_missing_values_reach_the_widget_as_null_and_an_unchanged_figure_sends_nothing():

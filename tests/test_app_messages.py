@@ -9,7 +9,7 @@ import zmq
 from ipykernel.iostream import IOPubThread
 from ipykernel.kernelbase import Kernel
 
-from trialviz.app.panels import send_queued_messages
+from trialviz.app.figure_widgets import send_queued_messages
 
 
 @pytest.fixture

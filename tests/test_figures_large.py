@@ -74,7 +74,7 @@ def test_waterfall_samples_bars_in_order_and_says_so(large):
 
 
 def test_trajectory_keeps_the_patients_behind_means_in_the_kernel(large):
-    from trialviz.app.panels import replace_figure
+    from trialviz.app.figure_widgets import replace_figure
 
     full = trajectory_figure(large, "SKIN")
     sampled = trajectory_figure(large, "SKIN", max_patients=LIMIT)
@@ -107,7 +107,7 @@ def test_trajectory_keeps_the_patients_behind_means_in_the_kernel(large):
 
 
 def test_a_click_without_a_patient_column_lists_nobody():
-    from trialviz.app.panels import _point_click
+    from trialviz.app.figure_widgets import _point_click
 
     clicks = []
     handler = _point_click(lambda what, ids: clicks.append(ids))

@@ -82,6 +82,8 @@ class View:
     imports: str = ""
     needs_param: bool = False
     """Whether it takes an endpoint (``PARAMCD``) as its first argument after the study."""
+    in_report: bool = True
+    """Whether it is a report table of its own (``trialviz table NAME``); a patient's listing is not."""
 
     def bind(self, *args: Any, title: str | None = None, **options: Any) -> ViewCall:
         """This view with its arguments (and the title a dashboard gives it)."""
@@ -209,7 +211,7 @@ VIEWS: dict[str, View] = {view.name: view for view in (
          render=lambda table, study, title: facts_gt(table, title=title)),
     View("patient-events", "Adverse events of the patient", patient_events, "patient_events",
          render=lambda table, study, title: listing_gt(table, title=title),
-         imports="from trialviz.tables.safety import patient_events"),
+         imports="from trialviz.tables.safety import patient_events", in_report=False),
     _figure("enrolment", "Enrolment and treatment", figures.enrolment_figure),
     _figure("trajectory", "Endpoint over time", figures.trajectory_figure),
     _figure("waterfall", "Change from baseline per patient", figures.waterfall_figure),
@@ -221,7 +223,7 @@ VIEWS: dict[str, View] = {view.name: view for view in (
 )}
 """Every view by name."""
 
-REPORTS: dict[str, View] = {name: view for name, view in VIEWS.items() if view.render is not None}
+REPORTS: dict[str, View] = {name: view for name, view in VIEWS.items() if view.render is not None and view.in_report}
 """The report tables by name: the names of ``trialviz table NAME``."""
 
 

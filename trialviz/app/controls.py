@@ -189,6 +189,15 @@ class Choice(Control):
             self._values = values
             self.widget.options = labels
 
+    @property
+    def values(self) -> list[Any]:
+        """The values offered, in order."""
+        return list(self._values)
+
+    def choose(self, value: Any) -> None:
+        """Select ``value`` as a click would (the dashboard updates)."""
+        self.widget.value = self._values.index(value)
+
     def read(self) -> Any:
         index = self.widget.value
         return self._values[index] if index is not None and index < len(self._values) else None

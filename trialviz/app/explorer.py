@@ -174,6 +174,10 @@ class Explorer:
         """Every control of the dashboard: the sidebar's, then each tab's."""
         return [*self.sidebar.controls, *(control for panel in self.panels for control in panel.controls)]
 
+    def control(self, key: str) -> Any:
+        """The control of the setting ``key`` (``"cohorts"``, ``"endpoint"``…)."""
+        return next(control for control in self.controls if control.key == key)
+
     def panel(self, key: str) -> Panel:
         return next(p for p in self.panels if p.key == key)
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from copy import deepcopy
+from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.basedatatypes import BasePlotlyType
 
@@ -27,12 +29,13 @@ ClickHandler = Callable[[str, list[str]], None]
 KEPT_PROPERTIES = {"type", "uid"}
 
 
-def new_figure_widget(figure: go.Figure, width: int | None = None) -> go.FigureWidget:
-    """A widget holding ``figure`` from its construction (a widget inside a box must get its first content
-    there: ``notes/toolchain.md``), its arrays as lists."""
-    if width:
-        figure.update_layout(width=width)
-    widget = go.FigureWidget(plain(figure.to_plotly_json()))
+def new_figure_widget(figure: go.Figure, width: int | None = None,
+                      on_click: ClickHandler | None = None) -> go.FigureWidget:
+    """A widget showing ``figure``. It is made empty and then given the figure as lists: given to the
+    constructor, plotly would keep its numbers as typed arrays, which plotly.js reports back wrongly (see
+    :func:`plain`); :func:`replace_figure` writes the widget's state, so the page draws it at once."""
+    widget = go.FigureWidget(go.Figure(layout=dict(height=figure.layout.height or 420)))
+    replace_figure(widget, figure, on_click, width)
     return widget
 
 
@@ -111,8 +114,12 @@ def plain(value: object) -> Any:
         return value.tolist()
     if isinstance(value, dict):
         return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple) and any(isinstance(item, dict | list | tuple | np.ndarray) for item in value):
-        return [plain(item) for item in value]
+    if isinstance(value, list | tuple):
+        if any(isinstance(item, dict | list | tuple | np.ndarray) for item in value):
+            return [plain(item) for item in value]
+        first = next((item for item in value if item is not None), None)
+        if isinstance(first, datetime | np.datetime64):
+            return [None if item is None or pd.isna(item) else pd.Timestamp(item).isoformat() for item in value]
     return value
 
 

@@ -19,8 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from trialviz.app.controls import Choice, Control, dropdown
-from trialviz.app.figure_widgets import (ClickHandler, attach_clicks, new_figure_widget, replace_figure,
-                                         send_queued_messages)
+from trialviz.app.figure_widgets import ClickHandler, new_figure_widget, replace_figure, send_queued_messages
 from trialviz.app.state import TERM_CHOICES, ViewState, filter_code, onset_choices, waterfall_visits
 from trialviz.errors import AnalysisError
 from trialviz.figures.style import template
@@ -239,8 +238,7 @@ class Slot:
     def show_figure(self, call: ViewCall, figure: go.Figure, width: int | None, on_click: ClickHandler) -> None:
         if self.figure is None:
             # plotly widgets are put on the page once, holding their first figure, and never re-parented
-            self.figure = new_figure_widget(figure, width)
-            attach_clicks(self.figure, figure, on_click)
+            self.figure = new_figure_widget(figure, width, on_click)
             self.box.children = [self.figure, self.note]
         else:
             replace_figure(self.figure, figure, on_click, width)
