@@ -246,9 +246,9 @@ def test_every_dashboard_widget_shows_data_text_as_text(hostile):
         app.tabs.selected_index = TAB_KEYS.index(key)
         assert "tv-status-error" not in app.status.value, key
     app.code_toggle.value = True
+    app.open_patient(SUBJECTS["S2"])
     app.tabs.selected_index = TAB_KEYS.index("safety")
     app.drill_down(f"“{TERMS['Nausea']}”", list(SUBJECTS.values()), app.current.slot("ae-overview"))
-    app.open_patient(SUBJECTS["S2"])
     assert "tv-status-error" not in app.status.value
     shown = []
     for widget in _widgets(app.widget):
