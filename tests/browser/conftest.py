@@ -108,29 +108,62 @@ def browser():
     shutil.rmtree(profile, ignore_errors=True)
 
 
+def is_local(url: str) -> bool:
+    """Whether a request stays on this machine's server (or in the page)."""
+    return url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:"))
+
+
 def new_session(browser):
-    """A fresh browser context and page, as one user's visit: long timeouts, only the local server reachable,
-    page errors collected in ``page.js_errors``. Returns ``(context, page)``; close the context when done."""
+    """A fresh browser context and page, as one user's visit: long timeouts, only the local server reachable.
+
+    What must never happen is collected on the page: ``page.js_errors`` (uncaught errors),
+    ``page.console_errors`` (errors logged to the console) and ``page.outside_requests`` (any request to
+    another address than the server's: refused, and a failure, since hospitals and air-gapped servers
+    block them). :func:`assert_clean` checks all three. Returns ``(context, page)``; close the context
+    when done."""
     from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT_MS)
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    # the page may talk to the local server only (the lab template asks a CDN for fonts: refused)
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-        ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")) else route.abort())
+    outside: list[str] = []
+
+    def route(request_route) -> None:
+        url = request_route.request.url
+        if is_local(url):
+            request_route.continue_()
+        else:
+            outside.append(url)
+            request_route.abort()
+
+    page.route("**/*", route)
     errors: list[str] = []
+    console: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
     page.js_errors = errors  # type: ignore[attr-defined]
+    page.console_errors = console  # type: ignore[attr-defined]
+    page.outside_requests = outside  # type: ignore[attr-defined]
     return context, page
+
+
+def assert_clean(page, console: bool = True) -> None:
+    """No uncaught error, no request to another address than the server's and (``console``) no console error."""
+    assert page.outside_requests == [], f"requests to other addresses: {page.outside_requests}"
+    assert page.js_errors == [], f"page errors: {page.js_errors}"
+    if console:
+        assert page.console_errors == [], f"console errors: {page.console_errors}"
 
 
 @pytest.fixture
 def page(browser):
     context, page = new_session(browser)
     yield page
-    context.close()
+    try:
+        assert_clean(page)
+    finally:
+        context.close()
 
 
 def screenshot(page, name: str) -> Path:

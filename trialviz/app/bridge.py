@@ -79,6 +79,9 @@ function render({ model, el }) {
   let resizeTimer = null;
   window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(sendWidth, 200); });
   for (const delay of [100, 600, 2000]) setTimeout(sendWidth, delay);
+  // each update the kernel finished is counted on the page (tests wait for it)
+  model.on("change:revision", () => { document.body.dataset.tvRevision = String(model.get("revision")); });
+  document.body.dataset.tvRevision = String(model.get("revision"));
   model.on("change:query", () => {
     const query = model.get("query");
     const url = window.location.pathname + (query ? "?" + query : "") + window.location.hash;
@@ -148,6 +151,8 @@ class BrowserBridge(anywidget.AnyWidget):
     query = traitlets.Unicode("").tag(sync=True)
     heartbeat_ms = traitlets.Int(5000).tag(sync=True)
     width = traitlets.Int(0).tag(sync=True)
+    revision = traitlets.Int(0).tag(sync=True)
+    """How many updates of the view the kernel has finished (after the messages of each update)."""
 
     def __init__(self, **kwargs: object):
         super().__init__(**kwargs)

@@ -225,6 +225,7 @@ class Explorer:
                              f"was ignored: {html.escape('; '.join(ignored), quote=False)}.</div>" if ignored else "")
         self._stale = set(self._built)
         self._guarded(lambda: self._refresh_panel(self.tabs.selected_index or 0))()
+        self.bridge.revision += 1
         return ignored
 
     def set_cohorts(self, cohorts: list[str]) -> None:
@@ -285,6 +286,7 @@ class Explorer:
         if index not in self._built or index in self._stale:
             self._refresh_panel(index)
         self._show_tools()
+        self.bridge.revision += 1
 
     def _on_row_click(self, table: str, row: int, column: int) -> None:
         self._guarded(lambda: self._drill_table_cell(table, row, column))()
@@ -299,6 +301,8 @@ class Explorer:
         tab = self.tabs.children[index]
         first = index not in self._built
         if first:
+            # a tab's widgets are put on the page once and never moved: a plotly widget whose view is made
+            # again keeps its old view's handlers, which then fail on every update. A note shows meanwhile.
             note = widgets.HTML(f"<p class='tv-sub'>Computing the {panel.title.lower()} views…</p>")
             tab.children = [note, *panel.children()]
             self._built.add(index)
@@ -306,7 +310,7 @@ class Explorer:
             panel.refresh(self.state, self.view)
         finally:
             if first:
-                tab.children = panel.children()
+                note.layout.display = "none"
         self._stale.discard(index)
         if "tv-status-error" in self.status.value:  # the view is current again
             self.status.value = ""
@@ -349,6 +353,7 @@ class Explorer:
         """List the patients behind a clicked cell, point or bar, under ``slot``; one of them can be opened."""
         self.drill.show(what, patients, slot)
         self.bridge.scroll_to_drill_down()
+        self.bridge.revision += 1
 
     def _drill_table_cell(self, table: str, row: int, column: int) -> None:
         slot = self.current.slot_by_name.get(table)

@@ -205,6 +205,7 @@ class Slot:
         self.call: ViewCall | None = None
         self.result: Any = None
         self.box.children = [self.note] if self.kind == "figure" else [self.html, self.note]
+        # children are only ever appended (a figure, the drill-down list): a view made again loses its handlers
 
     def hide(self) -> None:
         self.box.layout.display = "none"
@@ -218,11 +219,12 @@ class Slot:
         self.html.value = ""
         if self.kind == "figure":
             self.note.value = ""
-            empty = go.Figure(layout=dict(height=110, template=template(), xaxis_visible=False, yaxis_visible=False,
+            empty = go.Figure(layout=dict(height=150, template=template(), xaxis_visible=False, yaxis_visible=False,
+                                          margin=dict(t=60, b=20, l=20, r=20), showlegend=False,
                                           title=dict(text=html.escape(reason), font_size=14)))
             if self.figure is None:
                 self.figure = new_figure_widget(empty, width)
-                self.box.children = [self.figure, self.note]
+                self.box.children = [*self.box.children, self.figure]
             else:
                 replace_figure(self.figure, empty, width=width)
         else:
@@ -239,7 +241,7 @@ class Slot:
         if self.figure is None:
             # plotly widgets are put on the page once, holding their first figure, and never re-parented
             self.figure = new_figure_widget(figure, width, on_click)
-            self.box.children = [self.figure, self.note]
+            self.box.children = [*self.box.children, self.figure]
         else:
             replace_figure(self.figure, figure, on_click, width)
         self._shown(call, figure)
@@ -284,12 +286,15 @@ class Panel:
         self.exportable = Exportable()
         self.code = ""
         self.shown: TabViews | None = None
+        self._children: list[widgets.Widget] | None = None
 
     def children(self) -> list[widgets.Widget]:
-        """The tab's widgets, in page order: its controls, then its views."""
-        bar = [widgets.HBox([c.widget for c in self.controls], layout=widgets.Layout(flex_flow="row wrap"))] \
-            if self.controls else []
-        return [*bar, *self.before(), *(slot.box for slot in self.slot_by_name.values())]
+        """The tab's widgets, in page order: its controls, then its views (made once)."""
+        if self._children is None:
+            bar = [widgets.HBox([c.widget for c in self.controls], layout=widgets.Layout(flex_flow="row wrap"))] \
+                if self.controls else []
+            self._children = [*bar, *self.before(), *(slot.box for slot in self.slot_by_name.values())]
+        return self._children
 
     def before(self) -> list[widgets.Widget]:
         """Widgets of the tab above its views (none by default)."""

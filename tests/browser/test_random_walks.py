@@ -1,0 +1,216 @@
+"""A model-based test of the dashboard in headless Chromium: seeded random walks of clicks.
+
+Each walk clicks its way through cohorts (down to none and back), sex, age, the efficacy population, the
+tabs, the endpoint, the measure, the waterfall's visit, the onset period and the preferred terms. After each
+step, the state is read from the page's address, and every table the visible tab shows must equal, cell
+for cell, the package's own table computed for that state (rendered by the same code and read from the page
+by the same script); every figure must have data, or say why it has none. A failing walk prints its seed
+and its steps, so that it can be replayed.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import Page, expect
+
+import trialviz
+from tests.browser.conftest import open_dashboard, screenshot
+from trialviz.app.panels import NO_PATIENTS, PANELS, tab_views
+from trialviz.app.sidebar import SEX_LABELS
+from trialviz.app.state import TABS, TERM_CHOICES, ViewState, normalise, onset_choices, population_choices
+from trialviz.errors import AnalysisError
+from trialviz.report.render import as_html
+from trialviz.study import Study
+
+pytestmark = pytest.mark.browser
+
+STEPS = 40
+TAB_TITLES = {"overview": "Overview", "baseline": "Baseline", "efficacy": "Efficacy", "safety": "Safety",
+              "patient": "Patient"}
+
+READ_TABLE = """(root) => {
+  const table = root.querySelector('table');
+  if (!table) return null;
+  const head = Array.from(table.querySelectorAll('thead th')).map(c => c.textContent.trim());
+  const rows = []; let group = '';
+  for (const tr of table.querySelectorAll('tbody tr')) {
+    if (tr.classList.contains('gt_group_heading_row')) { group = tr.textContent.trim(); continue; }
+    rows.push([group, ...Array.from(tr.querySelectorAll('th, td')).map(c => c.textContent.trim())]);
+  }
+  return {head, rows};
+}"""
+
+READ_HTML_TABLE = """(content) => {
+  const root = document.createElement('div');
+  root.innerHTML = content;
+  return (""" + READ_TABLE + """)(root);
+}"""
+
+READ_FIGURE = """(root) => {
+  const plot = root.querySelector('.js-plotly-plot');
+  if (!plot || !plot.data) return null;
+  const points = plot.data.reduce((n, t) => n + Math.max((t.x || []).length, (t.y || []).length,
+                                                         (t.values || []).length), 0);
+  const title = plot.layout && plot.layout.title ? (plot.layout.title.text || '') : '';
+  return {points, title};
+}"""
+
+
+def revision(page: Page) -> int:
+    return int(page.evaluate("() => Number(document.body.dataset.tvRevision || 0)"))
+
+
+def settled(page: Page, before: int) -> None:
+    """Wait until the kernel has finished the update the last action caused (and any it set off)."""
+    page.wait_for_function(f"() => Number(document.body.dataset.tvRevision || 0) > {before}", timeout=120_000)
+    last = revision(page)
+    while True:  # an action can set off a second update (a dependent control): wait for quiet
+        page.wait_for_timeout(400)
+        now = revision(page)
+        if now == last:
+            return
+        last = now
+
+
+def current_state(page: Page, study: Study) -> ViewState:
+    query = urlparse(page.url).query
+    state, ignored = ViewState.from_query(query)
+    assert ignored == [], f"the page wrote an address it cannot read back: {query}"
+    return normalise(study, state)[0]
+
+
+@dataclass
+class Walk:
+    """One seeded walk on one study, with the steps taken so far (printed when it fails)."""
+
+    study: Study
+    page: Page
+    seed: int
+    steps: list[str]
+
+    # --- actions: each changes one thing, as a user's click does --------------------------------------------
+    def actions(self, state: ViewState) -> list[tuple[str, object]]:
+        study = self.study
+        found: list[tuple[str, object]] = [("tab", tab) for tab in TABS if tab != state.tab]
+        found += [("cohort", cohort.display) for cohort in study.cohorts]
+        if "SEX" in study.subjects:
+            found += [("sex", SEX_LABELS.get(s, s)) for s in sorted(study.subjects["SEX"].dropna().unique())]
+        found += [("age", key) for key in ("ArrowRight", "ArrowLeft")]
+        populations = [label for label, flag in population_choices(study) if flag != state.population]
+        found += [("population", label) for label in populations]
+        if state.tab == "efficacy":
+            found += [("endpoint", e.label) for e in study.endpoints[:6] if e.paramcd != state.endpoint]
+            found.append(("measure", "Change from baseline" if state.measure == "value" else "Value"))
+            visits = [v for v in study.visits(state.endpoint) if v not in ("Baseline", state.visit)] \
+                if state.endpoint else []
+            found += [("visit", v) for v in visits[:4]]
+        if state.tab == "safety":
+            found += [("onset", label) for label, period in onset_choices(study) if period != state.onset]
+            found += [("terms", label) for label, value in TERM_CHOICES if value != state.terms]
+        return found
+
+    def act(self, kind: str, value: object) -> None:
+        page = self.page
+        before = revision(page)
+        if kind == "tab":
+            page.get_by_role("tab", name=TAB_TITLES[str(value)]).click()
+        elif kind in ("cohort", "sex"):
+            page.locator(".tv-filters").get_by_role("checkbox", name=str(value), exact=True).click()
+        elif kind == "age":
+            handle = page.locator(".tv-filters .widget-slider .noUi-handle").first
+            handle.focus()
+            page.keyboard.press(str(value))
+        elif kind == "measure":
+            page.locator(".widget-toggle-buttons button", has_text=str(value)).click()
+        else:
+            labels = {"population": "Efficacy population", "endpoint": "Endpoint", "visit": "Waterfall at",
+                      "onset": "Events with onset", "terms": "Preferred terms"}
+            dropdown = page.locator(".widget-dropdown", has=page.locator("label", has_text=labels[kind]))
+            dropdown.locator("select").select_option(label=str(value))
+        try:
+            settled(page, before)
+        except Exception:
+            if kind != "age":  # a key at the end of the slider's range changes nothing
+                raise
+
+    # --- the check: the page against the package ----------------------------------------------------------
+    def check(self) -> None:
+        page, study = self.page, self.study
+        assert page.console_errors == [] and page.js_errors == [], (page.console_errors, page.js_errors)
+        state = current_state(page, study)
+        shown = tab_views(study, state)
+        kept = state.filter.apply(study).n_subjects
+        assert page.locator(".tv-count-total").inner_text() == f"{kept:,} of {study.n_subjects:,} patients shown"
+        panel = next(panel for panel in PANELS if panel.key == state.tab)
+        for name, _ in panel.slots:
+            if name not in shown.views:
+                expect(page.locator(f".tv-view-{name}")).to_be_hidden()
+        for name, item in shown.views.items():
+            slot = page.locator(f".tv-view-{name}").first
+            expect(slot).to_be_visible()
+            kind = trialviz.views.VIEWS[name].kind
+            reason = item.reason
+            result = None
+            if item.call is not None and not reason:
+                on = study if item.whole_study else shown.view
+                if on.n_subjects == 0:
+                    reason = NO_PATIENTS
+                else:
+                    try:
+                        result = item.call.compute(on)
+                    except AnalysisError as exc:
+                        reason = str(exc)
+            if kind == "table":
+                if reason:
+                    assert slot.locator(".tv-unavailable").inner_text() == reason, name
+                    continue
+                expected = page.evaluate(READ_HTML_TABLE, as_html(item.call.render(result, on)))
+                on_page = slot.evaluate(READ_TABLE)
+                assert on_page == expected, f"{name}: the page's table differs from the package's"
+            else:
+                drawn = page.wait_for_function(f"""() => {{
+                    const root = document.querySelector('.tv-view-{name}');
+                    const figure = root && ({READ_FIGURE})(root);
+                    return figure && (figure.points > 0 || figure.title) ? figure : null;
+                }}""").json_value()
+                if reason:
+                    assert drawn["title"] == reason and drawn["points"] == 0, (name, drawn)
+                else:
+                    assert drawn["points"] > 0, f"{name} drew no data: {drawn}"
+
+
+def walk(page: Page, url: str, study: Study, seed: int, name: str) -> None:
+    rng = random.Random(seed)
+    open_dashboard(page, url)
+    page.wait_for_function("() => document.body.dataset.tvRevision !== undefined")
+    steps: list[str] = []
+    run = Walk(study, page, seed, steps)
+    try:
+        run.check()
+        for _ in range(STEPS):
+            state = current_state(page, study)
+            options = run.actions(state)
+            # cohorts down to none and back again are walked on purpose: they once left stale views
+            cohort_moves = [a for a in options if a[0] == "cohort"]
+            kind, value = rng.choice(cohort_moves if cohort_moves and rng.random() < 0.25 else options)
+            steps.append(f"{kind}: {value}")
+            run.act(kind, value)
+            run.check()
+    except AssertionError as exc:
+        screenshot(page, f"walk-{name}-{seed}")
+        raise AssertionError(f"walk on {name} with seed {seed} failed after {len(steps)} step(s):\n  "
+                             + "\n  ".join(steps) + f"\n{exc}") from None
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_walk_on_the_bundled_study(seed, server, page, bundled):
+    walk(page, server.url, bundled, seed, "bundled")
+
+
+@pytest.mark.parametrize("seed", [3])
+def test_random_walk_on_the_pilot(seed, pilot_server, page, pilot):
+    walk(page, pilot_server.url, pilot, seed, "pilot")
