@@ -130,6 +130,9 @@ class Conventions:
         "POSSIBLY RELATED", "PROBABLY RELATED", "DEFINITELY RELATED",
     )
     not_related_values: tuple[str, ...] = ("N", "NO", "NONE", "REMOTE", "UNLIKELY", "NOT RELATED")
+    missing_values: tuple[str, ...] = ("NA", ".")
+    """Unquoted CSV values that mean missing, besides an empty field: R's ``NA``, SAS's ``.`` (a quoted
+    ``"NA"`` is always a value)."""
     defaulted: tuple[str, ...] = ()
     """Names of the conventions that came from defaults rather than the study file (shown to users)."""
 

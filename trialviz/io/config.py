@@ -156,6 +156,11 @@ def _parse_conventions(raw: dict[str, Any], name: str) -> Conventions:
             value = (value[0], value[1])
         elif key in ("related_values", "not_related_values"):
             value = tuple(str(v).upper() for v in value)
+        elif key == "missing_values":
+            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise StudyConfigError(f"{name}: [conventions] missing_values must be a list of texts, such as "
+                                       "[\"NA\", \".\", \"N/A\"].")
+            value = tuple(dict.fromkeys(value))
         else:
             value = str(value)
         values[key] = value

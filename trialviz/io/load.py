@@ -211,7 +211,8 @@ def _read_datasets(files: list[Path], config: StudyConfig, log: ProblemLog, trac
                 continue
             wanted = _needed_columns(kind, config.meta.conventions)
             columns = None if wanted is None else [mapping.get(c, c) for c in wanted]
-            frame = read_table(path, columns, progress=counter)
+            frame = read_table(path, columns, progress=counter,
+                               missing_values=config.meta.conventions.missing_values)
         except StudyFileError as exc:
             reason = str(exc).removeprefix(f"{path.name}: ")
             log.error(name, path.name, exc.column, reason[:1].upper() + reason[1:], rows=exc.rows,

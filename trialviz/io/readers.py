@@ -31,6 +31,12 @@ from trialviz.io.text import as_categorical, is_text
 
 DATA_SUFFIXES = (".xpt", ".sas7bdat", ".csv", ".csv.gz", ".parquet", ".pq")
 
+MISSING_MARKERS = ("NA", ".")
+"""Unquoted field values a CSV reader reads as missing, besides an empty field: R's ``write.csv`` writes a
+missing value as unquoted ``NA`` (and quotes every string, so ``"NA"`` in quotes is a value, such as North
+America), SAS exports write ``.`` for a missing number. A study file adds its own with ``[conventions]
+missing_values``."""
+
 BytesRead = Callable[[int], None]
 """Called with the number of bytes of one file read so far (compressed bytes for ``.csv.gz``)."""
 
@@ -94,8 +100,8 @@ def read_columns(path: Path) -> list[str]:
         raise _unreadable(path, exc) from exc
 
 
-def read_table(path: Path, columns: Sequence[str] | None = None, *, progress: BytesRead | None = None
-               ) -> pd.DataFrame:
+def read_table(path: Path, columns: Sequence[str] | None = None, *, progress: BytesRead | None = None,
+               missing_values: Sequence[str] = MISSING_MARKERS) -> pd.DataFrame:
     """Read a data file.
 
     Parameters
@@ -107,6 +113,9 @@ def read_table(path: Path, columns: Sequence[str] | None = None, *, progress: By
     progress
         Called with the number of bytes read so far, block by block, for CSV files (other readers
         read a file in one call and do not report).
+    missing_values
+        Unquoted CSV values that mean a missing value, besides an empty field (default :data:`MISSING_MARKERS`:
+        R's ``NA`` and SAS's ``.``). A quoted value is always a value: ``"NA"`` stays the text NA.
 
     Returns
     -------
@@ -133,7 +142,7 @@ def read_table(path: Path, columns: Sequence[str] | None = None, *, progress: By
         elif suffix in (".parquet", ".pq"):
             frame = _read_parquet(path, usecols)
         else:
-            frame = _read_csv(path, usecols, progress)
+            frame = _read_csv(path, usecols, progress, missing_values)
     except StudyFileError:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -327,39 +336,95 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
-def _open_text(path: Path, progress: BytesRead | None = None, keep: int = 0) -> tuple[IO[bytes], _CountingReader]:
+def _open_text(path: Path, progress: BytesRead | None = None, keep: int = 0,
+               buffer: int = 1 << 20) -> tuple[IO[bytes], _CountingReader]:
     """The file's bytes, decompressed for ``.gz``, and the counter that sees them last (it keeps the last
     ``keep`` bytes, to check how the file ends); ``progress`` counts the bytes of the file itself."""
     compressed = path.name.lower().endswith(".gz")
     counted = _CountingReader(path.open("rb"), progress, keep=0 if compressed else keep)
     last = _CountingReader(gzip.GzipFile(fileobj=counted, mode="rb"), None, keep) if compressed else counted
-    return io.BufferedReader(last, buffer_size=1 << 20), last  # type: ignore[arg-type]
+    return io.BufferedReader(last, buffer_size=buffer), last  # type: ignore[arg-type]
 
 
-def _read_csv(path: Path, usecols: list[str] | None, progress: BytesRead | None) -> pd.DataFrame:
+def _read_csv(path: Path, usecols: list[str] | None, progress: BytesRead | None,
+              missing_values: Sequence[str] = MISSING_MARKERS) -> pd.DataFrame:
+    """Read a CSV with pyarrow, which tells a quoted value from an unquoted missing-value marker.
+
+    Identifiers, codes and flags stay text; other columns are numbers when every value is one, and dates
+    when every value is an ISO 8601 date (or date and time). Every record must have as many fields as the header (pyarrow refuses the file otherwise, and the
+    record is then located for the message).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     header = read_columns(path)
-    wanted = None if usecols is None else _present(header, usecols)
+    wanted = list(header) if usecols is None else _present(header, usecols)
     # Identifiers and codes stay text even when they look numeric ("001", "701").
-    text_columns = {c: "category" for c in header if _is_text_column(c)}
-    handle, last = _open_text(path, progress, keep=1 << 16)
+    text_columns = {c: pa.string() for c in wanted if _is_text_column(c)}
+    markers = list(dict.fromkeys(["", *missing_values]))
+    convert = pacsv.ConvertOptions(
+        column_types=text_columns, include_columns=wanted, null_values=markers, strings_can_be_null=True,
+        quoted_strings_can_be_null=False, true_values=[], false_values=[])
+    parse = pacsv.ParseOptions(newlines_in_values=True)
+    read = pacsv.ReadOptions(block_size=1 << 19)  # progress is reported block by block
+    # pyarrow reads the file in blocks; each is reported as read (a small buffer passes them through)
+    handle, last = _open_text(path, progress, keep=1 << 16, buffer=1 << 16)
     try:
         with handle:
-            frame = pd.read_csv(handle, usecols=wanted, dtype=text_columns, encoding="utf-8", compression=None,
-                                keep_default_na=False, na_values=[""], low_memory=False)
+            table = pacsv.read_csv(handle, read_options=read, parse_options=parse, convert_options=convert)
     except EOFError as exc:
         raise StudyFileError(f"{path.name}: the gzip file is truncated (it ends before its compressed data does). "
                              "Copy or compress the file again.") from exc
-    except UnicodeDecodeError as exc:
-        raise _not_utf8_csv(path) from exc
-    _check_csv_last_record(path, header, last.tail, len(frame))
-    if last.nul_at >= 0:  # pandas cuts a value at a NUL byte
+    except (gzip.BadGzipFile, zlib.error):
+        raise
+    except pa.ArrowInvalid as exc:
+        raise _diagnose_csv(path, header, exc) from exc
+    _check_csv_last_record(path, header, last.tail, table.num_rows)
+    if last.nul_at >= 0:  # a NUL byte is no text: the file is damaged
         handle, _ = _open_text(path)
         with handle:
             line = handle.read(last.nul_at).count(b"\n") + 1
         raise StudyFileError(f"{path.name}: line {line} holds a NUL byte (0x00): the file is damaged or is not "
                              "text. Export the file again.", rows=(line - 1,))
-    _check_csv_field_counts(path, header)
-    return frame
+    return _arrow_to_pandas(table)
+
+
+def _arrow_to_pandas(table: "pa.Table") -> pd.DataFrame:
+    """A CSV's Arrow table as pandas: text as categoricals (no Python string per record), a column with no
+    value at all as float (as pandas reads it), ISO dates as ``datetime64``, anything pyarrow read as a time
+    of day or a truth value back as text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for i, field in enumerate(table.schema):
+        if pa.types.is_null(field.type):
+            table = table.set_column(i, field.name, pc.cast(table.column(i), pa.float64()))
+        elif pa.types.is_date(field.type) or pa.types.is_timestamp(field.type):
+            unit = pa.timestamp("ns", tz=getattr(field.type, "tz", None))
+            table = table.set_column(i, field.name, pc.cast(table.column(i), unit))
+        elif pa.types.is_time(field.type) or pa.types.is_boolean(field.type):
+            table = table.set_column(i, field.name, pc.cast(table.column(i), pa.string()))
+    return table.to_pandas(strings_to_categorical=True, date_as_object=False, split_blocks=True, self_destruct=True)
+
+
+def _diagnose_csv(path: Path, header: Sequence[str], exc: Exception) -> StudyFileError:
+    """The precise reason pyarrow refused a CSV: a truncated last record, a record with too many or too
+    few fields, text that is not UTF-8; else pyarrow's own message."""
+    if "UTF8" in str(exc) or "UTF-8" in str(exc):
+        return _not_utf8_csv(path)
+    handle, last = _open_text(path, keep=1 << 16)
+    with handle:
+        records = 0
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            records += block.count(b"\n")
+    try:
+        _check_csv_last_record(path, header, last.tail, records)
+        _check_csv_field_counts(path, header)
+    except StudyFileError as found:
+        return found
+    except UnicodeDecodeError:
+        return _not_utf8_csv(path)
+    return StudyFileError(f"{path.name}: the CSV cannot be parsed ({str(exc).strip()}).")
 
 
 def _check_csv_field_counts(path: Path, header: Sequence[str]) -> None:
