@@ -88,8 +88,14 @@ def read_columns(path: Path) -> list[str]:
 
             return list(pq.read_schema(path).names)
         handle, _ = _open_text(path)
-        with handle:
-            columns = list(pd.read_csv(handle, nrows=0, encoding="utf-8", compression=None).columns)
+        try:
+            with handle:
+                columns = list(pd.read_csv(handle, nrows=0, encoding="utf-8", compression=None).columns)
+        except pd.errors.ParserError as exc:  # pandas parses a small file whole: say what is wrong with it
+            handle, _ = _open_text(path)
+            with handle:
+                first = handle.readline().decode("utf-8-sig")
+            raise _diagnose_csv(path, _csv_fields(first), exc) from exc
         _check_csv_header(path, columns)
         return columns
     except StudyFileError:
@@ -440,6 +446,11 @@ def _check_csv_field_counts(path: Path, header: Sequence[str]) -> None:
             if not row:
                 continue  # blank lines are skipped, as pandas does
             record += 1
+            if len(row) < len(header) and rows.line_num > record + 1 and text.read(1) == "":
+                raise StudyFileError(
+                    f"{path.name}: the CSV cannot be parsed: record {record} opens a quoted value (a double "
+                    "quote) that is never closed, so the rest of the file would be read as one value. Correct "
+                    "the quote or export the file again.", rows=(record,), values=(",".join(row)[:200],))
             if len(row) != len(header):
                 raise StudyFileError(
                     f"{path.name}: record {record} has {len(row)} fields, but the header names {len(header)} "
