@@ -15,12 +15,18 @@ import pandas as pd
 import pytest
 
 import trialviz
-from tests.adam_corpus import (io_admiral, io_conditional, io_r_markers, io_sas_markers, io_screen_failures,
-                               io_tte_params)
+from tests.adam_corpus import (
+    io_admiral,
+    io_conditional,
+    io_r_markers,
+    io_sas_markers,
+    io_screen_failures,
+    io_tte_params,
+)
 from trialviz.cli import main
 from trialviz.errors import AnalysisError, ValidationError
-from trialviz.filters import SubjectFilter
 from trialviz.figures import km_figure
+from trialviz.filters import SubjectFilter
 from trialviz.io.config import parse_study_config
 from trialviz.study import Endpoint
 from trialviz.tables.common import conventions_of

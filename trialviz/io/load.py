@@ -12,8 +12,8 @@ import pandas as pd
 
 from trialviz.errors import ProblemLog, StudyFileError, ValidationError
 from trialviz.io.config import StudyConfig, default_config, find_study_file, read_study_file
-from trialviz.io.screening import NOT_RANDOMISED, not_randomised
 from trialviz.io.readers import data_suffix, dataset_stem, file_sha256, read_columns, read_table
+from trialviz.io.screening import NOT_RANDOMISED, not_randomised
 from trialviz.io.text import is_categorical, is_text, present_values, strip_categories
 from trialviz.io.validate import RawDataset, validate_study
 from trialviz.paths import BUNDLED_STUDY_DIR

@@ -22,9 +22,12 @@ import struct
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from trialviz.errors import StudyFileError
 from trialviz.io.text import as_categorical, is_text
@@ -395,7 +398,7 @@ def _read_csv(path: Path, usecols: list[str] | None, progress: BytesRead | None,
     return _arrow_to_pandas(table)
 
 
-def _arrow_to_pandas(table: "pa.Table") -> pd.DataFrame:
+def _arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     """A CSV's Arrow table as pandas: text as categoricals (no Python string per record), a column with no
     value at all as float (as pandas reads it), ISO dates as ``datetime64``, anything pyarrow read as a time
     of day or a truth value back as text."""

@@ -31,8 +31,8 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from trialviz.errors import ProblemLog, Severity
-from trialviz.io.text import is_categorical, map_values, present_values, stripped_codes, text_eq, text_isin
 from trialviz.io.screening import not_randomised
+from trialviz.io.text import is_categorical, map_values, present_values, stripped_codes, text_eq, text_isin
 from trialviz.study import Conventions, StudyMeta
 
 MAX_SHOWN = 5

@@ -18,7 +18,14 @@ import pandas as pd
 
 from trialviz.errors import AnalysisError
 from trialviz.study import Study
-from trialviz.tables.common import TOTAL, Population, cohort_columns, population, require_cohort, with_conventions
+from trialviz.tables.common import (
+    TOTAL,
+    Population,
+    cohort_columns,
+    population,
+    require_cohort,
+    with_conventions,
+)
 
 KM_NOTE = ("Kaplan–Meier estimates (lifelines); confidence intervals by the exponential Greenwood "
            "(log(−log)) method. At risk at t: subjects whose time is ≥ t; events and censored: cumulative "
