@@ -3,7 +3,7 @@
 ADSL with screen failures (ARM "Screen Failure", blank flags and dates) and REGION1 "NA" (North America);
 ADAE with causality not assessed (bare NA), TRTEMFL blank on pre-treatment events, ISO datetimes; ADVS
 with timepoints (ATPT) and derived AVERAGE records (DTYPE); ADRS of best overall response without visits;
-ADTTE with OS and PFS. ``trialviz validate`` must report no error.
+ADTTE (Parquet) with OS and PFS. ``trialviz validate`` must report no error.
 """
 
 from __future__ import annotations
@@ -75,5 +75,8 @@ def build(folder: Path) -> dict:
                     "AVAL": 20.0 + 5 * i, "CNSR": 0 if i % 2 == 0 else 1, "STARTDT": "2014-01-02",
                     "ADT": "2014-02-01", "EVNTDESC": "PD" if i % 2 == 0 else "LAST TUMOR ASSESSMENT",
                     "CNSDTDSC": MISSING})
-    write_r_csv(pd.DataFrame(tte).astype(object), folder / "adtte.csv")
+    # as arrow::write_parquet() writes it: missing text is null, numbers typed
+    frame = pd.DataFrame(tte)
+    frame["CNSDTDSC"] = frame["CNSDTDSC"].astype("string")
+    frame.to_parquet(folder / "adtte.parquet", index=False)
     return EXPECTED
