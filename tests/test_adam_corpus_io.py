@@ -148,6 +148,18 @@ def test_screen_failures_are_not_cohort_errors_when_the_study_file_lists_cohorts
     assert study.cohort_values() == ["Placebo", "Drug"] and len(study.screen_failures) == 3
 
 
+def test_randomised_but_not_treated_is_enrolled_and_in_no_safety_column(tmp_path):
+    io_screen_failures.build(tmp_path / "study", not_treated=True)
+    (tmp_path / "study" / "study.toml").write_text(
+        '[[cohorts]]\nvalue = "Placebo"\n\n[[cohorts]]\nvalue = "Drug"\n', encoding="utf-8")
+    study = trialviz.load_study(tmp_path / "study")  # "Not Treated" in TRT01A is no cohort error
+    assert "S08" in set(study.subjects["USUBJID"]) and study.cohort_values() == ["Placebo", "Drug"]
+    enrolled = trialviz.populations(study).query("population == 'enrolled'")
+    assert _by_cohort(enrolled, "subjects") == {"Placebo": 4, "Drug": 4, "Total": 8}
+    overview = trialviz.ae_overview(study).query("category == 'any'")
+    assert _by_cohort(overview, "denominator") == {"Placebo": 4, "Drug": 3, "Total": 7}
+
+
 # --- item 10: time to event by parameter ------------------------------------------------------------------------
 def test_km_per_parameter_with_the_parameters_population(tmp_path):
     expected = io_tte_params.build(tmp_path / "study")

@@ -20,9 +20,14 @@ EXPECTED = {
 }
 
 
-def build(folder: Path) -> dict:
+def build(folder: Path, *, not_treated: bool = False) -> dict:
+    """With ``not_treated``, S08 was randomised to Drug but never treated (TRT01A "Not Treated", SAFFL
+    blank): enrolled in Drug, in no safety column."""
     folder.mkdir(parents=True, exist_ok=True)
     subjects = adsl(EOSSTT=["COMPLETED"] * 7 + ["DISCONTINUED"])
+    if not_treated:
+        subjects["TRT01A"] = subjects["TRT01A"].astype(object)
+        subjects.loc[7, ["TRT01A", "TRT01AN", "SAFFL", "TRTSDT"]] = ["Not Treated", MISSING, MISSING, MISSING]
     failures = pd.DataFrame({
         "STUDYID": "IO01", "USUBJID": ["S09", "S10", "S11"],
         "ARM": ["Screen Failure", "NOT ASSIGNED", "Not Treated"],

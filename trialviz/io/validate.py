@@ -31,7 +31,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from trialviz.errors import ProblemLog, Severity
-from trialviz.io.screening import not_randomised
+from trialviz.io.screening import is_not_randomised_value, not_randomised
 from trialviz.io.text import is_categorical, map_values, present_values, stripped_codes, text_eq, text_isin
 from trialviz.study import Conventions, StudyMeta
 
@@ -326,8 +326,8 @@ def _content_columns(dataset: RawDataset, meta: StudyMeta) -> dict[str, pa.Colum
         known = {c.value for c in meta.cohorts}
         screened = _screened(dataset, meta.conventions)
         for column in sorted({meta.conventions.safety_cohort, meta.conventions.efficacy_cohort}):
-            columns[column] = _optional(lambda s: text_isin(s, known) | screened.reindex(s.index, fill_value=False),
-                                        "cohort",
+            columns[column] = _optional(lambda s: text_isin(s, known) | is_not_randomised_value(s)
+                                        | screened.reindex(s.index, fill_value=False), "cohort",
                                         f"{column} holds values that are not among the study file's cohorts "
                                         f"({', '.join(sorted(known))}); these subjects would be left out of every "
                                         "cohort. Add the cohort to [[cohorts]] in the study file.")
