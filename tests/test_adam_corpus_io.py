@@ -231,5 +231,8 @@ def test_trialviz_validate_accepts_an_admiral_like_r_export(tmp_path):
     table = trialviz.populations(study)
     assert table.query("population == 'screened' and cohort == 'Total'")["subjects"].item() == expected["screened"]
     assert set(study.subjects["REGION1"].dropna()) == {"NA", "Europe"}
+    # a date column (…DT) is a date; other ISO text (…DTM here) is kept as the file writes it
+    assert str(study.subjects["TRTSDT"].dtype) == "datetime64[ns]"
+    assert study.subjects["TRTSDTM"].dropna().unique().tolist() == ["2014-01-02T08:30"]
     for param in expected["tte_params"]:
         assert set(trialviz.km_medians(study, param)["cohort"]) == {"Placebo", "Drug"}

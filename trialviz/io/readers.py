@@ -359,8 +359,8 @@ def _read_csv(path: Path, usecols: list[str] | None, progress: BytesRead | None,
               missing_values: Sequence[str] = MISSING_MARKERS) -> pd.DataFrame:
     """Read a CSV with pyarrow, which tells a quoted value from an unquoted missing-value marker.
 
-    Identifiers, codes and flags stay text; other columns are numbers when every value is one, and dates
-    when every value is an ISO 8601 date (or date and time). Every record must have as many fields as the header (pyarrow refuses the file otherwise, and the
+    Identifiers, codes and flags stay text; other columns are numbers when every value is one; a date
+    column (``…DT``) is a date column when every value is an ISO 8601 date (or date and time). Every record must have as many fields as the header (pyarrow refuses the file otherwise, and the
     record is then located for the message).
     """
     import pyarrow as pa
@@ -395,13 +395,25 @@ def _read_csv(path: Path, usecols: list[str] | None, progress: BytesRead | None,
             line = handle.read(last.nul_at).count(b"\n") + 1
         raise StudyFileError(f"{path.name}: line {line} holds a NUL byte (0x00): the file is damaged or is not "
                              "text. Export the file again.", rows=(line - 1,))
+    # a date, time or datetime is read as such only in an ADaM date column (…DT, which validation checks);
+    # elsewhere (…DTC, …DTM, …TM) it stays the text of the file, read again as text
+    as_text = [f.name for f in table.schema if (pa.types.is_temporal(f.type) or pa.types.is_boolean(f.type))
+               and not f.name.upper().endswith("DT")]
+    if as_text:
+        again = pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in as_text}, include_columns=as_text, null_values=markers,
+            strings_can_be_null=True, quoted_strings_can_be_null=False)
+        handle, _ = _open_text(path)
+        with handle:
+            text = pacsv.read_csv(handle, read_options=read, parse_options=parse, convert_options=again)
+        for column in as_text:
+            table = table.set_column(table.schema.get_field_index(column), column, text.column(column))
     return _arrow_to_pandas(table)
 
 
 def _arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     """A CSV's Arrow table as pandas: text as categoricals (no Python string per record), a column with no
-    value at all as float (as pandas reads it), ISO dates as ``datetime64``, anything pyarrow read as a time
-    of day or a truth value back as text."""
+    value at all as float (as pandas reads it), dates as ``datetime64[ns]``."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -411,7 +423,7 @@ def _arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
         elif pa.types.is_date(field.type) or pa.types.is_timestamp(field.type):
             unit = pa.timestamp("ns", tz=getattr(field.type, "tz", None))
             table = table.set_column(i, field.name, pc.cast(table.column(i), unit))
-        elif pa.types.is_time(field.type) or pa.types.is_boolean(field.type):
+        elif pa.types.is_temporal(field.type):  # a time of day in a date column: its text, as validation reads it
             table = table.set_column(i, field.name, pc.cast(table.column(i), pa.string()))
     return table.to_pandas(strings_to_categorical=True, date_as_object=False, split_blocks=True, self_destruct=True)
 
