@@ -291,7 +291,8 @@ CORPUS = [
     Case("record with a field missing", "structure", _bytes("adae.csv", lambda b: b.replace(b",Y\n", b"\n", 1)),
          Refused((error("adae.csv", "", WRONG_FIELDS.format(1, 7), (1,)),))),
     Case("unbalanced quote", "structure", _bytes("adae.csv", lambda b: b.replace(b"Headache", b'"Headache', 1)),
-         Refused((error("adae.csv", "", "The CSV cannot be parsed (Error tokenizing data."),))),
+         Refused((error("adae.csv", "", "The CSV cannot be parsed: record 3 opens a quoted value (a double quote) "
+                        "that is never closed"),))),
     Case("two files hold ADSL", "structure", lambda d: shutil.copyfile(d / "adsl.csv", d / "subjects.csv"),
          Refused((error("adsl.csv, subjects.csv", "", "More than one file holds ADSL (adsl.csv, subjects.csv)"),))),
     Case("study file is not TOML", "structure", _toml(lambda t: "[study\n" + t),
@@ -341,10 +342,14 @@ CORPUS = [
     Case("cohort missing from the study file", "reference", _csv("adsl.csv", _set("TRT01A", 0, "Medium")),
          Refused((error("adsl.csv", "TRT01A", "TRT01A holds values that are not among the study file's cohorts",
                         (1,), ("Medium",)),))),
+    # a blank planned treatment marks a subject screened but never randomised (ADaM): out of every cohort,
+    # and the records the subject has elsewhere are set aside, each dataset saying how many
     Case("subject without a cohort", "reference", _csv("adsl.csv", lambda f: f.loc.__setitem__(
         (4, ["TRT01P", "TRT01A"]), "")),
-         Loads((warning("adsl.csv", "TRT01A", "These subjects have no TRT01A", (5,)),
-                warning("adsl.csv", "TRT01P", "These subjects have no TRT01P", (5,))), _no_cohort_left_out)),
+         Loads((warning("adeff.csv", "USUBJID", "2 record(s) of 1 subject(s) screened but never randomised",
+                        values=("S5",)),
+                warning("adae.csv", "USUBJID", "1 record(s) of 1 subject(s) screened but never randomised",
+                        values=("S5",))), _no_cohort_left_out)),
     Case("visit with two visit numbers", "reference", _csv("adeff.csv", _set("AVISITN", 3, "5")),
          Loads((warning("adeff.csv", "AVISIT, AVISITN", "The same AVISIT has more than one AVISITN"),),
                _visits_ordered_by_smallest_number)),

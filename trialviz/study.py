@@ -73,6 +73,11 @@ class Endpoint:
         Where the MCID comes from.
     decimals
         Decimals to show for values of this endpoint.
+    analysis
+        ``"efficacy"``: analysed in the efficacy population by planned treatment; ``"safety"`` or ``""``
+        (not declared): in the safety population by actual treatment. Used for time-to-event parameters.
+    primary
+        The study's primary endpoint.
     """
 
     paramcd: str
@@ -84,6 +89,8 @@ class Endpoint:
     mcid_source: str = ""
     decimals: int = 1
     description: str = ""
+    analysis: str = ""
+    primary: bool = False
 
     @property
     def label(self) -> str:
@@ -130,6 +137,9 @@ class Conventions:
         "POSSIBLY RELATED", "PROBABLY RELATED", "DEFINITELY RELATED",
     )
     not_related_values: tuple[str, ...] = ("N", "NO", "NONE", "REMOTE", "UNLIKELY", "NOT RELATED")
+    missing_values: tuple[str, ...] = ("NA", ".")
+    """Unquoted CSV values that mean missing, besides an empty field: R's ``NA``, SAS's ``.`` (a quoted
+    ``"NA"`` is always a value)."""
     defaulted: tuple[str, ...] = ()
     """Names of the conventions that came from defaults rather than the study file (shown to users)."""
 
@@ -146,10 +156,14 @@ class StudyMeta:
     registry_url: str = ""
     cohorts: tuple[Cohort, ...] = ()
     endpoints: tuple[Endpoint, ...] = ()
+    """The BDS parameters, in the order the study shows them."""
     facts: tuple[PublishedFact, ...] = ()
     conventions: Conventions = field(default_factory=Conventions)
     simulated: bool = False
     simulation_note: str = ""
+    time_to_event_endpoints: tuple[Endpoint, ...] = ()
+    """What the study file declares about ADTTE parameters (``[[endpoints]]`` whose ``paramcd`` is an
+    ADTTE ``PARAMCD``): their names and whether they are efficacy analyses."""
 
     @property
     def display_name(self) -> str:
@@ -205,6 +219,10 @@ class Study:
     provenance: Provenance
     warnings: tuple[Problem, ...] = ()
     filter_description: str = ""
+    screen_failures: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """ADSL rows of the subjects screened but never randomised (``TRT01P``/``ARM`` "Screen Failure", "Not
+    Assigned", "Not Treated" or blank): counted in disposition (:func:`trialviz.populations`), never in a
+    cohort. Empty in a filtered study (filters select among the randomised subjects)."""
     _subset_of: Study | None = field(default=None, repr=False, compare=False)
     _derived: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict, init=False, repr=False,
                                                  compare=False)
@@ -286,9 +304,41 @@ class Study:
         known = ", ".join(e.paramcd for e in self.meta.endpoints) or "none"
         raise AnalysisError(f"Unknown endpoint {paramcd!r}. This study's endpoints are: {known}.")
 
+    def tte_params(self) -> list[str]:
+        """The time-to-event parameters (``PARAMCD`` of ADTTE), in data order.
+
+        Returns
+        -------
+        list of str
+            Each ``PARAMCD`` once, in the order of its first record.
+        """
+        tte = self.time_to_event
+        if tte.empty or "PARAMCD" not in tte.columns:
+            return []
+        return [str(p) for p in pd.unique(tte["PARAMCD"].dropna().astype(str))]
+
+    def tte_endpoint(self, param: str) -> Endpoint | None:
+        """What the study file declares about a time-to-event parameter, or ``None``."""
+        return next((e for e in self.meta.time_to_event_endpoints if e.paramcd == param), None)
+
+    def tte_param_label(self, param: str) -> str:
+        """A time-to-event parameter as a reader names it: the study file's name, else ``PARAM`` of its
+        first record, else the code."""
+        declared = self.tte_endpoint(param)
+        if declared is not None and declared.name:
+            return declared.name
+        tte = self.time_to_event
+        if "PARAM" in tte.columns and len(tte):
+            labels = tte.loc[tte["PARAMCD"].astype(str).eq(param).fillna(False).to_numpy(), "PARAM"].dropna()
+            if len(labels):
+                return str(labels.iloc[0])
+        return param
+
     def visits(self, paramcd: str | None = None) -> list[str]:
         """Analysis visits (``AVISIT``) in ``AVISITN`` order, optionally for one parameter."""
         data = self.measurements
+        if not {"AVISIT", "AVISITN"} <= set(data.columns):
+            return []
         if paramcd is not None:
             data = data[data["PARAMCD"] == paramcd]
         data = data.dropna(subset=["AVISIT", "AVISITN"])
@@ -314,6 +364,7 @@ class Study:
             adverse_events=_rows_of(self.adverse_events, ids),
             time_to_event=_rows_of(self.time_to_event, ids),
             filter_description=description,
+            screen_failures=self.screen_failures.iloc[:0],
             _subset_of=whole,
         )
 

@@ -14,6 +14,16 @@ def km_figure(study: Study, param: str | None = None, *, population_flag: str | 
     """Kaplan–Meier estimate of the event-free probability by cohort, with its 95% CI band, censoring marks
     and the number at risk under the plot; every number comes from :func:`trialviz.kaplan_meier`.
 
+    Parameters
+    ----------
+    study
+        A (possibly filtered) study with an ADTTE dataset.
+    param
+        ADTTE ``PARAMCD`` (:meth:`~trialviz.study.Study.tte_params`); the first by default.
+    population_flag
+        ADSL flag of the population instead of the parameter's own (safety, or efficacy where the study
+        file declares it).
+
     Examples
     --------
     >>> import trialviz
@@ -32,8 +42,7 @@ def km_figure(study: Study, param: str | None = None, *, population_flag: str | 
     curve = both[both["time"].isin(times)]
     grid = both[both["time"].isin(grid_times)]
     param = str(curve["param"].iloc[0]) if len(curve) else (param or "")
-    label = study.time_to_event.loc[study.time_to_event["PARAMCD"].astype(str) == param, "PARAM"]
-    label = str(label.iloc[0]) if len(label) else param
+    label = study.tte_param_label(param)
     colours = cohort_colours(study.cohort_values())
     fig = make_subplots(rows=2, cols=1, row_heights=[0.74, 0.26], shared_xaxes=True, vertical_spacing=0.08)
     with_patients = []  # a cohort the filters emptied keeps its traces (in-place updates), without numbers
@@ -64,8 +73,10 @@ def km_figure(study: Study, param: str | None = None, *, population_flag: str | 
     median_text = "; ".join(
         f"{study.cohort_label(r.cohort)} {'not reached' if np.isnan(r.median) else f'{r.median:.0f}'}"
         for r in medians.itertuples() if r.cohort in with_patients) or "no patient in the view"
+    population_note = medians.attrs.get("notes", [""])[0]
     apply_layout(fig, study, f"{label}: Kaplan–Meier estimate by cohort",
-                 [f"Band: 95% CI; tick: censored. Median: {median_text}.", "Number at risk below."], height=560)
+                 [f"Band: 95% CI; tick: censored. Median: {median_text}.", "Number at risk below.",
+                  population_note], height=560)
     fig.update_yaxes(title_text="Probability without the event", range=[0, 1.03], row=1, col=1)
     fig.update_yaxes(title_text=None, showgrid=False, row=2, col=1)
     fig.update_xaxes(title_text="Days from treatment", row=2, col=1)

@@ -40,7 +40,8 @@ def find_study_file(folder: Path) -> Path | None:
 _TOP_KEYS = {"format", "study", "datasets", "columns", "conventions", "cohorts", "endpoints", "facts"}
 _STUDY_KEYS = {"id", "name", "title", "design", "citation", "registry_url", "simulated", "simulation_note"}
 _COHORT_KEYS = {"value", "label", "dose", "description"}
-_ENDPOINT_KEYS = {"paramcd", "name", "unit", "range", "better", "mcid", "mcid_source", "decimals", "description"}
+_ENDPOINT_KEYS = {"paramcd", "name", "unit", "range", "better", "mcid", "mcid_source", "decimals", "description",
+                  "analysis", "primary"}
 _FACT_KEYS = {"key", "label", "value", "source", "quote", "check", "comparison", "decimals"}
 _CONVENTION_KEYS = {f.name for f in fields(Conventions)} - {"defaulted"}
 
@@ -110,6 +111,12 @@ def _parse_endpoint(item: dict[str, Any], name: str, i: int) -> Endpoint:
         if not (isinstance(valid_range, list) and len(valid_range) == 2 and valid_range[0] <= valid_range[1]):
             raise StudyConfigError(f"{name}: {where} `range` must be [low, high], not {valid_range!r}.")
         valid_range = (float(valid_range[0]), float(valid_range[1]))
+    analysis = item.get("analysis", "")
+    if analysis not in ("", "efficacy", "safety"):
+        raise StudyConfigError(f"{name}: {where} `analysis` must be \"efficacy\" or \"safety\", not {analysis!r}.")
+    primary = item.get("primary", False)
+    if not isinstance(primary, bool):
+        raise StudyConfigError(f"{name}: {where} `primary` must be true or false, not {primary!r}.")
     mcid = item.get("mcid")
     if mcid is not None and (not isinstance(mcid, int | float) or mcid <= 0):
         raise StudyConfigError(f"{name}: {where} `mcid` must be a positive number, not {mcid!r}.")
@@ -123,6 +130,8 @@ def _parse_endpoint(item: dict[str, Any], name: str, i: int) -> Endpoint:
         mcid_source=str(item.get("mcid_source", "")),
         decimals=int(item.get("decimals", 1)),
         description=str(item.get("description", "")),
+        analysis=analysis,
+        primary=primary,
     )
 
 
@@ -156,6 +165,11 @@ def _parse_conventions(raw: dict[str, Any], name: str) -> Conventions:
             value = (value[0], value[1])
         elif key in ("related_values", "not_related_values"):
             value = tuple(str(v).upper() for v in value)
+        elif key == "missing_values":
+            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise StudyConfigError(f"{name}: [conventions] missing_values must be a list of texts, such as "
+                                       "[\"NA\", \".\", \"N/A\"].")
+            value = tuple(dict.fromkeys(value))
         else:
             value = str(value)
         values[key] = value

@@ -13,6 +13,7 @@ import pandas as pd
 from trialviz.errors import ProblemLog, StudyFileError, ValidationError
 from trialviz.io.config import StudyConfig, default_config, find_study_file, read_study_file
 from trialviz.io.readers import data_suffix, dataset_stem, file_sha256, read_columns, read_table
+from trialviz.io.screening import NOT_RANDOMISED, not_randomised
 from trialviz.io.text import is_categorical, is_text, present_values, strip_categories
 from trialviz.io.validate import RawDataset, validate_study
 from trialviz.paths import BUNDLED_STUDY_DIR
@@ -106,7 +107,7 @@ def load_study(path: str | Path | Sequence[str | Path] | None = None, *,
         loaded_at=datetime.now(timezone.utc),
         study_file=study_file.name if study_file else "",
     )
-    study = _assemble(raw, checked, config, provenance, tuple(log.warnings))
+    study = _assemble(raw, checked, config, provenance, log)
     del raw, checked
     _release_memory()
     tracker.finish("Loaded")
@@ -211,7 +212,8 @@ def _read_datasets(files: list[Path], config: StudyConfig, log: ProblemLog, trac
                 continue
             wanted = _needed_columns(kind, config.meta.conventions)
             columns = None if wanted is None else [mapping.get(c, c) for c in wanted]
-            frame = read_table(path, columns, progress=counter)
+            frame = read_table(path, columns, progress=counter,
+                               missing_values=config.meta.conventions.missing_values)
         except StudyFileError as exc:
             reason = str(exc).removeprefix(f"{path.name}: ")
             log.error(name, path.name, exc.column, reason[:1].upper() + reason[1:], rows=exc.rows,
@@ -286,30 +288,62 @@ def _identify(name: str, columns: Iterable[str]) -> str | None:
 
 
 def _assemble(raw: list[RawDataset], checked: dict[str, pd.DataFrame], config: StudyConfig,
-              provenance: Provenance, warnings: tuple) -> Study:
+              provenance: Provenance, log: ProblemLog) -> Study:
     kinds = {d.name: d.kind for d in raw}
-    subjects = checked["ADSL"].reset_index(drop=True)
+    adsl = checked["ADSL"].reset_index(drop=True)
+    screened = not_randomised(adsl, config.meta.conventions)
+    subjects = adsl[~screened].reset_index(drop=True)
+    screen_failures = adsl[screened].reset_index(drop=True)
+    if screened.any():
+        checked = _set_aside(checked, raw, screen_failures["USUBJID"], log)
     bds = [_shallow(frame, DATASET=name) for name, frame in sorted(checked.items(), key=lambda i: _bds_rank(i[0]))
            if kinds[name] == "BDS"]
     measurements = _concat(bds) if bds else _empty(BDS_COLUMNS + ("DATASET",))
     if "AVISIT" in measurements.columns:
         measurements["AVISIT"] = strip_categories(measurements["AVISIT"])
-    for column in ("PARAM", "ABLFL", "ANL01FL", "BASE", "CHG", "PCHG", "ADY"):
+    for column in ("PARAM", "ABLFL", "ANL01FL", "BASE", "CHG", "PCHG", "ADY", "AVISITN"):
         if column not in measurements.columns:
-            measurements[column] = pd.NA
+            measurements[column] = pd.NA if column != "AVISITN" else np.nan
+    if "AVISIT" not in measurements.columns:  # conditional in ADaM: records without a visit (validation warned)
+        measurements["AVISIT"] = pd.Categorical.from_codes(np.full(len(measurements), -1), categories=[])
     adverse_events = next((f for n, f in checked.items() if kinds[n] == "ADAE"), None)
     survival = [frame for name, frame in sorted(checked.items()) if kinds[name] == "ADTTE"]
     time_to_event = _concat(survival) if survival else None
-    meta = _complete_meta(config.meta, subjects, measurements)
+    meta = _complete_meta(config.meta, subjects, measurements, time_to_event)
     return Study(
         subjects=subjects,
+        screen_failures=screen_failures,
         _measurements=_categorical(measurements),
         adverse_events=_categorical(adverse_events if adverse_events is not None else _empty(ADAE_COLUMNS)),
         time_to_event=_as_strings(time_to_event) if time_to_event is not None else _empty(ADTTE_COLUMNS),
         meta=meta,
         provenance=provenance,
-        warnings=warnings,
+        warnings=tuple(log.warnings),
     )
+
+
+def _set_aside(checked: dict[str, pd.DataFrame], raw: list[RawDataset], screened: pd.Series,
+               log: ProblemLog) -> dict[str, pd.DataFrame]:
+    """The datasets without the records of subjects screened but never randomised; a warning per dataset
+    says how many records were set aside (they are in no cohort, so no analysis could count them)."""
+    files = {d.name: d for d in raw}
+    kept: dict[str, pd.DataFrame] = {}
+    for name, frame in checked.items():
+        if files[name].kind == "ADSL" or "USUBJID" not in frame.columns:
+            kept[name] = frame
+            continue
+        theirs = frame["USUBJID"].isin(screened).to_numpy()
+        if theirs.any():
+            rows = np.flatnonzero(theirs)
+            ids = [str(v) for v in pd.unique(frame["USUBJID"].to_numpy()[rows])]
+            log.warning(name, files[name].file, "USUBJID",
+                        f"{len(rows)} record(s) of {len(ids)} subject(s) screened but never randomised (ADSL "
+                        "TRT01P/ARM \"Screen Failure\", \"Not Assigned\", \"Not Treated\" or blank) are set aside: "
+                        "they belong to no cohort. The subjects are counted as screened in the populations table.",
+                        rows=tuple(int(r) + 1 for r in rows[:5]), count=len(rows), values=tuple(ids[:5]))
+            frame = frame[~theirs]
+        kept[name] = frame
+    return kept
 
 
 def _bds_rank(name: str) -> tuple[int, str]:
@@ -374,8 +408,10 @@ def _categorical(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _complete_meta(meta: StudyMeta, subjects: pd.DataFrame, measurements: pd.DataFrame) -> StudyMeta:
-    """Fill what the study file left out from the data: cohorts in order, endpoints, identifier."""
+def _complete_meta(meta: StudyMeta, subjects: pd.DataFrame, measurements: pd.DataFrame,
+                   time_to_event: pd.DataFrame | None = None) -> StudyMeta:
+    """Fill what the study file left out from the data: cohorts in order, endpoints, identifier. The study
+    file's endpoints that are ADTTE parameters (and no BDS one) become its time-to-event endpoints."""
     cohorts = meta.cohorts or _cohorts_from_data(subjects, meta)
     known = {e.paramcd for e in meta.endpoints}
     extra: list[Endpoint] = []
@@ -390,11 +426,14 @@ def _complete_meta(meta: StudyMeta, subjects: pd.DataFrame, measurements: pd.Dat
                                       unit="" if unit is None or pd.isna(unit) else str(unit)))
     present = {str(v) for v in present_values(measurements["PARAMCD"])} if len(measurements) else set()
     endpoints = tuple(e for e in meta.endpoints if e.paramcd in present) + tuple(extra)
+    tte_present = (set() if time_to_event is None or "PARAMCD" not in time_to_event.columns
+                   else {str(v) for v in present_values(time_to_event["PARAMCD"])})
+    tte_endpoints = tuple(e for e in meta.endpoints if e.paramcd in tte_present and e.paramcd not in present)
     study_id = meta.study_id
     if not study_id and "STUDYID" in subjects.columns and subjects["STUDYID"].notna().any():
         study_id = str(subjects["STUDYID"].dropna().iloc[0])
     return replace(meta, cohorts=tuple(cohorts), endpoints=endpoints, study_id=study_id,
-                   title=meta.title or study_id)
+                   title=meta.title or study_id, time_to_event_endpoints=tte_endpoints)
 
 
 def _cohorts_from_data(subjects: pd.DataFrame, meta: StudyMeta) -> list[Cohort]:
@@ -406,7 +445,8 @@ def _cohorts_from_data(subjects: pd.DataFrame, meta: StudyMeta) -> list[Cohort]:
         numeric = f"{column}N"
         for _, row in subjects.drop_duplicates(column).iterrows():
             value = row[column]
-            if pd.isna(value) or str(value) in order:
+            if pd.isna(value) or str(value) in order or not str(value).strip() \
+                    or str(value).strip().upper() in NOT_RANDOMISED:
                 continue
             rank = row.get(numeric) if numeric in subjects.columns else None
             order[str(value)] = float(rank) if rank is not None and pd.notna(rank) else float("inf")

@@ -22,14 +22,23 @@ import struct
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from trialviz.errors import StudyFileError
 from trialviz.io.text import as_categorical, is_text
 
 DATA_SUFFIXES = (".xpt", ".sas7bdat", ".csv", ".csv.gz", ".parquet", ".pq")
+
+MISSING_MARKERS = ("NA", ".")
+"""Unquoted field values a CSV reader reads as missing, besides an empty field: R's ``write.csv`` writes a
+missing value as unquoted ``NA`` (and quotes every string, so ``"NA"`` in quotes is a value, such as North
+America), SAS exports write ``.`` for a missing number. A study file adds its own with ``[conventions]
+missing_values``."""
 
 BytesRead = Callable[[int], None]
 """Called with the number of bytes of one file read so far (compressed bytes for ``.csv.gz``)."""
@@ -82,8 +91,14 @@ def read_columns(path: Path) -> list[str]:
 
             return list(pq.read_schema(path).names)
         handle, _ = _open_text(path)
-        with handle:
-            columns = list(pd.read_csv(handle, nrows=0, encoding="utf-8", compression=None).columns)
+        try:
+            with handle:
+                columns = list(pd.read_csv(handle, nrows=0, encoding="utf-8", compression=None).columns)
+        except pd.errors.ParserError as exc:  # pandas parses a small file whole: say what is wrong with it
+            handle, _ = _open_text(path)
+            with handle:
+                first = handle.readline().decode("utf-8-sig")
+            raise _diagnose_csv(path, _csv_fields(first), exc) from exc
         _check_csv_header(path, columns)
         return columns
     except StudyFileError:
@@ -94,8 +109,8 @@ def read_columns(path: Path) -> list[str]:
         raise _unreadable(path, exc) from exc
 
 
-def read_table(path: Path, columns: Sequence[str] | None = None, *, progress: BytesRead | None = None
-               ) -> pd.DataFrame:
+def read_table(path: Path, columns: Sequence[str] | None = None, *, progress: BytesRead | None = None,
+               missing_values: Sequence[str] = MISSING_MARKERS) -> pd.DataFrame:
     """Read a data file.
 
     Parameters
@@ -107,6 +122,9 @@ def read_table(path: Path, columns: Sequence[str] | None = None, *, progress: By
     progress
         Called with the number of bytes read so far, block by block, for CSV files (other readers
         read a file in one call and do not report).
+    missing_values
+        Unquoted CSV values that mean a missing value, besides an empty field (default :data:`MISSING_MARKERS`:
+        R's ``NA`` and SAS's ``.``). A quoted value is always a value: ``"NA"`` stays the text NA.
 
     Returns
     -------
@@ -133,7 +151,7 @@ def read_table(path: Path, columns: Sequence[str] | None = None, *, progress: By
         elif suffix in (".parquet", ".pq"):
             frame = _read_parquet(path, usecols)
         else:
-            frame = _read_csv(path, usecols, progress)
+            frame = _read_csv(path, usecols, progress, missing_values)
     except StudyFileError:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -327,39 +345,107 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
-def _open_text(path: Path, progress: BytesRead | None = None, keep: int = 0) -> tuple[IO[bytes], _CountingReader]:
+def _open_text(path: Path, progress: BytesRead | None = None, keep: int = 0,
+               buffer: int = 1 << 20) -> tuple[IO[bytes], _CountingReader]:
     """The file's bytes, decompressed for ``.gz``, and the counter that sees them last (it keeps the last
     ``keep`` bytes, to check how the file ends); ``progress`` counts the bytes of the file itself."""
     compressed = path.name.lower().endswith(".gz")
     counted = _CountingReader(path.open("rb"), progress, keep=0 if compressed else keep)
     last = _CountingReader(gzip.GzipFile(fileobj=counted, mode="rb"), None, keep) if compressed else counted
-    return io.BufferedReader(last, buffer_size=1 << 20), last  # type: ignore[arg-type]
+    return io.BufferedReader(last, buffer_size=buffer), last  # type: ignore[arg-type]
 
 
-def _read_csv(path: Path, usecols: list[str] | None, progress: BytesRead | None) -> pd.DataFrame:
+def _read_csv(path: Path, usecols: list[str] | None, progress: BytesRead | None,
+              missing_values: Sequence[str] = MISSING_MARKERS) -> pd.DataFrame:
+    """Read a CSV with pyarrow, which tells a quoted value from an unquoted missing-value marker.
+
+    Identifiers, codes and flags stay text; other columns are numbers when every value is one; a date
+    column (``…DT``) is a date column when every value is an ISO 8601 date (or date and time). Every record must have as many fields as the header (pyarrow refuses the file otherwise, and the
+    record is then located for the message).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     header = read_columns(path)
-    wanted = None if usecols is None else _present(header, usecols)
+    wanted = list(header) if usecols is None else _present(header, usecols)
     # Identifiers and codes stay text even when they look numeric ("001", "701").
-    text_columns = {c: "category" for c in header if _is_text_column(c)}
-    handle, last = _open_text(path, progress, keep=1 << 16)
+    text_columns = {c: pa.string() for c in wanted if _is_text_column(c)}
+    markers = list(dict.fromkeys(["", *missing_values]))
+    convert = pacsv.ConvertOptions(
+        column_types=text_columns, include_columns=wanted, null_values=markers, strings_can_be_null=True,
+        quoted_strings_can_be_null=False, true_values=[], false_values=[])
+    parse = pacsv.ParseOptions(newlines_in_values=True)
+    read = pacsv.ReadOptions(block_size=1 << 19)  # progress is reported block by block
+    # pyarrow reads the file in blocks; each is reported as read (a small buffer passes them through)
+    handle, last = _open_text(path, progress, keep=1 << 16, buffer=1 << 16)
     try:
         with handle:
-            frame = pd.read_csv(handle, usecols=wanted, dtype=text_columns, encoding="utf-8", compression=None,
-                                keep_default_na=False, na_values=[""], low_memory=False)
+            table = pacsv.read_csv(handle, read_options=read, parse_options=parse, convert_options=convert)
     except EOFError as exc:
         raise StudyFileError(f"{path.name}: the gzip file is truncated (it ends before its compressed data does). "
                              "Copy or compress the file again.") from exc
-    except UnicodeDecodeError as exc:
-        raise _not_utf8_csv(path) from exc
-    _check_csv_last_record(path, header, last.tail, len(frame))
-    if last.nul_at >= 0:  # pandas cuts a value at a NUL byte
+    except (gzip.BadGzipFile, zlib.error):
+        raise
+    except pa.ArrowInvalid as exc:
+        raise _diagnose_csv(path, header, exc) from exc
+    _check_csv_last_record(path, header, last.tail, table.num_rows)
+    if last.nul_at >= 0:  # a NUL byte is no text: the file is damaged
         handle, _ = _open_text(path)
         with handle:
             line = handle.read(last.nul_at).count(b"\n") + 1
         raise StudyFileError(f"{path.name}: line {line} holds a NUL byte (0x00): the file is damaged or is not "
                              "text. Export the file again.", rows=(line - 1,))
-    _check_csv_field_counts(path, header)
-    return frame
+    # a date, time or datetime is read as such only in an ADaM date column (…DT, which validation checks);
+    # elsewhere (…DTC, …DTM, …TM) it stays the text of the file, read again as text
+    as_text = [f.name for f in table.schema if (pa.types.is_temporal(f.type) or pa.types.is_boolean(f.type))
+               and not f.name.upper().endswith("DT")]
+    if as_text:
+        again = pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in as_text}, include_columns=as_text, null_values=markers,
+            strings_can_be_null=True, quoted_strings_can_be_null=False)
+        handle, _ = _open_text(path)
+        with handle:
+            text = pacsv.read_csv(handle, read_options=read, parse_options=parse, convert_options=again)
+        for column in as_text:
+            table = table.set_column(table.schema.get_field_index(column), column, text.column(column))
+    return _arrow_to_pandas(table)
+
+
+def _arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
+    """A CSV's Arrow table as pandas: text as categoricals (no Python string per record), a column with no
+    value at all as float (as pandas reads it), dates as ``datetime64[ns]``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for i, field in enumerate(table.schema):
+        if pa.types.is_null(field.type):
+            table = table.set_column(i, field.name, pc.cast(table.column(i), pa.float64()))
+        elif pa.types.is_date(field.type) or pa.types.is_timestamp(field.type):
+            unit = pa.timestamp("ns", tz=getattr(field.type, "tz", None))
+            table = table.set_column(i, field.name, pc.cast(table.column(i), unit))
+        elif pa.types.is_temporal(field.type):  # a time of day in a date column: its text, as validation reads it
+            table = table.set_column(i, field.name, pc.cast(table.column(i), pa.string()))
+    return table.to_pandas(strings_to_categorical=True, date_as_object=False, split_blocks=True, self_destruct=True)
+
+
+def _diagnose_csv(path: Path, header: Sequence[str], exc: Exception) -> StudyFileError:
+    """The precise reason pyarrow refused a CSV: a truncated last record, a record with too many or too
+    few fields, text that is not UTF-8; else pyarrow's own message."""
+    if "UTF8" in str(exc) or "UTF-8" in str(exc):
+        return _not_utf8_csv(path)
+    handle, last = _open_text(path, keep=1 << 16)
+    with handle:
+        records = 0
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            records += block.count(b"\n")
+    try:
+        _check_csv_last_record(path, header, last.tail, records)
+        _check_csv_field_counts(path, header)
+    except StudyFileError as found:
+        return found
+    except UnicodeDecodeError:
+        return _not_utf8_csv(path)
+    return StudyFileError(f"{path.name}: the CSV cannot be parsed ({str(exc).strip()}).")
 
 
 def _check_csv_field_counts(path: Path, header: Sequence[str]) -> None:
@@ -375,6 +461,11 @@ def _check_csv_field_counts(path: Path, header: Sequence[str]) -> None:
             if not row:
                 continue  # blank lines are skipped, as pandas does
             record += 1
+            if len(row) < len(header) and rows.line_num > record + 1 and text.read(1) == "":
+                raise StudyFileError(
+                    f"{path.name}: the CSV cannot be parsed: record {record} opens a quoted value (a double "
+                    "quote) that is never closed, so the rest of the file would be read as one value. Correct "
+                    "the quote or export the file again.", rows=(record,), values=(",".join(row)[:200],))
             if len(row) != len(header):
                 raise StudyFileError(
                     f"{path.name}: record {record} has {len(row)} fields, but the header names {len(header)} "

@@ -31,6 +31,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from trialviz.errors import ProblemLog, Severity
+from trialviz.io.screening import is_not_randomised_value, not_randomised
 from trialviz.io.text import is_categorical, map_values, present_values, stripped_codes, text_eq, text_isin
 from trialviz.study import Conventions, StudyMeta
 
@@ -39,7 +40,7 @@ MAX_SHOWN = 5
 
 KIND_REQUIRED = {
     "ADSL": ("USUBJID",),
-    "BDS": ("USUBJID", "PARAMCD", "AVAL", "AVISIT", "AVISITN"),
+    "BDS": ("USUBJID", "PARAMCD", "AVAL"),
     "ADAE": ("USUBJID", "AEDECOD", "AEBODSYS"),
     "ADTTE": ("USUBJID", "PARAMCD", "AVAL", "CNSR"),
 }
@@ -59,6 +60,11 @@ SEVERITY_COLUMNS = ("AESEV", "ASEV")
 SEVERITIES = ("MILD", "MODERATE", "SEVERE")
 AGE_RANGE = (0, 120)
 """Ages (years) outside this range are reported as warnings."""
+CONDITIONAL_BDS_COLUMNS = ("AVISIT", "AVISITN")
+"""BDS columns ADaM makes conditional (a dataset of best overall response has no visit): their absence is a
+warning naming the analyses that need them (:data:`VISIT_ANALYSES`), never an error."""
+VISIT_ANALYSES = ("by-visit analyses (endpoint summary by visit, change from baseline, tests, ANCOVA, responders, "
+                  "trajectories)")
 MISSING_VISIT = ("", ".")
 """``AVISIT`` text that means no visit (SAS writes a missing value as ``"."``; ADLBC pads it with blanks)."""
 
@@ -161,6 +167,7 @@ def _check_dataset(dataset: RawDataset, meta: StudyMeta, subject_ids: pd.Index |
     advisory = _advisory_rules(dataset, meta)
     _run(pa.DataFrameSchema(_advisory_columns(dataset, meta), name=dataset.name), advisory, frame, dataset, "warning", log)
     _check_population_flags(dataset, meta.conventions, log)
+    _check_conditional_columns(dataset, log)
     return frame if _error_count(log) == errors_before else None
 
 
@@ -317,12 +324,20 @@ def _content_columns(dataset: RawDataset, meta: StudyMeta) -> dict[str, pa.Colum
         columns["CNSR"] = _optional(lambda s: s.isin([0, 1]), "censoring", "CNSR must be 0 (event) or 1 (censored).")
     if kind == "ADSL" and meta.cohorts:
         known = {c.value for c in meta.cohorts}
+        screened = _screened(dataset, meta.conventions)
         for column in sorted({meta.conventions.safety_cohort, meta.conventions.efficacy_cohort}):
-            columns[column] = _optional(lambda s: text_isin(s, known), "cohort",
+            columns[column] = _optional(lambda s: text_isin(s, known) | is_not_randomised_value(s)
+                                        | screened.reindex(s.index, fill_value=False), "cohort",
                                         f"{column} holds values that are not among the study file's cohorts "
                                         f"({', '.join(sorted(known))}); these subjects would be left out of every "
                                         "cohort. Add the cohort to [[cohorts]] in the study file.")
     return columns
+
+
+def _screened(dataset: RawDataset, conventions: Conventions) -> pd.Series:
+    """Which ADSL records are subjects screened but never randomised (their treatment columns are not
+    cohorts: no cohort check applies to them)."""
+    return pd.Series(not_randomised(dataset.frame, conventions), index=dataset.frame.index)
 
 
 def _number(value: object) -> str:
@@ -371,13 +386,15 @@ def _advisory_columns(dataset: RawDataset, meta: StudyMeta) -> dict[str, pa.Colu
                 "as recorded, with no severity colour (severity is never turned into a grade). Correct them at the "
                 "source if they are typos.")
     if dataset.kind == "ADSL":
+        screened = _screened(dataset, conventions)
         columns["AGE"] = _optional(lambda s: s.between(*AGE_RANGE), "age", f"AGE values outside "
                                    f"{AGE_RANGE[0]}–{AGE_RANGE[1]} years; they are analysed as recorded: check "
                                    "them at the source.")
         for column in sorted({conventions.safety_cohort, conventions.efficacy_cohort}):
             columns[column] = pa.Column(
                 required=False, nullable=True,
-                checks=pa.Check(lambda s: s.notna(), ignore_na=False, name="no cohort",
+                checks=pa.Check(lambda s: s.notna() | screened.reindex(s.index, fill_value=False), ignore_na=False,
+                                name="no cohort",
                                 error=f"These subjects have no {column}: they belong to no cohort and are left out "
                                 "of every by-cohort table."),
             )
@@ -438,6 +455,20 @@ def _in_range(paramcd: str, low: float, high: float) -> Callable[[pd.DataFrame],
         rows = text_eq(frame["PARAMCD"], paramcd) & frame["AVAL"].notna()
         return ~(rows & ~frame["AVAL"].between(low, high))
     return endpoint_values_plausible
+
+
+def _check_conditional_columns(dataset: RawDataset, log: ProblemLog) -> None:
+    """A BDS without a visit column loads; a warning says which analyses its parameters cannot have."""
+    if dataset.kind != "BDS" or "PARAMCD" not in dataset.frame.columns:
+        return
+    missing = [c for c in CONDITIONAL_BDS_COLUMNS if c not in dataset.frame.columns]
+    if not missing:
+        return
+    params = [str(v) for v in present_values(dataset.frame["PARAMCD"])]
+    log.warning(dataset.name, dataset.file, ", ".join(missing),
+                f"{dataset.name} has no {' or '.join(missing)} column, so its parameters ({_some(params)}) have no "
+                f"ordered analysis visit: {VISIT_ANALYSES} cannot be computed for them. The other analyses are not "
+                "affected.", values=tuple(params[:MAX_SHOWN]), count=len(params))
 
 
 def _check_population_flags(dataset: RawDataset, conventions: Conventions, log: ProblemLog) -> None:
@@ -526,7 +557,7 @@ def _check_parameters_unique(datasets: Iterable[RawDataset], log: ProblemLog) ->
 def _check_endpoints_declared(datasets: Iterable[RawDataset], meta: StudyMeta, log: ProblemLog,
                               study_file: str) -> None:
     """An endpoint the study file describes but no dataset holds is most likely a mistyped PARAMCD."""
-    present = {str(code).strip() for d in datasets if d.kind == "BDS" and "PARAMCD" in d.frame.columns
+    present = {str(code).strip() for d in datasets if d.kind in ("BDS", "ADTTE") and "PARAMCD" in d.frame.columns
                for code in present_values(d.frame["PARAMCD"])}
     if not any(d.kind == "BDS" for d in datasets):
         return

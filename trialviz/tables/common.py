@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from trialviz.errors import AnalysisError
+from trialviz.io.screening import is_not_randomised_value
 from trialviz.stats import fisher_p_values
 from trialviz.study import Cohort, Study
 
@@ -84,7 +85,8 @@ def _population(study: Study, analysis: Analysis, flag: str | None) -> Populatio
         kept = adsl
         flag_note = "all subjects" + (f" (ADSL has no {flag})" if flag else "")
         flag = None
-    kept = kept[kept[cohort_variable].notna()]
+    # "Not Treated" (or "Screen Failure") in the cohort variable is no cohort: never in a column or the total
+    kept = kept[kept[cohort_variable].notna().to_numpy() & ~is_not_randomised_value(kept[cohort_variable])]
     subjects = kept.assign(cohort=kept[cohort_variable].astype(str))
     grouping = _grouping(study, analysis)
     note = f"{name.capitalize()} population ({flag_note}), by {grouping} ({cohort_variable})."

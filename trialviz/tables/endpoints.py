@@ -49,7 +49,12 @@ def _analysis_records(study: Study, param: str, population_flag: str | None) -> 
     flagged = flag in rows.columns and rows[flag].notna().any()
     if flagged:
         rows = rows[text_eq(rows[flag], "Y").to_numpy()]
-    rows = rows[rows["AVISIT"].notna() & rows["AVISITN"].notna()]
+    with_visit = rows["AVISIT"].notna() & rows["AVISITN"].notna()
+    if len(rows) and not with_visit.any():
+        raise AnalysisError(f"{param} has no analysis visit on its records (AVISIT/AVISITN missing), so by-visit "
+                            "analyses (summary by visit, change from baseline, tests, ANCOVA, responders, "
+                            "trajectories) cannot be computed for it. The study's other analyses are not affected.")
+    rows = rows[with_visit]
     cohorts = pop.subjects.set_index("USUBJID")["cohort"]
     rows = rows[rows["USUBJID"].isin(cohorts.index)]
     rows = rows.assign(cohort=as_str(rows["USUBJID"].map(cohorts)), AVISIT=as_str(rows["AVISIT"]))

@@ -72,8 +72,12 @@ def _status(adsl: pd.DataFrame) -> pd.Series | None:
 
 
 def populations(study: Study, *, total: bool = True) -> pd.DataFrame:
-    """Analysis populations and disposition by cohort: enrolled, treated, each population flag,
+    """Analysis populations and disposition by cohort: screened, enrolled, treated, each population flag,
     completers, discontinued subjects with their reasons, and deaths.
+
+    A study whose ADSL lists subjects screened but never randomised (:attr:`Study.screen_failures`) has a
+    ``screened`` row above ``enrolled``: every cohort's enrolled subjects, and in ``Total`` every ADSL row
+    (no percentage). A filtered study has none (filters select among randomised subjects).
 
     Every subject of ADSL counts, grouped by planned treatment (``TRT01P``); percentages are of the
     subjects the cohort enrolled. Rows appear only for the data the study has: population flags
@@ -90,7 +94,8 @@ def populations(study: Study, *, total: bool = True) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per population (and reason) and cohort: ``population`` (key: ``enrolled``, ``treated``,
+        One row per population (and reason) and cohort: ``population`` (key: ``screened``, ``enrolled``,
+        ``treated``,
         the flag name, ``completed``, ``discontinued``, ``ongoing``, ``died``), ``category`` (the reason
         on discontinuation-reason rows, else empty), ``label``, ``cohort``, ``subjects``, ``denominator``
         (subjects enrolled in the cohort), ``percent`` (0–100).
@@ -115,11 +120,25 @@ def populations(study: Study, *, total: bool = True) -> pd.DataFrame:
         parts.append(pd.DataFrame({"population": key, "category": category, "label": label,
                                    "cohort": sizes.index, "subjects": counts.reindex(sizes.index).to_numpy(),
                                    "denominator": sizes.to_numpy()}))
+    failures = len(study.screen_failures)
+    if failures:
+        # every enrolled subject was screened; screen failures belong to no cohort, only to the total
+        screened = sizes.copy()
+        if total:
+            screened[TOTAL] = sizes[TOTAL] + failures
+        parts.insert(0, pd.DataFrame({"population": "screened", "category": "", "label": "Screened",
+                                      "cohort": sizes.index, "subjects": screened.to_numpy(),
+                                      "denominator": sizes.to_numpy()}))
     table = pd.concat(parts, ignore_index=True)
     table["percent"] = np.where(table["denominator"] > 0,
                                 100 * table["subjects"] / table["denominator"].clip(lower=1), np.nan)
+    table.loc[table["population"].eq("screened"), "percent"] = np.nan  # a count: no share of the enrolled
+    screened_note = (f"Screened: every subject of ADSL, with the {failures} screened but never randomised "
+                     f"({pop.cohort_variable}/ARM \"Screen Failure\", \"Not Assigned\", \"Not Treated\" or blank), "
+                     "who are in the total only; enrolled: the randomised subjects." if failures else "")
     return with_conventions(table, f"All enrolled subjects (ADSL), by planned treatment "
                             f"({pop.cohort_variable}); percentages of the subjects each cohort enrolled.",
+                            screened_note,
                             "Population flags count subjects with the flag = \"Y\"; completion and "
                             "discontinuation from the end-of-study status (EOSSTT).")
 

@@ -1,7 +1,11 @@
 """Time to event (ADTTE): Kaplan–Meier estimates, numbers at risk, medians and log-rank tests (lifelines).
 
-Subjects are those of the safety population grouped by actual treatment (the CDISC pilot's Kaplan–Meier
-figure of time to first dermatologic event uses ``SAFFL`` and ``TRT01A``); an event is ``CNSR == 0``.
+Each parameter (``PARAMCD``: OS, PFS, duration of response…) is analysed on its own. Subjects are those of
+the safety population grouped by actual treatment (the CDISC pilot's Kaplan–Meier figure of time to first
+dermatologic event uses ``SAFFL`` and ``TRT01A``), unless the study file declares the parameter an efficacy
+one (``analysis = "efficacy"`` in its ``[[endpoints]]`` entry): then the efficacy population (``EFFFL``; the
+intention-to-treat population ``ITTFL`` where ADSL has no efficacy flag) by planned treatment. An event is
+``CNSR == 0``; every table's notes say which population was used.
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ import pandas as pd
 
 from trialviz.errors import AnalysisError
 from trialviz.study import Study
-from trialviz.tables.common import TOTAL, cohort_columns, population, require_cohort, with_conventions
+from trialviz.tables.common import (
+    TOTAL,
+    Population,
+    cohort_columns,
+    population,
+    require_cohort,
+    with_conventions,
+)
 
 KM_NOTE = ("Kaplan–Meier estimates (lifelines); confidence intervals by the exponential Greenwood "
            "(log(−log)) method. At risk at t: subjects whose time is ≥ t; events and censored: cumulative "
@@ -22,15 +33,42 @@ KM_NOTE = ("Kaplan–Meier estimates (lifelines); confidence intervals by the ex
 
 
 def time_to_event_params(study: Study) -> list[str]:
-    """The time-to-event parameters (``PARAMCD`` of ADTTE), in file order."""
-    tte = study.time_to_event
-    return [] if tte.empty else [str(p) for p in pd.unique(tte["PARAMCD"].astype(str))]
+    """The time-to-event parameters (``PARAMCD`` of ADTTE), in file order (:meth:`Study.tte_params`)."""
+    return study.tte_params()
+
+
+def time_to_event_population(study: Study, param: str, population_flag: str | None = None) -> Population:
+    """The population a time-to-event parameter is analysed in.
+
+    Parameters
+    ----------
+    study
+        A (possibly filtered) study.
+    param
+        ADTTE ``PARAMCD``.
+    population_flag
+        An ADSL flag that replaces the default one (the grouping stays that of the analysis).
+
+    Returns
+    -------
+    Population
+        Safety population by actual treatment; for a parameter the study file declares an efficacy one,
+        the efficacy population (``EFFFL``, else ``ITTFL``, else every randomised subject) by planned
+        treatment.
+    """
+    declared = study.tte_endpoint(param)
+    if declared is None or declared.analysis != "efficacy":
+        return population(study, "safety", population_flag)
+    if population_flag is None and study.conventions.efficacy_population not in study.subjects.columns \
+            and "ITTFL" in study.subjects.columns:
+        return population(study, "itt")
+    return population(study, "efficacy", population_flag)
 
 
 def time_to_event_records(study: Study, param: str | None = None, *, population_flag: str | None = None
                           ) -> tuple[pd.DataFrame, str, str]:
-    """One parameter's ADTTE records of the safety population: ``USUBJID``, ``cohort``, ``time`` (``AVAL``)
-    and ``event`` (``CNSR == 0``), with the parameter and the population note.
+    """One parameter's ADTTE records of its population (:func:`time_to_event_population`): ``USUBJID``,
+    ``cohort``, ``time`` (``AVAL``) and ``event`` (``CNSR == 0``), with the parameter and the population note.
 
     ``param`` defaults to the study's first time-to-event parameter; an unknown one raises
     :class:`AnalysisError` naming the valid ones.
@@ -42,7 +80,7 @@ def time_to_event_records(study: Study, param: str | None = None, *, population_
     if param not in params:
         raise AnalysisError(f"Unknown time-to-event parameter {param!r}; this study's are: "
                             f"{', '.join(params)}.")
-    pop = population(study, "safety", population_flag)
+    pop = time_to_event_population(study, param, population_flag)
     tte = study.time_to_event
     rows = tte[tte["PARAMCD"].astype(str).eq(param).to_numpy()]
     rows = rows.merge(pop.subjects[["USUBJID", "cohort"]], on="USUBJID", how="inner")
@@ -98,7 +136,8 @@ def kaplan_meier(study: Study, param: str | None = None, *, times: Sequence[floa
         Times (in the unit of ``AVAL``, usually days) to report; by default 0 and round steps up to the
         longest time (:func:`default_times`).
     population_flag
-        ADSL flag of the population; defaults to the study's safety flag (``SAFFL``).
+        ADSL flag of the population; defaults to the study's safety flag (``SAFFL``), or its efficacy flag
+        for a parameter the study file declares an efficacy one (:func:`time_to_event_population`).
     total
         Add a ``Total`` cohort over all cohorts.
     confidence

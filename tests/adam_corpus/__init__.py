@@ -1,0 +1,1 @@
+"""Small ADaM studies written as real exporters write them, each with the numbers it must give."""
