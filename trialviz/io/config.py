@@ -40,7 +40,8 @@ def find_study_file(folder: Path) -> Path | None:
 _TOP_KEYS = {"format", "study", "datasets", "columns", "conventions", "cohorts", "endpoints", "facts"}
 _STUDY_KEYS = {"id", "name", "title", "design", "citation", "registry_url", "simulated", "simulation_note"}
 _COHORT_KEYS = {"value", "label", "dose", "description"}
-_ENDPOINT_KEYS = {"paramcd", "name", "unit", "range", "better", "mcid", "mcid_source", "decimals", "description"}
+_ENDPOINT_KEYS = {"paramcd", "name", "unit", "range", "better", "mcid", "mcid_source", "decimals", "description",
+                  "primary", "analysis"}
 _FACT_KEYS = {"key", "label", "value", "source", "quote", "check", "comparison", "decimals"}
 _CONVENTION_KEYS = {f.name for f in fields(Conventions)} - {"defaulted"}
 
@@ -113,8 +114,16 @@ def _parse_endpoint(item: dict[str, Any], name: str, i: int) -> Endpoint:
     mcid = item.get("mcid")
     if mcid is not None and (not isinstance(mcid, int | float) or mcid <= 0):
         raise StudyConfigError(f"{name}: {where} `mcid` must be a positive number, not {mcid!r}.")
+    primary = item.get("primary", False)
+    if not isinstance(primary, bool):
+        raise StudyConfigError(f"{name}: {where} `primary` must be true or false, not {primary!r}.")
+    analysis = item.get("analysis", "")
+    if analysis not in ("", "efficacy", "safety"):
+        raise StudyConfigError(f"{name}: {where} `analysis` must be \"efficacy\" or \"safety\", not {analysis!r}.")
     return Endpoint(
         paramcd=str(item["paramcd"]),
+        primary=primary,
+        analysis=analysis,
         name=str(item["name"]),
         unit=str(item.get("unit", "")),
         valid_range=valid_range,
