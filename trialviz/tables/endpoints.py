@@ -12,7 +12,7 @@ from scipy import stats
 from trialviz.errors import AnalysisError
 from trialviz.io.text import as_str, text_eq
 from trialviz.study import Study
-from trialviz.visits import cell_dtypes, duplicated_cells, has_visit, is_unscheduled, text_of
+from trialviz.visits import cell_dtypes, combine, duplicated_cells, has_visit, is_unscheduled, text_of
 from trialviz.tables.common import TOTAL, population, with_conventions
 
 Measure = Literal["value", "change", "percent change"]
@@ -167,7 +167,7 @@ def cell_order(records: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         The cells, one row each: ``visit``, ``timepoint``, ``dtype``, ``visitn``, ``timepointn``, ``kind``,
         ``baseline`` (every record ``ABLFL = "Y"``), indexed by the cell's code; and each record's code.
     """
-    codes, _ = pd.factorize(pd.MultiIndex.from_arrays([records["AVISIT"], records["ATPT"], records["dtype"]]))
+    codes = combine([pd.factorize(records[c])[0] for c in ("AVISIT", "ATPT", "dtype")], len(records))
     baseline = (text_of(records["ABLFL"]) == "Y") if "ABLFL" in records.columns else np.zeros(len(records), bool)
     parts = pd.DataFrame({"cell": codes, "visit": records["AVISIT"].to_numpy(), "timepoint": records["ATPT"].to_numpy(),
                           "dtype": records["dtype"].to_numpy(),
