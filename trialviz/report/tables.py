@@ -148,7 +148,10 @@ def statistics_gt(table: pd.DataFrame, study: Study, *, title: str) -> GT:
         if "se" in row:
             estimate += f" (SE {_num(row['se'], 2)})"
         ci = f"{_num(row['ci_low'], 2)} to {_num(row['ci_high'], 2)}" if "ci_low" in row else ""
-        rows.append({"Visit": str(row.get("visit", row.get("param", ""))), "Comparison": what,
+        visit = str(row.get("visit", row.get("param", "")))
+        if row.get("timepoint"):
+            visit += f", {str(row['timepoint']).lower()}"
+        rows.append({"Visit": visit, "Comparison": what,
                      "n": "" if "n" not in row else str(int(row["n"])), "Estimate": estimate, "95% CI": ci,
                      "p": format_p(row["p_value"]), "Test": str(row["test"])})
     shown = pd.DataFrame(rows, columns=["Visit", "Comparison", "n", "Estimate", "95% CI", "p", "Test"])
@@ -232,9 +235,7 @@ def _registry() -> dict[str, Report]:
                                  lambda table, study, title: statistics_gt(table, study, title=title), True),
         "ancova": Report("ANCOVA of change from baseline", t.ancova,
                          lambda table, study, title: statistics_gt(table, study, title=title), True),
-        "responders": Report("Responders", t.responders,
-                             counting(["visit"], show_events=False, show_ci=True, fixed_denominator=False),
-                             True),
+        "responders": Report("Responders", t.responders, _responders_render, True),
         "ae-overview": Report("Adverse events: overview", t.ae_overview, counting(["category"])),
         "ae-soc-pt": Report("Adverse events by system organ class and preferred term", t.ae_soc_pt,
                             counting(["soc", "pt"])),
@@ -244,6 +245,16 @@ def _registry() -> dict[str, Report]:
                                    t.primary_endpoint_table, _by_period(show_ci=True)),
         "km": Report("Kaplan–Meier estimates", t.kaplan_meier, _km_render),
     }
+
+
+def _responders_render(table: pd.DataFrame, study: Study, title: str) -> GT:
+    """Responders by visit and timepoint (a row each, labelled "Week 24, after lying down…")."""
+    label = [f"{v}, {str(p).lower()}" if p else str(v) for v, p in zip(table["visit"], table["timepoint"],
+                                                                      strict=True)]
+    labelled = table.assign(label=label)
+    labelled.attrs = dict(table.attrs)
+    return counting_gt(labelled, study, title=title, keys=["visit", "timepoint"], show_events=False, show_ci=True,
+                       fixed_denominator=False)
 
 
 REPORTS: dict[str, Report] = _registry()
