@@ -95,20 +95,22 @@ def cell_dtypes(frame: pd.DataFrame) -> np.ndarray:
     """The ``dtype`` of each record of ``frame`` (the records an analysis uses): ``""`` or its ``DTYPE``.
 
     The records of one subject, parameter, visit and timepoint (a *cell*) are what an analysis summarises.
-    Where the analysis flag left one record per subject in a cell, that record is the cell's value whatever
-    its ``DTYPE`` (the pilot's LOCF records at Week 24): ``""``. Where a subject still has several, its
-    derived records (``DTYPE`` not blank: AVERAGE, LOV…) are values of their own, never pooled with the
-    observed ones: the ``DTYPE`` of those records becomes their ``dtype`` for every subject of that
-    parameter, visit and timepoint, so that one cell's rows mean one thing.
+    Where the analysis flag left one record per subject at a visit, that record is its value whatever its
+    ``DTYPE`` (the pilot's LOCF records at Week 24): ``""``. Where a subject has several records at a visit
+    (several timepoints, or an observed and a derived record), its derived records (``DTYPE`` not blank:
+    AVERAGE of the timepoints, LOV…) are values of their own, never pooled with the observed ones: their
+    ``DTYPE`` becomes the ``dtype`` of every record of that parameter, visit, timepoint and ``DTYPE``, so
+    that the rows of one cell mean one thing for every subject.
     """
     n = len(frame)
     dtype = text_of(frame["DTYPE"]) if "DTYPE" in frame.columns else np.full(n, "", dtype=object)
     derived = dtype != ""
     if not derived.any():
         return dtype
-    place = [codes_of(frame[c]) for c in ("PARAMCD", "AVISIT", "ATPT") if c in frame.columns]
-    subject_cell = combine([codes_of(frame["USUBJID"]), *place], n)
-    several = np.bincount(subject_cell)[subject_cell] > 1
+    visit = [codes_of(frame[c]) for c in ("PARAMCD", "AVISIT") if c in frame.columns]
+    place = [*visit, *([codes_of(frame["ATPT"])] if "ATPT" in frame.columns else [])]
+    subject_visit = combine([codes_of(frame["USUBJID"]), *visit], n)
+    several = np.bincount(subject_visit)[subject_visit] > 1
     dtype_code = pd.factorize(dtype)[0]
     group = combine([*place, dtype_code], n)
     split = np.isin(group, np.unique(group[derived & several])) & derived
