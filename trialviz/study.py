@@ -310,6 +310,9 @@ class Study:
         ``"derived"`` (every record has a ``DTYPE``; or ``AVISITN`` ≥ 9997; or ``AVISITN`` ≥ 99 and a name
         saying end of treatment, maximum, minimum, last, worst, best or average) or ``"scheduled"``.
 
+        A filtered study has the visits of the study it was filtered from (what a visit is does not change
+        with the patients shown).
+
         Returns
         -------
         pandas.DataFrame
@@ -317,6 +320,9 @@ class Study:
             scheduled visits in ``AVISITN`` order, then derived ones, then unscheduled ones.
         """
         from trialviz.visits import classify_visits
+
+        if self.subset_of is not None:
+            return self.subset_of.visit_kinds(paramcd)
 
         def compute() -> pd.DataFrame:
             data = self.measurements
@@ -338,8 +344,11 @@ class Study:
         return [str(v) for v in kinds.loc[kinds["kind"] == "scheduled", "visit"]]
 
     def timepoints(self, paramcd: str) -> list[str]:
-        """The analysis timepoints (``ATPT``) of a parameter ordered by ``ATPTN``; ``[]`` when it has none."""
+        """The analysis timepoints (``ATPT``) of a parameter ordered by ``ATPTN``; ``[]`` when it has none
+        (of the whole study for a filtered one)."""
         self.endpoint(paramcd)
+        if self.subset_of is not None:
+            return self.subset_of.timepoints(paramcd)
 
         def compute() -> list[str]:
             from trialviz.io.text import text_eq

@@ -313,11 +313,11 @@ def _structure_rules(dataset: RawDataset, flag: str) -> list[FrameRule]:
         message = ("Duplicated time-to-event records: the same subject and parameter occur more than once, so a "
                    "Kaplan-Meier estimate would count the subject twice. Keep one record per subject and PARAMCD.")
     else:
-        message = ("Duplicated analysis records: more than one record of the same subject, parameter, visit "
-                   "(and timepoint, USUBJID / PARAMCD / AVISIT / ATPT) is left among the records an analysis uses "
-                   f"({flag} = \"Y\" or baseline ABLFL = \"Y\", at a visit that is not blank or unscheduled), and "
-                   "neither is a derived record (DTYPE) beside an observed one, so a summary would have to pick "
-                   f"one or average them. Flag only one of them with {flag}, or mark derived records with DTYPE.")
+        message = ("Duplicated analysis records: the same subject, parameter, visit (and timepoint and derivation "
+                   f"type where present) occur more than once among the records flagged for analysis ({flag} = "
+                   "\"Y\", non-blank AVISIT) or baseline (ABLFL = \"Y\") at a visit that is not unscheduled, so a "
+                   "summary would have to pick one or average them. A derived record (DTYPE) beside an observed one "
+                   f"is its own value; flag only one of the others with {flag}.")
     return [FrameRule("duplicate analysis record", message, no_duplicates,
                       column=lambda f: ", ".join(analysis_keys(f, kind)),
                       show=lambda f, i: _key_text(f, i, analysis_keys(f, kind)))]
