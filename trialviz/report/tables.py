@@ -253,7 +253,8 @@ def _responders_render(table: pd.DataFrame, study: Study, title: str) -> GT:
                                                                       strict=True)]
     labelled = table.assign(label=label)
     labelled.attrs = dict(table.attrs)
-    return counting_gt(labelled, study, title=title, keys=["visit", "timepoint"], show_events=False, show_ci=True,
+    keys = ["visit", "timepoint"] if len(table) else ["visit"]  # (a row key of an empty table is one column)
+    return counting_gt(labelled, study, title=title, keys=keys, show_events=False, show_ci=True,
                        fixed_denominator=False)
 
 
