@@ -44,6 +44,8 @@ def test_timepoints_are_summarised_apart_one_value_per_patient(tmp_path):
     # the timepoints of one visit in ATPTN order
     week4 = change[(change["cohort"] == "Placebo") & (change["visit"] == "Week 4")]
     assert week4["timepoint"].tolist() == expected["timepoints"]
+    # the baseline a filter uses is the first timepoint's, not whichever record comes first in the file
+    assert baseline_values(study, "SYSBP").to_dict() == expected["first_baseline"]
 
 
 def test_one_timepoint_selected_and_unknown_timepoint_listed(tmp_path):

@@ -19,7 +19,8 @@ VISITS = {"Baseline": 0, "Week 2": 2, "Week 4": 4}
 
 def build(folder: Path) -> dict:
     """Write the study; return the expected numbers: ``n`` and ``mean_change`` by (arm, visit, timepoint),
-    the timepoints in ``ATPTN`` order and the subject who has no Week 4 value at the lying position."""
+    the timepoints in ``ATPTN`` order, each subject's baseline at the first timepoint and the subject who has
+    no Week 4 value at the lying position."""
     subjects = adsl(10)
     rng = np.random.default_rng(16)
     rows = []
@@ -39,6 +40,7 @@ def build(folder: Path) -> dict:
     write(folder, subjects, advs, "advs")
     post = advs[advs["AVISITN"] > 0].assign(arm=advs["USUBJID"].map(arm_of(subjects)))
     grouped = post.groupby(["arm", "AVISIT", "ATPT"])
-    return {"timepoints": list(TIMEPOINTS), "missing": ("S-003", "Week 4", "AFTER LYING DOWN FOR 5 MINUTES"),
+    first = advs[(advs["ABLFL"] == "Y") & (advs["ATPTN"] == min(TIMEPOINTS.values()))]
+    return {"timepoints": list(TIMEPOINTS), "first_baseline": first.set_index("USUBJID")["AVAL"].to_dict(), "missing": ("S-003", "Week 4", "AFTER LYING DOWN FOR 5 MINUTES"),
             "n": grouped["USUBJID"].nunique().to_dict(), "mean_change": grouped["CHG"].mean().to_dict(),
             "records_per_cell": 1}
