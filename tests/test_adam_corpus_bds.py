@@ -8,7 +8,14 @@ from __future__ import annotations
 import pytest
 
 import trialviz
-from tests.adam_corpus import bds_baseline, bds_character, bds_derived, bds_duplicates, bds_timepoints, bds_visits
+from tests.adam_corpus import (
+    bds_baseline,
+    bds_character,
+    bds_derived,
+    bds_duplicates,
+    bds_timepoints,
+    bds_visits,
+)
 from trialviz.errors import AnalysisError, ValidationError
 from trialviz.figures import category_figure, trajectory_figure, waterfall_figure
 from trialviz.filters import baseline_values

@@ -29,6 +29,7 @@ import pandas as pd
 from trialviz.errors import AnalysisError, Problem
 
 Direction = Literal["lower", "higher"]
+EndpointKind = Literal["numeric", "character"]
 Derived = TypeVar("Derived")
 DERIVED_KEPT = 8
 """How many derived values a study keeps (the unfiltered study lives as long as the dashboard)."""
@@ -98,7 +99,7 @@ class Endpoint:
     dataset: str = ""
     primary: bool = False
     analysis: str = ""
-    kind: Literal["numeric", "character"] = "numeric"
+    kind: EndpointKind = "numeric"
 
     @property
     def label(self) -> str:

@@ -14,10 +14,10 @@ import pandas as pd
 from trialviz.errors import ProblemLog, StudyFileError, ValidationError
 from trialviz.io.config import StudyConfig, default_config, find_study_file, read_study_file
 from trialviz.io.readers import data_suffix, dataset_stem, file_sha256, read_columns, read_table
-from trialviz.io.text import is_categorical, is_text, present_values, strip_categories
+from trialviz.io.text import is_categorical, is_text, strip_categories
 from trialviz.io.validate import RawDataset, validate_study
 from trialviz.paths import BUNDLED_STUDY_DIR
-from trialviz.study import Cohort, Conventions, Endpoint, Provenance, SourceFile, Study, StudyMeta
+from trialviz.study import Cohort, Conventions, Endpoint, EndpointKind, Provenance, SourceFile, Study, StudyMeta
 
 Progress = Callable[[int, int, str], None]
 """Called as ``progress(done, total, message)`` while a study loads.
@@ -414,7 +414,7 @@ def _name_and_unit(label: str, unit: str) -> tuple[str, str]:
     return label, ""
 
 
-def _parameter_facts(measurements: pd.DataFrame) -> dict[str, tuple[str, str, str, str]]:
+def _parameter_facts(measurements: pd.DataFrame) -> dict[str, tuple[str, str, str, EndpointKind]]:
     """Per ``PARAMCD`` in record order: its first ``PARAM``, first ``AVALU``, dataset and kind (``"character"``
     when every ``AVAL`` is missing and some ``AVALC`` is given, else ``"numeric"``), grouped on codes."""
     if not len(measurements):
@@ -431,11 +431,11 @@ def _parameter_facts(measurements: pd.DataFrame) -> dict[str, tuple[str, str, st
     else:
         has_text = np.zeros(len(names), dtype=bool)
     first = measurements.iloc[np.unique(codes[keep], return_index=True)[1]] if keep.any() else measurements.iloc[:0]
-    facts = {}
+    facts: dict[str, tuple[str, str, str, EndpointKind]] = {}
     for i, row in zip(np.unique(codes[keep]), first.itertuples(index=False), strict=True):
         label = getattr(row, "PARAM", None)
         unit = getattr(row, "AVALU", None)
-        kind = "character" if has_text[i] and not has_value[i] else "numeric"
+        kind: EndpointKind = "character" if has_text[i] and not has_value[i] else "numeric"
         facts[str(names[i])] = ("" if label is None or pd.isna(label) else str(label).strip(),
                                 "" if unit is None or pd.isna(unit) else str(unit).strip(),
                                 str(getattr(row, "DATASET", "")), kind)

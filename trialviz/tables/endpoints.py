@@ -12,8 +12,8 @@ from scipy import stats
 from trialviz.errors import AnalysisError
 from trialviz.io.text import as_str, text_eq
 from trialviz.study import Study
-from trialviz.visits import cell_dtypes, combine, duplicated_cells, has_visit, is_unscheduled, text_of
 from trialviz.tables.common import TOTAL, population, with_conventions
+from trialviz.visits import cell_dtypes, combine, duplicated_cells, has_visit, is_unscheduled, text_of
 
 Measure = Literal["value", "change", "percent change"]
 MEASURE_COLUMNS: dict[str, str] = {"value": "AVAL", "change": "CHG", "percent change": "PCHG"}
