@@ -226,6 +226,8 @@ class Study:
     _subset_of: Study | None = field(default=None, repr=False, compare=False)
     _derived: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict, init=False, repr=False,
                                                  compare=False)
+    _lookups: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Small per-parameter facts (visit kinds, timepoints), kept apart from :meth:`derived`'s few large values."""
 
     @property
     def measurements(self) -> pd.DataFrame:
@@ -268,6 +270,12 @@ class Study:
             while len(self._derived) > DERIVED_KEPT:
                 self._derived.popitem(last=False)
         return self._derived[key]
+
+    def _lookup(self, key: Hashable, compute: Callable[[], Derived]) -> Derived:
+        """``compute()`` once for this study object and ``key``, for small values (a few per parameter)."""
+        if key not in self._lookups:
+            self._lookups[key] = compute()
+        return self._lookups[key]
 
     # --- lookups -------------------------------------------------------------------------------
     @property
@@ -333,7 +341,7 @@ class Study:
                 data = data[text_eq(data["PARAMCD"], paramcd).to_numpy()]
             return classify_visits(data)
 
-        return self.derived(("visit kinds", paramcd), compute).copy()
+        return self._lookup(("visit kinds", paramcd), compute).copy()
 
     def visits(self, paramcd: str | None = None) -> list[str]:
         """Scheduled analysis visits (``AVISIT``) in ``AVISITN`` order, optionally for one parameter.
@@ -366,7 +374,7 @@ class Study:
             order = order[order["t"] != ""].groupby("t")["n"].min().reset_index()
             return [str(t) for t in order.sort_values(["n", "t"], kind="stable", na_position="last")["t"]]
 
-        return list(self.derived(("timepoints", paramcd), compute))
+        return list(self._lookup(("timepoints", paramcd), compute))
 
     def default_endpoint(self) -> str | None:
         """The endpoint a view opens with: the study file's primary endpoint (``primary = true``); else the
