@@ -60,8 +60,9 @@ def codes_of(series: pd.Series) -> np.ndarray:
     return codes
 
 
-def combine(codes: list[np.ndarray], length: int) -> np.ndarray:
-    """One group number per record for the combination of several code arrays (codes ≥ −1)."""
+def combine_key(codes: list[np.ndarray], length: int) -> np.ndarray:
+    """One integer per record, equal exactly when all the codes (≥ −1) are: the codes' combination as one
+    number where it fits in 63 bits, otherwise the group number of the combination."""
     if not codes:
         return np.zeros(length, dtype=np.int64)
     sizes = [int(c.max()) + 2 if len(c) else 1 for c in codes]
@@ -69,8 +70,14 @@ def combine(codes: list[np.ndarray], length: int) -> np.ndarray:
         key = np.zeros(length, dtype=np.int64)
         for column, size in zip(codes, sizes, strict=True):
             key = key * size + (np.asarray(column, dtype=np.int64) + 1)
-        return pd.factorize(key)[0]
+        return key
     return pd.DataFrame(dict(enumerate(codes))).groupby(list(range(len(codes))), sort=False).ngroup().to_numpy()
+
+
+def combine(codes: list[np.ndarray], length: int) -> np.ndarray:
+    """One group number (0, 1, … in order of appearance) per record for the combination of several code
+    arrays (codes ≥ −1)."""
+    return pd.factorize(combine_key(codes, length))[0]
 
 
 def has_visit(frame: pd.DataFrame) -> np.ndarray:
@@ -120,8 +127,9 @@ def cell_dtypes(frame: pd.DataFrame) -> np.ndarray:
 def duplicated_cells(frame: pd.DataFrame, dtype: np.ndarray) -> np.ndarray:
     """True for the records sharing subject, parameter, visit, timepoint and ``dtype`` with another."""
     keys = [codes_of(frame[c]) for c in ("USUBJID", "PARAMCD", "AVISIT", "ATPT") if c in frame.columns]
-    cell = combine([*keys, pd.factorize(dtype)[0]], len(frame))
-    return np.bincount(cell)[cell] > 1 if len(frame) else np.zeros(0, dtype=bool)
+    if (dtype != "").any():
+        keys.append(pd.factorize(dtype)[0])
+    return pd.Series(combine_key(keys, len(frame))).duplicated(keep=False).to_numpy()
 
 
 def classify_visits(frame: pd.DataFrame) -> pd.DataFrame:

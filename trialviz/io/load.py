@@ -295,7 +295,7 @@ def _assemble(raw: list[RawDataset], checked: dict[str, pd.DataFrame], config: S
     measurements = _concat(bds) if bds else _empty(BDS_COLUMNS + ("DATASET",))
     if "AVISIT" in measurements.columns:
         measurements["AVISIT"] = strip_categories(measurements["AVISIT"])
-    for column in ("PARAM", "ABLFL", "ANL01FL", "BASE", "CHG", "PCHG", "ADY", "AVALC", "ATPT", "ATPTN", "DTYPE"):
+    for column in ("PARAM", "ABLFL", "ANL01FL", "BASE", "CHG", "PCHG", "ADY"):
         if column not in measurements.columns:
             measurements[column] = pd.NA
     adverse_events = next((f for n, f in checked.items() if kinds[n] == "ADAE"), None)

@@ -114,10 +114,10 @@ def _analysis_records(study: Study, param: str, population_flag: str | None) -> 
     visit = text_of(rows["AVISIT"])
     timepoint = text_of(rows["ATPT"]) if "ATPT" in rows.columns else np.full(len(rows), "", dtype=object)
     dtype = cell_dtypes(rows)
+    twice = duplicated_cells(rows, dtype)  # on the dataset's categoricals: their codes, not the texts
     rows = rows.assign(cohort=as_str(rows["USUBJID"].map(cohorts)), AVISIT=visit, ATPT=timepoint,
                        ATPTN=pd.to_numeric(rows["ATPTN"], errors="coerce") if "ATPTN" in rows.columns else np.nan,
                        dtype=dtype, visit_kind=pd.Series(visit, dtype=object).map(kinds).to_numpy())
-    twice = duplicated_cells(rows, dtype)
     if twice.any():
         shown = rows[twice].head(6)
         where = "; ".join(f"{s} / {param} / {v}" + (f" / {t}" if t else "") + (f" / {d}" if d else "")
