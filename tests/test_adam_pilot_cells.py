@@ -6,7 +6,7 @@ trialviz."""
 from __future__ import annotations
 
 import io
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 
 import pandas as pd
 import pyreadstat
@@ -139,3 +139,23 @@ def test_cli_endpoint_summary_per_timepoint(pilot_dir):
     assert run("--param", "SYSBP", "--timepoint", "SITTING")[0] == 1
     code, table = run()
     assert code == 0 and set(table["param"]) == {"ACTOT"}
+
+
+@pytest.mark.parametrize("name, extra", [("endpoint-tests", []), ("ancova", []),
+                                         ("responders", ["--better", "lower", "--threshold", "5"])])
+def test_cli_tables_take_a_timepoint_after_visit(pilot_dir, raw, name, extra):
+    base = ["table", name, "--study", str(pilot_dir), "--param", "SYSBP", "--visit", "Week 24", *extra]
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out):
+        assert main([*base, "--timepoint", LYING]) == 0
+    table = pd.read_csv(io.StringIO(out.getvalue()), keep_default_na=False)
+    columns = list(table.columns)
+    assert columns[columns.index("visit") + 1] == "timepoint" and set(table["timepoint"]) == {LYING}
+    week24 = _analysis(raw["advs"][raw["advs"]["PARAMCD"] == "SYSBP"])
+    placebo = week24[(week24["AVISIT"] == "Week 24") & (week24["ATPT"] == LYING) & (week24["TRT01P"] == "Placebo")]
+    first = table[table["cohort"] == "Placebo"].iloc[0]
+    n = first["denominator"] if name == "responders" else first["n"]
+    assert int(n) == placebo["CHG"].notna().sum()
+    with redirect_stdout(io.StringIO()), redirect_stderr(err):
+        assert main([*base, "--timepoint", "SITTING"]) == 1
+    assert "AFTER STANDING FOR 3 MINUTES" in err.getvalue()
