@@ -34,7 +34,8 @@ def test_table_endpoint_summary_with_visit(bundled):
     code, out, _ = run("table", "endpoint-summary", "--param", "MRSS", "--visit", "Month 6")
     table = pd.read_csv(io.StringIO(out))
     assert code == 0 and set(table["visit"]) == {"Month 6"}
-    assert list(table.columns) == ["cohort", "param", "visit", "measure", "statistic", "value", "test"]
+    assert list(table.columns) == ["cohort", "param", "visit", "timepoint", "dtype", "measure", "statistic", "value",
+                                   "test"]
     n = table[(table["cohort"] == "Total") & (table["measure"] == "value") & (table["statistic"] == "n")]
     assert n["value"].iloc[0] == 20
     p_rows = table[table["statistic"] == "p_value"]
@@ -76,7 +77,7 @@ def test_python_dash_m_runs_the_cli():
 PILOT = str(PILOT_DIR)
 COUNT_KEYS = {"populations": ["population", "category"], "ae-overview": ["category"], "ae-soc-pt": ["soc", "pt"],
               "ae-grade": ["grade"], "ae-period": ["period", "category"],
-              "responders": ["param", "visit", "threshold"]}
+              "responders": ["param", "visit", "timepoint", "threshold"]}
 COUNT_VALUES = ["subjects", "denominator", "percent", "events", "ci_low", "ci_high", "p_value", "test"]
 
 

@@ -36,7 +36,9 @@ CHG = ("CHG differs from AVAL − BASE on these records, so the change from base
        "CHG = AVAL − BASE.")
 DUPLICATE = ("Duplicated analysis records: the same subject, parameter, visit (and timepoint and derivation type "
              "where present) occur more than once among the records flagged for analysis (ANL01FL = \"Y\", "
-             "non-blank AVISIT), so a summary would count one measurement twice. Flag only one of them with ANL01FL.")
+             "non-blank AVISIT) or baseline (ABLFL = \"Y\") at a visit that is not unscheduled, so a summary would "
+             "have to pick one or average them. A derived record (DTYPE) beside an observed one is its own value; "
+             "flag only one of the others with ANL01FL.")
 
 
 def error(dataset: str, file: str, column: str, message: str, rows: tuple[int, ...] = (), count: int | None = None,

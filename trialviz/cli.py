@@ -39,23 +39,27 @@ def _tidy_endpoint_summary(table: pd.DataFrame, tests: pd.DataFrame | None = Non
     tests of change (``statistic = "p_value"``, with the test named)."""
     from trialviz.tables.endpoints import STATISTICS
 
-    long = table.melt(id_vars=["cohort", "param", "visit", "measure"], value_vars=list(STATISTICS),
-                      var_name="statistic", value_name="value")
+    long = table.melt(id_vars=["cohort", "param", "visit", "timepoint", "dtype", "measure"],
+                      value_vars=list(STATISTICS), var_name="statistic", value_name="value")
     if tests is not None and len(tests):
         named = [f"{t} vs {r}" if r else t for t, r in zip(tests["test"], tests["reference"], strict=True)]
-        p_rows = tests.assign(statistic="p_value", value=tests["p_value"], test=named)
-        columns = ["cohort", "param", "visit", "measure", "statistic", "value", "test"]
+        p_rows = tests.assign(statistic="p_value", value=tests["p_value"], test=named, dtype="")
+        columns = ["cohort", "param", "visit", "timepoint", "dtype", "measure", "statistic", "value", "test"]
         long = pd.concat([long, p_rows[columns]], ignore_index=True)
+    # the summary's rows are in cell order (scheduled visits, derived ones, timepoints by ATPTN)
+    cells = {cell: i for i, cell in enumerate(dict.fromkeys(zip(table["visit"], table["timepoint"], table["dtype"],
+                                                                strict=True)))}
+    long["_cell"] = [cells.get(cell, len(cells)) for cell in zip(long["visit"], long["timepoint"], long["dtype"],
+                                                                strict=True)]
     ranks = {
         "_measure": {m: i for i, m in enumerate(dict.fromkeys(table["measure"]))},
         "_cohort": {c: i for i, c in enumerate(dict.fromkeys(table["cohort"]))},
-        "_visit": dict(zip(table["visit"], table["visitn"], strict=False)),
         "_stat": {s: i for i, s in enumerate([*STATISTICS, "p_value"])},
     }
-    for rank, source in zip(ranks, ["measure", "cohort", "visit", "statistic"], strict=True):
+    for rank, source in zip(ranks, ["measure", "cohort", "statistic"], strict=True):
         long[rank] = long[source].map(ranks[rank])
-    long = long.sort_values(list(ranks), kind="stable")
-    return long.drop(columns=list(ranks)).reset_index(drop=True)
+    long = long.sort_values(["_measure", "_cohort", "_cell", "_stat"], kind="stable")
+    return long.drop(columns=[*ranks, "_cell"]).reset_index(drop=True)
 
 
 def _tidy_summary(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -75,15 +79,27 @@ def _tidy_km(table: pd.DataFrame, medians: pd.DataFrame, tests: pd.DataFrame | N
     return long[[c for c in columns if c in long.columns]]
 
 
-def _first_endpoint(study: Study) -> str:
-    if not study.endpoints:
+def _default_endpoint(study: Study) -> str:
+    """The study's default endpoint (:meth:`Study.default_endpoint`: the primary one, else an efficacy total)."""
+    param = study.default_endpoint()
+    if param is None:
         raise AnalysisError("This study has no endpoint measurements (no BDS dataset).")
-    return study.endpoints[0].paramcd
+    return param
 
 
 def _check_visit(study: Study, param: str, visit: str | None) -> None:
-    if visit is not None and visit not in study.visits(param):
-        raise AnalysisError(f"Unknown visit {visit!r} for {param}; visits: {', '.join(study.visits(param))}.")
+    """``--visit``: a scheduled or derived visit of the parameter (unscheduled visits are in no table)."""
+    kinds = study.visit_kinds(param)
+    visits = [str(v) for v in kinds.loc[kinds["kind"] != "unscheduled", "visit"]]
+    if visit is not None and visit not in visits:
+        raise AnalysisError(f"Unknown visit {visit!r} for {param}; visits: {', '.join(visits)}.")
+
+
+def _check_timepoint(study: Study, param: str, timepoint: str | None) -> None:
+    """``--timepoint``: an ``ATPT`` of the parameter; an unknown one is an error listing the valid ones."""
+    from trialviz.tables.endpoints import check_timepoint
+
+    check_timepoint(study, param, timepoint)
 
 
 @dataclass(frozen=True)
@@ -110,9 +126,11 @@ def _counting(function: str, keys: list[str]) -> TableCommand:
 def _endpoint_summary(study: Study, args: argparse.Namespace) -> pd.DataFrame:
     from trialviz.tables import endpoint_summary
 
-    args.param = args.param or _first_endpoint(study)
+    args.param = args.param or _default_endpoint(study)
     _check_visit(study, args.param, args.visit)
-    table = endpoint_summary(study, args.param, measures=("value", "change", "percent change"))
+    _check_timepoint(study, args.param, args.timepoint)
+    table = endpoint_summary(study, args.param, measures=("value", "change", "percent change"),
+                             timepoint=args.timepoint)
     return table if args.visit is None else table[table["visit"] == args.visit]
 
 
@@ -122,33 +140,38 @@ def _summary_with_tests(table: pd.DataFrame, study: Study, args: argparse.Namesp
     tests = []
     for measure in ("change", "percent change"):
         if table.loc[table["measure"] == measure, "n"].sum() > 0:
-            tests.append(endpoint_tests(study, args.param, visit=args.visit, measure=measure))
+            tests.append(endpoint_tests(study, args.param, visit=args.visit, measure=measure,
+                                        timepoint=args.timepoint))
     return _tidy_endpoint_summary(table, pd.concat(tests, ignore_index=True) if tests else None)
 
 
 def _endpoint_tests(study: Study, args: argparse.Namespace) -> pd.DataFrame:
     from trialviz.tables import endpoint_tests
 
-    args.param = args.param or _first_endpoint(study)
+    args.param = args.param or _default_endpoint(study)
     _check_visit(study, args.param, args.visit)
-    return endpoint_tests(study, args.param, visit=args.visit)
+    _check_timepoint(study, args.param, args.timepoint)
+    return endpoint_tests(study, args.param, visit=args.visit, timepoint=args.timepoint)
 
 
 def _ancova(study: Study, args: argparse.Namespace) -> pd.DataFrame:
     from trialviz.tables import ancova
 
-    args.param = args.param or _first_endpoint(study)
+    args.param = args.param or _default_endpoint(study)
     _check_visit(study, args.param, args.visit)
-    return ancova(study, args.param, args.visit, covariates=args.covariate or (), comparisons="all")
+    _check_timepoint(study, args.param, args.timepoint)
+    return ancova(study, args.param, args.visit, covariates=args.covariate or (), comparisons="all",
+                  timepoint=args.timepoint)
 
 
 def _responders(study: Study, args: argparse.Namespace) -> pd.DataFrame:
     from trialviz.tables import responders
 
-    args.param = args.param or _first_endpoint(study)
+    args.param = args.param or _default_endpoint(study)
     _check_visit(study, args.param, args.visit)
+    _check_timepoint(study, args.param, args.timepoint)
     return responders(study, args.param, visit=args.visit, threshold=args.threshold, relative=args.relative,
-                      better=args.better)
+                      better=args.better, timepoint=args.timepoint)
 
 
 def _km(study: Study, args: argparse.Namespace) -> pd.DataFrame:
@@ -167,7 +190,7 @@ def _tidy_km_with_medians(table: pd.DataFrame, study: Study, args: argparse.Name
 
 def _tidy_tests(table: pd.DataFrame, study: Study, args: argparse.Namespace) -> pd.DataFrame:
     renamed = table.rename(columns={"statistic": "test_statistic"})
-    columns = ["cohort", "reference", "param", "visit", "measure", "term", "n", "estimate", "se", "ci_low",
+    columns = ["cohort", "reference", "param", "visit", "timepoint", "measure", "term", "n", "estimate", "se", "ci_low",
                "ci_high", "df", "test_statistic", "p_value", "test"]
     return renamed[[c for c in columns if c in renamed.columns]].reset_index(drop=True)
 
@@ -180,7 +203,7 @@ TABLES: dict[str, TableCommand] = {
     "endpoint-tests": TableCommand(_endpoint_tests, _tidy_tests),
     "ancova": TableCommand(_ancova, _tidy_tests),
     "responders": TableCommand(_responders, lambda table, study, args: _tidy_counts(
-        table, ["param", "visit", "threshold"])),
+        table, ["param", "visit", "timepoint", "threshold"])),
     "ae-overview": _counting("ae_overview", ["category"]),
     "ae-soc-pt": _counting("ae_soc_pt", ["soc", "pt"]),
     "ae-grade": _counting("ae_grade", ["grade"]),
@@ -304,9 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
     table = commands.add_parser("table", help="print one report table")
     table.add_argument("name", help=f"one of: {', '.join(TABLES)}")
     table.add_argument("--study", help="study folder (default: the bundled MSC-SSc study)")
-    table.add_argument("--param", help="endpoint PARAMCD (default: the study's first; for km its first "
-                                       "time-to-event parameter)")
+    table.add_argument("--param", help="endpoint PARAMCD (default: the study's primary endpoint, else an "
+                                       "efficacy total, else the first; for km its first time-to-event parameter)")
     table.add_argument("--visit", help="analysis visit, as its AVISIT text")
+    table.add_argument("--timepoint", help="endpoint-summary, endpoint-tests, ancova, responders: analysis "
+                                           "timepoint, as its ATPT text (default: every timepoint)")
     table.add_argument("--by", help="ADSL column whose groups replace the cohorts (e.g. SEX)")
     table.add_argument("--threshold", type=float,
                        help="responders: improvement threshold (default: the MCID)")

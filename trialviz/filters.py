@@ -146,8 +146,13 @@ def filter_study(
 
 
 def baseline_values(study: Study, paramcd: str) -> pd.Series:
-    """Baseline value of one endpoint per subject (index ``USUBJID``, sorted), from ``ABLFL == "Y"`` records
-    (only those flagged for analysis where the endpoint has any)."""
+    """Baseline value of one endpoint per subject (index ``USUBJID``, sorted), from the ``ABLFL == "Y"``
+    records, whether or not they carry the analysis flag (many sponsors flag only post-baseline records).
+
+    Where a subject has several baseline records (one per timepoint, ``ATPT``), the value is that of the
+    first timepoint by ``ATPTN``, of the record without ``DTYPE`` and flagged for analysis where there is a
+    choice: the baseline of the timepoint a figure shows first (:func:`trialviz.figures.waterfall_figure`).
+    """
     whole = study.subset_of or study
     # every endpoint's, derived once for the whole study: a filtered view only picks its subjects
     by_endpoint = whole.derived("baseline values", lambda: _baseline_values(whole.measurements,
@@ -157,13 +162,21 @@ def baseline_values(study: Study, paramcd: str) -> pd.Series:
 
 
 def _baseline_values(data: pd.DataFrame, analysis_flag: str) -> dict[str | None, pd.Series]:
-    """The first ``ABLFL == "Y"`` value per subject of each endpoint (of the analysis-flagged records for an
-    endpoint that has any), by ``PARAMCD``; ``None`` gives the empty series of an endpoint without any."""
-    rows = data[data["ABLFL"] == "Y"]
-    if analysis_flag in rows.columns:
-        flagged = (rows[analysis_flag] == "Y").fillna(False).to_numpy(dtype=bool)
-        has_flagged = rows["PARAMCD"].isin(set(rows.loc[flagged, "PARAMCD"])).to_numpy(dtype=bool)
-        rows = rows[flagged | ~has_flagged]
+    """The baseline value (``ABLFL == "Y"``) per subject of each endpoint, by ``PARAMCD`` (see
+    :func:`baseline_values` for the record chosen among several); ``None`` gives the empty series of an
+    endpoint without any."""
+    from trialviz.visits import text_of
+
+    rows = data[(data["ABLFL"] == "Y").fillna(False).to_numpy(dtype=bool)]
+    rows = rows[rows["AVAL"].notna().to_numpy()]
+    # preference among a subject's baseline records: first timepoint, observed, flagged for analysis
+    order = pd.DataFrame({
+        "timepoint": pd.to_numeric(rows["ATPTN"], errors="coerce").to_numpy(dtype=float)
+        if "ATPTN" in rows.columns else 0.0,
+        "derived": text_of(rows["DTYPE"]) != "" if "DTYPE" in rows.columns else False,
+        "unflagged": (text_of(rows[analysis_flag]) != "Y") if analysis_flag in rows.columns else False,
+    }, index=rows.index).sort_values(["timepoint", "derived", "unflagged"], kind="stable", na_position="last")
+    rows = rows.loc[order.index]
     values = rows.groupby(["PARAMCD", "USUBJID"], observed=True)["AVAL"].first()
     by_endpoint: dict[str | None, pd.Series] = {
         str(paramcd): part.droplevel("PARAMCD") for paramcd, part in values.groupby(level="PARAMCD", observed=True)}

@@ -29,6 +29,7 @@ import pandas as pd
 from trialviz.errors import AnalysisError, Problem
 
 Direction = Literal["lower", "higher"]
+EndpointKind = Literal["numeric", "character"]
 Derived = TypeVar("Derived")
 DERIVED_KEPT = 8
 """How many derived values a study keeps (the unfiltered study lives as long as the dashboard)."""
@@ -73,11 +74,18 @@ class Endpoint:
         Where the MCID comes from.
     decimals
         Decimals to show for values of this endpoint.
+    description
+        Free text shown with the endpoint.
+    dataset
+        The BDS dataset holding it (``"ADQSADAS"``, ``"ADVS"``…), set at load.
+    primary
+        The study's primary endpoint (study-file key ``primary = true``).
     analysis
         ``"efficacy"``: analysed in the efficacy population by planned treatment; ``"safety"`` or ``""``
         (not declared): in the safety population by actual treatment. Used for time-to-event parameters.
-    primary
-        The study's primary endpoint.
+    kind
+        ``"numeric"`` (``AVAL``) or ``"character"``: a parameter whose results are only in ``AVALC`` (every
+        ``AVAL`` missing), summarised by :func:`trialviz.tables.category_summary`. Set at load.
     """
 
     paramcd: str
@@ -89,8 +97,10 @@ class Endpoint:
     mcid_source: str = ""
     decimals: int = 1
     description: str = ""
-    analysis: str = ""
+    dataset: str = ""
     primary: bool = False
+    analysis: str = ""
+    kind: EndpointKind = "numeric"
 
     @property
     def label(self) -> str:
@@ -132,6 +142,8 @@ class Conventions:
     treatment_emergent_flag: str = "TRTEMFL"
     primary_window: tuple[int, int] | None = None
     primary_window_label: str = ""
+    primary_visit: str = ""
+    """The visit (``AVISIT``) of the primary analysis, e.g. ``"Week 24"`` (:meth:`Study.default_visit`)."""
     related_values: tuple[str, ...] = (
         "Y", "YES", "RELATED", "POSSIBLE", "PROBABLE", "DEFINITE",
         "POSSIBLY RELATED", "PROBABLY RELATED", "DEFINITELY RELATED",
@@ -226,6 +238,8 @@ class Study:
     _subset_of: Study | None = field(default=None, repr=False, compare=False)
     _derived: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict, init=False, repr=False,
                                                  compare=False)
+    _lookups: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Small per-parameter facts (visit kinds, timepoints), kept apart from :meth:`derived`'s few large values."""
 
     @property
     def measurements(self) -> pd.DataFrame:
@@ -268,6 +282,12 @@ class Study:
             while len(self._derived) > DERIVED_KEPT:
                 self._derived.popitem(last=False)
         return self._derived[key]
+
+    def _lookup(self, key: Hashable, compute: Callable[[], Derived]) -> Derived:
+        """``compute()`` once for this study object and ``key``, for small values (a few per parameter)."""
+        if key not in self._lookups:
+            self._lookups[key] = compute()
+        return self._lookups[key]
 
     # --- lookups -------------------------------------------------------------------------------
     @property
@@ -334,17 +354,94 @@ class Study:
                 return str(labels.iloc[0])
         return param
 
+    def visit_kinds(self, paramcd: str | None = None) -> pd.DataFrame:
+        """Every named visit (optionally of one parameter) with its kind.
+
+        See :mod:`trialviz.visits` for the rule: ``"unscheduled"`` (``AVISIT`` starting "Unscheduled"),
+        ``"derived"`` (every record has a ``DTYPE``; or ``AVISITN`` ≥ 9997; or ``AVISITN`` ≥ 99 and a name
+        saying end of treatment, maximum, minimum, last, worst, best or average) or ``"scheduled"``.
+
+        A filtered study has the visits of the study it was filtered from (what a visit is does not change
+        with the patients shown).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``visit``, ``visitn``, ``kind``, ``baseline`` (all its records ``ABLFL = "Y"``), ``records``:
+            scheduled visits in ``AVISITN`` order, then derived ones, then unscheduled ones.
+        """
+        from trialviz.visits import classify_visits
+
+        if self.subset_of is not None:
+            return self.subset_of.visit_kinds(paramcd)
+
+        def compute() -> pd.DataFrame:
+            data = self.measurements
+            if paramcd is not None:
+                from trialviz.io.text import text_eq
+
+                data = data[text_eq(data["PARAMCD"], paramcd).to_numpy()]
+            return classify_visits(data)
+
+        return self._lookup(("visit kinds", paramcd), compute).copy()
+
     def visits(self, paramcd: str | None = None) -> list[str]:
-        """Analysis visits (``AVISIT``) in ``AVISITN`` order, optionally for one parameter."""
-        data = self.measurements
-        if not {"AVISIT", "AVISITN"} <= set(data.columns):
-            return []
-        if paramcd is not None:
-            data = data[data["PARAMCD"] == paramcd]
-        data = data.dropna(subset=["AVISIT", "AVISITN"])
-        data = data[data["AVISIT"].astype(str).str.strip() != ""]
-        order = data.groupby("AVISIT", observed=True)["AVISITN"].min().sort_values(kind="stable")
-        return [str(v) for v in order.index]
+        """Scheduled analysis visits (``AVISIT``) in ``AVISITN`` order, optionally for one parameter.
+
+        Unscheduled and derived visits ("End of Treatment", "POST-BASELINE MAXIMUM") are not visits of a
+        visit axis: :meth:`visit_kinds` lists them.
+        """
+        kinds = self.visit_kinds(paramcd)
+        return [str(v) for v in kinds.loc[kinds["kind"] == "scheduled", "visit"]]
+
+    def timepoints(self, paramcd: str) -> list[str]:
+        """The analysis timepoints (``ATPT``) of a parameter ordered by ``ATPTN``; ``[]`` when it has none
+        (of the whole study for a filtered one)."""
+        self.endpoint(paramcd)
+        if self.subset_of is not None:
+            return self.subset_of.timepoints(paramcd)
+
+        def compute() -> list[str]:
+            from trialviz.io.text import text_eq
+            from trialviz.visits import text_of
+
+            data = self.measurements
+            if "ATPT" not in data.columns:
+                return []
+            rows = data[text_eq(data["PARAMCD"], paramcd).to_numpy()]
+            text = pd.Series(text_of(rows["ATPT"]), dtype=object)
+            number = (pd.to_numeric(rows["ATPTN"], errors="coerce").to_numpy(dtype=float)
+                      if "ATPTN" in rows.columns else float("nan"))
+            order = pd.DataFrame({"t": text, "n": number})
+            order = order[order["t"] != ""].groupby("t")["n"].min().reset_index()
+            return [str(t) for t in order.sort_values(["n", "t"], kind="stable", na_position="last")["t"]]
+
+        return list(self._lookup(("timepoints", paramcd), compute))
+
+    def default_endpoint(self) -> str | None:
+        """The endpoint a view opens with: the study file's primary endpoint (``primary = true``); else the
+        first parameter of an efficacy dataset (ADEFF, ADQS…, ADRS; not ADVS, ADLB…, ADEG) whose ``PARAMCD``
+        ends in ``TOT`` or whose name contains "total"; else the first endpoint; ``None`` without any."""
+        endpoints = self.endpoints
+        for endpoint in endpoints:
+            if endpoint.primary:
+                return endpoint.paramcd
+        for endpoint in endpoints:
+            efficacy = endpoint.dataset.upper().startswith(("ADEFF", "ADQS", "ADRS"))
+            if efficacy and (endpoint.paramcd.upper().endswith("TOT") or "total" in endpoint.name.lower()):
+                return endpoint.paramcd
+        return endpoints[0].paramcd if endpoints else None
+
+    def default_visit(self, paramcd: str) -> str | None:
+        """The visit a view of ``paramcd`` opens with: the study's ``primary_visit`` convention where the
+        parameter has it, else its last scheduled post-baseline visit; ``None`` without one."""
+        kinds = self.visit_kinds(paramcd)
+        scheduled = kinds[kinds["kind"] == "scheduled"]
+        primary = self.conventions.primary_visit
+        if primary and primary in set(scheduled["visit"]) | set(kinds.loc[kinds["kind"] == "derived", "visit"]):
+            return primary
+        after = scheduled[~scheduled["baseline"].astype(bool)]
+        return str(after["visit"].iloc[-1]) if len(after) else None
 
     # --- filtering (see trialviz.filters for the user-facing filter) ---------------------------
     def with_subjects(self, keep: pd.Series, description: str) -> Study:

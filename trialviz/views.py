@@ -32,7 +32,7 @@ from great_tables import GT
 from trialviz import figures, tables
 from trialviz.errors import AnalysisError
 from trialviz.report.render import facts_gt, summary_gt
-from trialviz.report.tables import baseline_gt, counting_gt, km_gt, listing_gt, statistics_gt
+from trialviz.report.tables import baseline_gt, counting_gt, km_gt, listing_gt, responders_gt, statistics_gt
 from trialviz.study import Study
 from trialviz.tables.populations import populations_patients
 from trialviz.tables.safety import (ae_grade_patients, ae_overview_patients, ae_period_patients, ae_soc_pt_patients,
@@ -187,7 +187,7 @@ VIEWS: dict[str, View] = {view.name: view for view in (
     View("ancova", "ANCOVA of change from baseline", tables.ancova, "trialviz.ancova", render=_statistics,
          needs_param=True),
     View("responders", "Responders", tables.responders, "trialviz.responders",
-         render=_counting(["visit"], show_events=False, show_ci=True, fixed_denominator=False),
+         render=lambda table, study, title: responders_gt(table, study, title=title),
          needs_param=True),
     View("ae-overview", "Adverse events: overview", tables.ae_overview, "trialviz.ae_overview",
          render=_counting(["category"]), drill=ae_overview_patients, drill_keys=("category",),

@@ -1,1 +1,2 @@
-"""Small ADaM studies written as real exporters write them, each with the numbers it must give."""
+"""Small ADaM studies, one per real-world convention, each written as CSV files into a folder with the
+numbers a correct analysis of it must give (computed in the module with plain pandas, never by trialviz)."""

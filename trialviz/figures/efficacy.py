@@ -8,11 +8,21 @@ import plotly.graph_objects as go
 from trialviz.errors import AnalysisError
 from trialviz.figures.style import apply_layout, cohort_colours, legend_entry, text
 from trialviz.study import Study
-from trialviz.tables.endpoints import MEASURE_COLUMNS, MEASURE_LABELS, Measure, analysis_records
+from trialviz.tables.endpoints import MEASURE_COLUMNS, MEASURE_LABELS, Measure, analysis_records, check_timepoint
+
+
+def figure_timepoint(study: Study, param: str, timepoint: str | None) -> str | None:
+    """The timepoint a figure shows: ``timepoint`` checked, or the parameter's first by ``ATPTN`` (a figure
+    never pools timepoints); ``None`` for a parameter without timepoints."""
+    if timepoint is not None:
+        return check_timepoint(study, param, timepoint) or None
+    timepoints = study.timepoints(param)
+    return timepoints[0] if timepoints else None
 
 
 def waterfall_figure(study: Study, param: str, visit: str, *, measure: Measure = "change",
-                     population_flag: str | None = None, max_patients: int = 400, seed: int = 0) -> go.Figure:
+                     population_flag: str | None = None, max_patients: int = 400, seed: int = 0,
+                     timepoint: str | None = None) -> go.Figure:
     """Each patient's change from baseline at one visit, one bar per patient, best response on the right.
 
     Bars are sorted from the least to the most improved (by the endpoint's better direction; largest
@@ -34,6 +44,8 @@ def waterfall_figure(study: Study, param: str, visit: str, *, measure: Measure =
         and the subtitle says so.
     seed
         Seed of that sample.
+    timepoint
+        One ``ATPT`` text; the parameter's first timepoint (by ``ATPTN``) by default, named in the title.
 
     Returns
     -------
@@ -54,9 +66,11 @@ def waterfall_figure(study: Study, param: str, visit: str, *, measure: Measure =
         raise AnalysisError("A waterfall shows change from baseline: use measure 'change' or 'percent change'.")
     endpoint = study.endpoint(param)
     column = MEASURE_COLUMNS[measure]
-    records = analysis_records(study, param, population_flag=population_flag)
+    timepoint = figure_timepoint(study, param, timepoint)
+    records = analysis_records(study, param, population_flag=population_flag, timepoint=timepoint)
+    records = records[(records["dtype"] == "").to_numpy()]  # each patient's value, not derived ones beside it
     if visit not in set(records["AVISIT"]):
-        known = ", ".join(study.visits(param)) or "none"
+        known = ", ".join(dict.fromkeys(records["AVISIT"])) or "none"
         raise AnalysisError(f"No {endpoint.name} values at visit {visit!r}; visits: {known}.")
     at_visit = records[(records["AVISIT"] == visit)].dropna(subset=[column])
     improvement_sign = -1 if endpoint.better == "lower" else 1
@@ -86,7 +100,8 @@ def waterfall_figure(study: Study, param: str, visit: str, *, measure: Measure =
                            text=f"± MCID {endpoint.mcid:g} {text(endpoint.unit)}", font=dict(size=12, color="#4b5563"))
     direction = {"lower": "a fall is an improvement", "higher": "a rise is an improvement"}.get(endpoint.better or "",
                                                                                               "no direction declared")
-    apply_layout(fig, study, f"{endpoint.name}: {MEASURE_LABELS[measure].lower()} at {visit}, each patient",
+    at = f"{visit}, {timepoint.lower()}" if timepoint else visit
+    apply_layout(fig, study, f"{endpoint.name}: {MEASURE_LABELS[measure].lower()} at {at}, each patient",
         [f"One bar per patient, most improved on the right ({direction}). "
          f"{patients:,} patients with a value at {visit}."
          + (f" Bars: a random {max_patients:,} of them, in the same order." if sampled else ""),
@@ -102,7 +117,8 @@ def waterfall_figure(study: Study, param: str, visit: str, *, measure: Measure =
              ticktext=[text(s) for s in position], tickangle=-60, title=None, showgrid=False),
         yaxis=dict(title=text(f"{MEASURE_LABELS[measure]} ({unit})" if unit else MEASURE_LABELS[measure]),
                    zeroline=True, zerolinecolor="#6b7280"),
-        meta={"param": param, "visit": visit, "measure": measure, "patients": int(patients),
+        meta={"param": param, "visit": visit, "timepoint": timepoint or "", "measure": measure,
+              "patients": int(patients),
               "values": [float(v) for v in np.asarray(at_visit[column], dtype=float)],
               **({"drawn": int(len(at_visit))} if sampled else {})},
     )
@@ -110,8 +126,10 @@ def waterfall_figure(study: Study, param: str, visit: str, *, measure: Measure =
 
 
 def responder_figure(study: Study, param: str, *, threshold: float | None = None, relative: bool = False,
-                     population_flag: str | None = None) -> go.Figure:
-    """Percentage of responders at each visit by cohort, with exact (Clopper–Pearson) 95% CIs.
+                     population_flag: str | None = None, timepoint: str | None = None) -> go.Figure:
+    """Percentage of responders at each scheduled visit by cohort, with exact (Clopper–Pearson) 95% CIs.
+
+    ``timepoint``: one ``ATPT`` text, the parameter's first (by ``ATPTN``) by default.
 
     A responder improves by at least ``threshold`` (the endpoint's MCID by default) in its better
     direction; see :func:`trialviz.responders`, which computes every number drawn here.
@@ -126,11 +144,14 @@ def responder_figure(study: Study, param: str, *, threshold: float | None = None
     """
     from trialviz.tables.responders import responders
 
+    timepoint = figure_timepoint(study, param, timepoint)
     table = responders(study, param, threshold=threshold, relative=relative, population_flag=population_flag,
-                       total=False)
+                       total=False, timepoint=timepoint)
     endpoint = study.endpoint(param)
     colours = cohort_colours(study.cohort_values())
-    visits = table.drop_duplicates("visit").sort_values("visitn", kind="stable")["visit"].tolist()
+    scheduled = set(study.visits(param))
+    visits = [v for v in table.drop_duplicates("visit").sort_values("visitn", kind="stable")["visit"]
+              if v in scheduled]
     position = {v: i for i, v in enumerate(visits)}
     offsets = {c: (i - (len(colours) - 1) / 2) * 0.08 for i, c in enumerate(colours)}
     fig = go.Figure()
@@ -148,11 +169,58 @@ def responder_figure(study: Study, param: str, *, threshold: float | None = None
             hovertemplate=f"<b>{text(cohort)}</b><br>%{{customdata[0]}} of %{{customdata[1]}} responders "
                           "(%{y:.0f}%)<br>95% CI %{customdata[2]:.0f}% to %{customdata[3]:.0f}%<extra></extra>"))
     definition = str(table["threshold"].iloc[0]) if len(table) else ""
-    apply_layout(fig, study, f"{endpoint.name}: responders by visit",
+    at = f" ({timepoint.lower()})" if timepoint else ""
+    apply_layout(fig, study, f"{endpoint.name}: responders by visit{at}",
                  [f"Responder: {definition}. Exact (Clopper–Pearson) 95% CI; denominator: patients with a value "
                   "at the visit.", table.attrs.get("notes", [""])[0]], height=460)
     fig.update_layout(xaxis=dict(tickmode="array", tickvals=list(range(len(visits))),
                                  ticktext=[text(v) for v in visits], title=None, showgrid=False),
                       yaxis=dict(title="Responders (% of patients)", range=[-3, 103]),
                       meta={"param": param, "threshold": definition})
+    return fig
+
+
+def category_figure(study: Study, param: str, *, timepoint: str | None = None,
+                    population_flag: str | None = None) -> go.Figure:
+    """Percent of patients per result category (``AVALC``) at each scheduled visit, one stacked bar per
+    visit and cohort; :func:`trialviz.category_summary` computes every number drawn.
+
+    Parameters
+    ----------
+    study
+        A (possibly filtered) study.
+    param
+        A parameter with character results (``AVALC``).
+    timepoint
+        One ``ATPT`` text; the parameter's first (by ``ATPTN``) by default, named in the title.
+    population_flag
+        ADSL flag of the efficacy population; defaults to the study's (``EFFFL``).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar trace per category, stacked; the x axis has two levels, visit then cohort; ``customdata``
+        holds subjects and denominator.
+    """
+    from trialviz.tables.categories import category_summary
+
+    endpoint = study.endpoint(param)
+    timepoint = figure_timepoint(study, param, timepoint)
+    table = category_summary(study, param, timepoint=timepoint, population_flag=population_flag, total=False)
+    scheduled = study.visits(param)
+    table = table[table["visit"].isin(scheduled)]
+    fig = go.Figure()
+    for category, rows in table.groupby("category", sort=True):
+        fig.add_trace(go.Bar(
+            x=[[text(v) for v in rows["visit"]], [text(study.cohort_label(c)) for c in rows["cohort"]]],
+            y=rows["percent"], name=text(category),
+            customdata=np.column_stack([rows["subjects"], rows["denominator"]]),
+            hovertemplate=f"<b>{text(category)}</b><br>%{{customdata[0]}} of %{{customdata[1]}} patients "
+                          "(%{y:.0f}%)<extra></extra>"))
+    at = f" ({timepoint.lower()})" if timepoint else ""
+    apply_layout(fig, study, f"{endpoint.name}: result categories by visit{at}",
+                 ["Percent of the patients of each cohort with a result at the visit.",
+                  table.attrs.get("notes", [""])[0]], height=460)
+    fig.update_layout(barmode="stack", yaxis=dict(title="Patients (%)", range=[0, 100]),
+                      meta={"param": param, "timepoint": timepoint or ""})
     return fig

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from trialviz.figures.drill import PatientsAt, keep_patients
+from trialviz.figures.efficacy import figure_timepoint
 from trialviz.figures.style import apply_layout, cohort_colours, legend_entry, rgba, text
 from trialviz.io.text import as_str
 from trialviz.study import Study
@@ -24,7 +25,7 @@ DODGE = 0.08
 
 def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", show_patients: bool = True,
                       show_mcid: bool = True, population_flag: str | None = None,
-                      max_patients: int = 400, seed: int = 0) -> go.Figure:
+                      max_patients: int = 400, seed: int = 0, timepoint: str | None = None) -> go.Figure:
     """Each patient's trajectory plus the cohort mean with its t-based 95% CI over visits.
 
     Parameters
@@ -46,6 +47,10 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
         means always use everyone) and the subtitle says so.
     seed
         Seed of that sample.
+    timepoint
+        One ``ATPT`` text; the parameter's first timepoint (by ``ATPTN``) by default (a figure never pools
+        timepoints), named in the title. Only scheduled visits are on the axis (not "End of Treatment" or
+        other derived visits, nor derived values beside a visit's).
 
     Returns
     -------
@@ -66,7 +71,9 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
     """
     endpoint = study.endpoint(param)
     column = MEASURE_COLUMNS[measure]
-    records = analysis_records(study, param, population_flag=population_flag)
+    timepoint = figure_timepoint(study, param, timepoint)
+    records = analysis_records(study, param, population_flag=population_flag, timepoint=timepoint)
+    records = records[((records["dtype"] == "") & (records["visit_kind"] == "scheduled")).to_numpy()]
     # endpoint_summary's numbers, from the same records
     summary = summarise_records(study, param, records, measures=[measure], total=False)
     visits = summary.drop_duplicates("visit").sort_values("visitn", kind="stable")["visit"].tolist()
@@ -124,7 +131,8 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
     measure_label = MEASURE_LABELS[measure]
     title = f"{endpoint.name}: {measure_label.lower()}" if measure != "value" else endpoint.name
     population_note = records.attrs.get("population_note", "")
-    apply_layout(fig, study, f"{title}, by cohort",
+    at = f" ({timepoint.lower()})" if timepoint else ""
+    apply_layout(fig, study, f"{title}{at}, by cohort",
         ["Thin lines: each patient (a gap is a missed visit). Thick: cohort mean with 95% CI; "
          "n per cohort under each visit.", population_note + sampled_note],
     )
@@ -134,7 +142,7 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
         xaxis=dict(tickmode="array", tickvals=list(range(len(visits))), ticktext=ticktext,
                    range=[-0.4, max(len(visits) - 0.6, 0.4)], title=None, showgrid=False),
         yaxis=dict(title=text(yaxis_title), zeroline=measure != "value"),
-        meta={"param": param, "measure": measure, "visits": visits, "patients": int(len(subjects)),
+        meta={"param": param, "measure": measure, "visits": visits, "timepoint": timepoint or "", "patients": int(len(subjects)),
               "filter": study.filter_description or "all patients"},
     )
     return fig

@@ -122,6 +122,8 @@ def _parse_endpoint(item: dict[str, Any], name: str, i: int) -> Endpoint:
         raise StudyConfigError(f"{name}: {where} `mcid` must be a positive number, not {mcid!r}.")
     return Endpoint(
         paramcd=str(item["paramcd"]),
+        primary=primary,
+        analysis=analysis,
         name=str(item["name"]),
         unit=str(item.get("unit", "")),
         valid_range=valid_range,
@@ -130,8 +132,6 @@ def _parse_endpoint(item: dict[str, Any], name: str, i: int) -> Endpoint:
         mcid_source=str(item.get("mcid_source", "")),
         decimals=int(item.get("decimals", 1)),
         description=str(item.get("description", "")),
-        analysis=analysis,
-        primary=primary,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -17,7 +18,7 @@ from trialviz.io.screening import NOT_RANDOMISED, not_randomised
 from trialviz.io.text import is_categorical, is_text, present_values, strip_categories
 from trialviz.io.validate import RawDataset, validate_study
 from trialviz.paths import BUNDLED_STUDY_DIR
-from trialviz.study import Cohort, Conventions, Endpoint, Provenance, SourceFile, Study, StudyMeta
+from trialviz.study import Cohort, Conventions, Endpoint, EndpointKind, Provenance, SourceFile, Study, StudyMeta
 
 Progress = Callable[[int, int, str], None]
 """Called as ``progress(done, total, message)`` while a study loads.
@@ -29,7 +30,7 @@ other formats once per file. :mod:`trialviz.io.progress` has ready-made displays
 """
 
 BDS_COLUMNS = (
-    "USUBJID", "PARAMCD", "PARAM", "PARAMN", "AVISIT", "AVISITN", "ADY", "ADT", "AVAL", "AVALU", "BASE", "CHG",
+    "USUBJID", "PARAMCD", "PARAM", "PARAMN", "AVISIT", "AVISITN", "ADY", "ADT", "AVAL", "AVALC", "AVALU", "BASE", "CHG",
     "PCHG", "ABLFL", "ANL01FL", "DTYPE", "ATPT", "ATPTN", "TRTP", "TRTA",
 )
 ADAE_COLUMNS = (
@@ -415,25 +416,69 @@ def _complete_meta(meta: StudyMeta, subjects: pd.DataFrame, measurements: pd.Dat
     cohorts = meta.cohorts or _cohorts_from_data(subjects, meta)
     known = {e.paramcd for e in meta.endpoints}
     extra: list[Endpoint] = []
-    if len(measurements):
-        first = measurements.drop_duplicates("PARAMCD")
-        for row in first.itertuples(index=False):
-            code = str(row.PARAMCD)
-            if code not in known:
-                label = getattr(row, "PARAM", None)
-                unit = getattr(row, "AVALU", None) if "AVALU" in measurements.columns else None
-                extra.append(Endpoint(paramcd=code, name=str(label) if pd.notna(label) else code,
-                                      unit="" if unit is None or pd.isna(unit) else str(unit)))
-    present = {str(v) for v in present_values(measurements["PARAMCD"])} if len(measurements) else set()
-    endpoints = tuple(e for e in meta.endpoints if e.paramcd in present) + tuple(extra)
+    facts = _parameter_facts(measurements)
+    for code, (label, unit, dataset, kind) in facts.items():
+        if code not in known:
+            name, unit = _name_and_unit(label or code, unit)
+            extra.append(Endpoint(paramcd=code, name=name, unit=unit, dataset=dataset, kind=kind))
+    declared = tuple(replace(e, dataset=facts[e.paramcd][2], kind=facts[e.paramcd][3],
+                             unit=e.unit or _name_and_unit(facts[e.paramcd][0], facts[e.paramcd][1])[1])
+                     for e in meta.endpoints if e.paramcd in facts)
+    endpoints = declared + tuple(extra)
     tte_present = (set() if time_to_event is None or "PARAMCD" not in time_to_event.columns
                    else {str(v) for v in present_values(time_to_event["PARAMCD"])})
-    tte_endpoints = tuple(e for e in meta.endpoints if e.paramcd in tte_present and e.paramcd not in present)
+    tte_endpoints = tuple(e for e in meta.endpoints if e.paramcd in tte_present and e.paramcd not in facts)
     study_id = meta.study_id
     if not study_id and "STUDYID" in subjects.columns and subjects["STUDYID"].notna().any():
         study_id = str(subjects["STUDYID"].dropna().iloc[0])
     return replace(meta, cohorts=tuple(cohorts), endpoints=endpoints, study_id=study_id,
                    title=meta.title or study_id, time_to_event_endpoints=tte_endpoints)
+
+
+UNIT_IN_NAME = re.compile(r"^(?P<name>.*\S)\s*\((?P<unit>[^()]+)\)\s*$")
+"""A unit in parentheses at the end of ``PARAM``: "Systolic Blood Pressure (mmHg)"."""
+
+
+def _name_and_unit(label: str, unit: str) -> tuple[str, str]:
+    """An endpoint's name and unit from ``PARAM`` and ``AVALU``: the unit is ``AVALU`` when given, else the
+    text in parentheses ending ``PARAM`` (then left out of the name, which :attr:`Endpoint.label` shows
+    with its unit)."""
+    match = UNIT_IN_NAME.match(label)
+    if unit:
+        if match and match["unit"].strip() == unit:
+            return match["name"], unit
+        return label, unit
+    if match and not re.fullmatch(r"\d+", match["unit"].strip()):
+        return match["name"], match["unit"].strip()
+    return label, ""
+
+
+def _parameter_facts(measurements: pd.DataFrame) -> dict[str, tuple[str, str, str, EndpointKind]]:
+    """Per ``PARAMCD`` in record order: its first ``PARAM``, first ``AVALU``, dataset and kind (``"character"``
+    when every ``AVAL`` is missing and some ``AVALC`` is given, else ``"numeric"``), grouped on codes."""
+    if not len(measurements):
+        return {}
+    codes, names = pd.factorize(measurements["PARAMCD"], use_na_sentinel=True)
+    keep = codes >= 0
+    has_value = np.bincount(codes[keep], weights=measurements["AVAL"].notna().to_numpy()[keep],
+                            minlength=len(names)) > 0
+    if "AVALC" in measurements.columns:
+        from trialviz.visits import text_of
+
+        given = text_of(measurements["AVALC"]) != ""
+        has_text = np.bincount(codes[keep], weights=given[keep], minlength=len(names)) > 0
+    else:
+        has_text = np.zeros(len(names), dtype=bool)
+    first = measurements.iloc[np.unique(codes[keep], return_index=True)[1]] if keep.any() else measurements.iloc[:0]
+    facts: dict[str, tuple[str, str, str, EndpointKind]] = {}
+    for i, row in zip(np.unique(codes[keep]), first.itertuples(index=False), strict=True):
+        label = getattr(row, "PARAM", None)
+        unit = getattr(row, "AVALU", None)
+        kind: EndpointKind = "character" if has_text[i] and not has_value[i] else "numeric"
+        facts[str(names[i])] = ("" if label is None or pd.isna(label) else str(label).strip(),
+                                "" if unit is None or pd.isna(unit) else str(unit).strip(),
+                                str(getattr(row, "DATASET", "")), kind)
+    return facts
 
 
 def _cohorts_from_data(subjects: pd.DataFrame, meta: StudyMeta) -> list[Cohort]:

@@ -259,17 +259,24 @@ def analysis_keys(frame: pd.DataFrame, kind: str = "BDS") -> list[str]:
 
 
 def analysis_records(frame: pd.DataFrame, flag: str = "ANL01FL") -> pd.Series:
-    """The records an analysis uses: flagged ``flag == "Y"`` (where the flag exists), with a visit.
+    """The records an analysis uses: flagged ``flag == "Y"`` (where the flag exists) or baseline
+    (``ABLFL == "Y"``, which many sponsors leave without the analysis flag), at a visit that is not
+    unscheduled (:mod:`trialviz.visits`).
 
     Real ADaM legitimately repeats records outside this set (unscheduled and blank visits, records not
     flagged for analysis), so duplicates are looked for only inside it.
     """
+    from trialviz.visits import has_visit, is_unscheduled
+
     used = pd.Series(True, index=frame.index)
     if flag in frame.columns:
-        used &= text_eq(frame[flag], "Y")
+        chosen = text_eq(frame[flag], "Y")
+        if "ABLFL" in frame.columns:
+            chosen |= text_eq(frame["ABLFL"], "Y")
+        used &= chosen
     if "AVISIT" in frame.columns:
-        used &= ~map_values(frame["AVISIT"], lambda s: s.astype("string").str.strip().fillna("").isin(MISSING_VISIT),
-                            True)
+        used &= has_visit(frame)
+        used &= ~is_unscheduled(frame)
     return used
 
 
@@ -298,11 +305,16 @@ def _structure_rules(dataset: RawDataset, flag: str) -> list[FrameRule]:
         keys = analysis_keys(frame, kind)
         if keys[:2] != ["USUBJID", "PARAMCD"]:
             return pd.Series(True, index=frame.index)
-        used = analysis_records(frame, flag) if kind == "BDS" else pd.Series(True, index=frame.index)
-        chosen = used.to_numpy()
-        duplicated = pd.Series(_duplicated([stripped_codes(frame[key])[chosen] for key in keys]),
-                               index=frame.index[chosen])
-        return ~duplicated.reindex(frame.index, fill_value=False)
+        if kind == "ADTTE":
+            chosen = np.ones(len(frame), dtype=bool)
+            duplicated = _duplicated([stripped_codes(frame[key]) for key in keys])
+        else:
+            from trialviz.visits import cell_dtypes, duplicated_cells
+
+            chosen = analysis_records(frame, flag).to_numpy()
+            used = frame[chosen]
+            duplicated = duplicated_cells(used, cell_dtypes(used))
+        return ~pd.Series(duplicated, index=frame.index[chosen]).reindex(frame.index, fill_value=False)
 
     if kind == "ADTTE":
         message = ("Duplicated time-to-event records: the same subject and parameter occur more than once, so a "
@@ -310,8 +322,9 @@ def _structure_rules(dataset: RawDataset, flag: str) -> list[FrameRule]:
     else:
         message = ("Duplicated analysis records: the same subject, parameter, visit (and timepoint and derivation "
                    f"type where present) occur more than once among the records flagged for analysis ({flag} = "
-                   f"\"Y\", non-blank AVISIT), so a summary would count one measurement twice. Flag only one of "
-                   f"them with {flag}.")
+                   "\"Y\", non-blank AVISIT) or baseline (ABLFL = \"Y\") at a visit that is not unscheduled, so a "
+                   "summary would have to pick one or average them. A derived record (DTYPE) beside an observed one "
+                   f"is its own value; flag only one of the others with {flag}.")
     return [FrameRule("duplicate analysis record", message, no_duplicates,
                       column=lambda f: ", ".join(analysis_keys(f, kind)),
                       show=lambda f, i: _key_text(f, i, analysis_keys(f, kind)))]
@@ -419,7 +432,12 @@ def _advisory_rules(dataset: RawDataset, meta: StudyMeta) -> list[FrameRule]:
     def parameter_has_values(frame: pd.DataFrame) -> pd.Series:
         if not {"PARAMCD", "AVAL"} <= set(frame.columns):
             return pd.Series(True, index=frame.index)
-        has_values = frame["AVAL"].notna().groupby(_codes(frame["PARAMCD"])).transform("any")
+        given = frame["AVAL"].notna()
+        if "AVALC" in frame.columns:  # a character parameter: its results are in AVALC
+            from trialviz.visits import text_of
+
+            given |= text_of(frame["AVALC"]) != ""
+        has_values = given.groupby(_codes(frame["PARAMCD"])).transform("any")
         return has_values | frame["PARAMCD"].isna()
 
     rules.append(FrameRule("no values", "Every AVAL of this parameter is missing (blank), so its tables and figures "

@@ -80,7 +80,11 @@ def summary_gt(table: pd.DataFrame, study: Study, *, title: str, decimals: int =
     shown["Median (Q1–Q3)"] = [f"{fmt(m, d)} ({fmt(a, d)}–{fmt(b, d)})"
                                for m, a, b in zip(shown["median"], shown["q1"], shown["q3"], strict=True)]
     shown["Min–max"] = [f"{fmt(a, d)}–{fmt(b, d)}" for a, b in zip(shown["min"], shown["max"], strict=True)]
-    shown = shown.rename(columns={"visit": "Visit"})[["group", "Visit", "n", "Mean (SD)", "95% CI",
+    # a visit's timepoint and a derived value of its own are part of its row label (never pooled)
+    shown["Visit"] = [", ".join(str(p) for p in parts if p) for parts in zip(
+        shown["visit"], shown.get("timepoint", pd.Series("", index=shown.index)).str.lower(),
+        shown.get("dtype", pd.Series("", index=shown.index)), strict=True)]
+    shown = shown[["group", "Visit", "n", "Mean (SD)", "95% CI",
                                                       "Median (Q1–Q3)", "Min–max"]]
     gt = GT(shown, rowname_col="Visit", groupname_col="group", id=_table_id(title)).tab_header(title=title)
     for note in conventions_of(table):

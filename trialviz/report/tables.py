@@ -144,7 +144,10 @@ def statistics_gt(table: pd.DataFrame, study: Study, *, title: str) -> GT:
         if "se" in row:
             estimate += f" (SE {_num(row['se'], 2)})"
         ci = f"{_num(row['ci_low'], 2)} to {_num(row['ci_high'], 2)}" if "ci_low" in row else ""
-        rows.append({"Visit": str(row.get("visit", row.get("param", ""))), "Comparison": what,
+        visit = str(row.get("visit", row.get("param", "")))
+        if row.get("timepoint"):
+            visit += f", {str(row['timepoint']).lower()}"
+        rows.append({"Visit": visit, "Comparison": what,
                      "n": "" if "n" not in row else str(int(row["n"])), "Estimate": estimate, "95% CI": ci,
                      "p": format_p(row["p_value"]), "Test": str(row["test"])})
     shown = pd.DataFrame(rows, columns=["Visit", "Comparison", "n", "Estimate", "95% CI", "p", "Test"])
@@ -185,3 +188,14 @@ def listing_gt(table: pd.DataFrame, *, title: str) -> GT:
     """A listing (one row per record, the data's own columns) as a report table."""
     shown = table.astype("string").fillna("")
     return _finish(GT(shown, id=_table_id(title)).tab_header(title=title), table)
+
+
+def responders_gt(table: pd.DataFrame, study: Study, *, title: str) -> GT:
+    """Responders by visit and timepoint (a row each, labelled "Week 24, after lying down…")."""
+    label = [f"{v}, {str(p).lower()}" if p else str(v) for v, p in zip(table["visit"], table["timepoint"],
+                                                                      strict=True)]
+    labelled = table.assign(label=label)
+    labelled.attrs = dict(table.attrs)
+    keys = ["visit", "timepoint"] if len(table) else ["visit"]  # (a row key of an empty table is one column)
+    return counting_gt(labelled, study, title=title, keys=keys, show_events=False, show_ci=True,
+                       fixed_denominator=False)

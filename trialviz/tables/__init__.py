@@ -1,6 +1,7 @@
 """Tables and statistics of a trial report: pure functions, a (filtered) study in, a tidy DataFrame out."""
 
 from trialviz.tables.baseline import baseline_table
+from trialviz.tables.categories import category_summary
 from trialviz.tables.common import grouped_by
 from trialviz.tables.efficacy import ancova, endpoint_tests
 from trialviz.tables.endpoints import analysis_records, endpoint_summary
@@ -12,5 +13,5 @@ from trialviz.tables.subjects import followup, followup_summary
 from trialviz.tables.survival import kaplan_meier, km_medians, logrank
 
 __all__ = ["ae_grade", "ae_overview", "ae_period", "ae_soc_pt", "analysis_records", "ancova", "baseline_table",
-           "endpoint_summary", "endpoint_tests", "followup", "followup_summary", "grouped_by", "kaplan_meier",
-           "km_medians", "logrank", "populations", "primary_endpoint_table", "published_facts", "responders"]
+           "category_summary", "endpoint_summary", "endpoint_tests", "followup", "followup_summary", "grouped_by",
+           "kaplan_meier", "km_medians", "logrank", "populations", "primary_endpoint_table", "published_facts", "responders"]

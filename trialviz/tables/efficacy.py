@@ -20,7 +20,7 @@ from trialviz.errors import AnalysisError
 from trialviz.study import Study
 from trialviz.stats import signed_rank_test
 from trialviz.tables.common import require_cohort, with_conventions
-from trialviz.tables.endpoints import MEASURE_COLUMNS, analysis_records, records_notes
+from trialviz.tables.endpoints import MEASURE_COLUMNS, analysis_records, cell_order, records_notes
 
 if TYPE_CHECKING:
     from statsmodels.regression.linear_model import RegressionResults
@@ -32,30 +32,37 @@ FACTOR_NAMES = re.compile(r"^(SITE\w*|\w*GR\d+|\w*FL)$")
 
 
 def visit_records(records: pd.DataFrame, column: str, visit: str | None,
-                  param: str) -> dict[str, pd.DataFrame]:
-    """Post-baseline records with a value of ``column`` by visit (one visit if asked), in visit order;
-    an unknown visit raises :class:`AnalysisError` naming the visits with values."""
-    with_values = records[pd.to_numeric(records[column], errors="coerce").notna()]
-    order = with_values.groupby("AVISIT")["AVISITN"].min().sort_values(kind="stable")
+                  param: str) -> dict[tuple[str, str], pd.DataFrame]:
+    """Records with a value of ``column`` by visit and timepoint (one visit if asked), in table order
+    (:func:`~trialviz.tables.endpoints.cell_order`: scheduled visits, then derived ones; timepoints by
+    ``ATPTN``). Only each cell's value (``dtype`` ``""``) is tested, one per patient. An unknown visit
+    raises :class:`AnalysisError` naming the visits with values."""
+    with_values = records[pd.to_numeric(records[column], errors="coerce").notna().to_numpy()
+                          & (records["dtype"] == "").to_numpy()]
+    cells, codes = cell_order(with_values)
     if visit is not None:
-        if visit not in order.index:
-            visits = ", ".join(order.index) or "none"
+        if visit not in set(cells["visit"]):
+            visits = ", ".join(dict.fromkeys(cells["visit"])) or "none"
             raise AnalysisError(f"Unknown visit {visit!r} for {param}; visits with a change from baseline: "
                                 f"{visits}.")
-        order = order.loc[[visit]]
-    groups = dict(tuple(with_values.groupby("AVISIT", sort=False)))  # one pass, not a comparison per visit
-    return {str(v): groups[v] for v in order.index}
+        cells = cells[cells["visit"] == visit]
+    groups = dict(tuple(with_values.groupby(codes, sort=False)))  # one pass, not a comparison per cell
+    return {(str(cell.visit), str(cell.timepoint)): groups[code] for code, cell in zip(
+        cells.index, cells.itertuples(index=False), strict=True)}
 
 
 def _last_visit(records: pd.DataFrame, column: str, param: str) -> str:
-    with_values = records[pd.to_numeric(records[column], errors="coerce").notna()]
+    """The last scheduled visit with values of ``column`` (derived visits are not visits)."""
+    with_values = records[pd.to_numeric(records[column], errors="coerce").notna().to_numpy()
+                          & (records["visit_kind"] == "scheduled").to_numpy()]
     if with_values.empty:
         raise AnalysisError(f"{param} has no post-baseline values to analyse.")
     return str(with_values.loc[with_values["AVISITN"].idxmax(), "AVISIT"])
 
 
 def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measure: TestedMeasure = "change",
-                   reference: str | None = None, population_flag: str | None = None) -> pd.DataFrame:
+                   reference: str | None = None, population_flag: str | None = None,
+                   timepoint: str | None = None) -> pd.DataFrame:
     """Nonparametric and t tests of an endpoint's change from baseline, at each visit or one.
 
     Within each cohort: Wilcoxon signed-rank test of the change against 0 (``scipy.stats.wilcoxon``'s
@@ -78,11 +85,14 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
         Cohort the others are compared with; the study's first cohort by default.
     population_flag
         ADSL flag of the efficacy population; defaults to the study's (``EFFFL``).
+    timepoint
+        One ``ATPT`` text; every timepoint by default (each tested on its own, never pooled).
 
     Returns
     -------
     pandas.DataFrame
-        One row per visit, cohort and test: ``param``, ``measure``, ``visit``, ``visitn``, ``cohort``,
+        One row per visit, timepoint, cohort and test: ``param``, ``measure``, ``visit``, ``timepoint``
+        (``""`` where the parameter has none), ``visitn``, ``cohort``,
         ``reference`` (empty for within-cohort tests), ``test``, ``n`` (subjects; both groups for
         between-cohort tests), ``estimate`` (mean change for the t-test, median change for the signed-rank
         test, difference of medians for the Mann–Whitney test), ``statistic``, ``p_value``.
@@ -98,12 +108,13 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
         raise AnalysisError(f"Unknown measure {measure!r}; use 'change' or 'percent change'.")
     reference = require_cohort(study, reference)
     column = MEASURE_COLUMNS[measure]
-    records = analysis_records(study, param, population_flag=population_flag)
+    records = analysis_records(study, param, population_flag=population_flag, timepoint=timepoint)
     rows: list[dict[str, object]] = []
     base = {"param": param, "measure": measure}
     cohorts = study.cohort_values()
-    for visit_name, at_visit in visit_records(records, column, visit, param).items():
-        where = {**base, "visit": visit_name, "visitn": float(at_visit["AVISITN"].min())}
+    for (visit_name, timepoint_name), at_visit in visit_records(records, column, visit, param).items():
+        where = {**base, "visit": visit_name, "timepoint": timepoint_name,
+                 "visitn": float(at_visit["AVISITN"].min())}
         # each cohort's rows picked once per visit, as arrays (masks on the frame cost more than the tests)
         cohort_of = at_visit["cohort"].to_numpy()
         measured = pd.to_numeric(at_visit[column]).to_numpy(dtype=float)
@@ -121,8 +132,8 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
                          "test": "Mann–Whitney U test (two-sided)", "n": len(x) + len(y),
                          "estimate": float(np.median(x) - np.median(y)), "statistic": float(result.statistic),
                          "p_value": float(result.pvalue)})
-    table = pd.DataFrame(rows, columns=["param", "measure", "visit", "visitn", "cohort", "reference", "test",
-                                        "n", "estimate", "statistic", "p_value"])
+    table = pd.DataFrame(rows, columns=["param", "measure", "visit", "timepoint", "visitn", "cohort", "reference",
+                                        "test", "n", "estimate", "statistic", "p_value"])
     return with_conventions(table, *records_notes(records),
                             "Within cohorts: Wilcoxon signed-rank (zero changes dropped) and paired t-test; "
                             f"between cohorts: Mann–Whitney U against {reference}. All tests two-sided, "
@@ -210,7 +221,8 @@ def _ols(outcome: pd.Series, design: pd.DataFrame) -> RegressionResults:
 def ancova(study: Study, param: str, visit: str | None = None, *, covariates: Sequence[str] = (),
            factors: Sequence[str] | None = None, reference: str | None = None,
            measure: TestedMeasure = "change", comparisons: Comparisons = "reference",
-           population_flag: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
+           population_flag: str | None = None, confidence: float = 0.95,
+           timepoint: str | None = None) -> pd.DataFrame:
     """ANCOVA of the change from baseline at one visit: cohort as a factor, adjusted for the baseline
     value and covariates; LS means, LS-mean differences with SE, CI and p.
 
@@ -227,7 +239,7 @@ def ancova(study: Study, param: str, visit: str | None = None, *, covariates: Se
     param
         The endpoint's ``PARAMCD``.
     visit
-        Analysis visit (``AVISIT`` text); the last visit with post-baseline values by default.
+        Analysis visit (``AVISIT`` text); the last scheduled visit with post-baseline values by default.
     covariates
         ADSL columns to adjust for (e.g. ``["SITEGR1"]``, the pilot's pooled site).
     factors
@@ -244,11 +256,13 @@ def ancova(study: Study, param: str, visit: str | None = None, *, covariates: Se
         ADSL flag of the efficacy population; defaults to the study's (``EFFFL``).
     confidence
         Level of the t-based confidence intervals.
+    timepoint
+        One ``ATPT`` text; by default every timepoint of the visit, each fitted on its own.
 
     Returns
     -------
     pandas.DataFrame
-        ``param``, ``measure``, ``visit``, ``term`` (``ls_mean``, ``difference`` or ``dose_response``),
+        ``param``, ``measure``, ``visit``, ``timepoint`` (``""`` where the parameter has none), ``term`` (``ls_mean``, ``difference`` or ``dose_response``),
         ``cohort``, ``reference`` (the subtracted cohort for differences), ``n``, ``estimate``, ``se``,
         ``ci_low``, ``ci_high``, ``df``, ``statistic`` (t), ``p_value``, ``test``.
 
@@ -263,15 +277,40 @@ def ancova(study: Study, param: str, visit: str | None = None, *, covariates: Se
         raise AnalysisError(f"Unknown measure {measure!r}; use 'change' or 'percent change'.")
     reference = require_cohort(study, reference)
     column = MEASURE_COLUMNS[measure]
-    records = analysis_records(study, param, population_flag=population_flag)
+    records = analysis_records(study, param, population_flag=population_flag, timepoint=timepoint)
     visit = _last_visit(records, column, param) if visit is None else visit
-    at_visit = visit_records(records, column, visit, param)[visit]
     covariates = list(covariates)
+    rows: list[dict[str, object]] = []
+    fitted: list[str] = []
+    for (_, timepoint_name), at_visit in visit_records(records, column, visit, param).items():
+        cell_rows, n, adjusted, factors_levels = _ancova_cell(
+            study, param, visit, timepoint_name, at_visit, column, covariates, factors, reference, measure,
+            comparisons, confidence)
+        rows += cell_rows
+        fitted.append(f"{timepoint_name}: n = {n}" if timepoint_name else f"n = {n}")
+    table = pd.DataFrame(rows, columns=["param", "measure", "visit", "timepoint", "term", "cohort", "reference",
+                                        "n", "estimate", "se", "ci_low", "ci_high", "df", "statistic", "p_value",
+                                        "test"])
+    return with_conventions(
+        table, *records_notes(records),
+        f"ANCOVA of the {measure} from baseline at {visit}: cohort (factor) + {adjusted}"
+        f"{' (factors: ' + ', '.join(factors_levels) + ')' if factors_levels else ''}; complete cases "
+        f"({'; '.join(fitted)}), each timepoint fitted on its own. LS means at the covariate means with equal "
+        f"weights over factor levels; {confidence:.0%} CI from the t-distribution; p-values unadjusted for "
+        "multiplicity.")
+
+
+def _ancova_cell(study: Study, param: str, visit: str, timepoint: str, at_visit: pd.DataFrame, column: str,
+                 covariates: list[str], factors: Sequence[str] | None, reference: str, measure: TestedMeasure,
+                 comparisons: Comparisons, confidence: float
+                 ) -> tuple[list[dict[str, object]], int, str, dict[str, list[str]]]:
+    """The ANCOVA rows of one visit and timepoint, the patients fitted, the adjustment and factor levels."""
     factor_names = _factor_names(study, at_visit, covariates, factors)
     data = _model_data(study, at_visit, column, covariates)
     cohorts = [c for c in study.cohort_values() if (data["cohort"] == c).any()]
+    at = f"{visit}, {timepoint}" if timepoint else visit
     if reference not in cohorts or len(cohorts) < 2:
-        raise AnalysisError(f"ANCOVA of {param} at {visit} needs values in the reference cohort "
+        raise AnalysisError(f"ANCOVA of {param} at {at} needs values in the reference cohort "
                             f"{reference!r} and at least one other; cohorts with values: "
                             f"{', '.join(cohorts) or 'none'}.")
     numeric = [c for c in covariates if c not in factor_names]
@@ -279,12 +318,12 @@ def ancova(study: Study, param: str, visit: str | None = None, *, covariates: Se
     design = _design(data, cohorts, reference, numeric, factors_levels)
     fit = _ols(data[column], design)
     if fit.df_resid < 1:
-        raise AnalysisError(f"ANCOVA of {param} at {visit}: too few subjects ({len(data)}) for the model.")
+        raise AnalysisError(f"ANCOVA of {param} at {at}: too few subjects ({len(data)}) for the model.")
     t_crit = stats.t.ppf(0.5 + confidence / 2, fit.df_resid)
     vectors = {c: _ls_vector(design, c, cohorts, reference, factors_levels) for c in cohorts}
     adjusted = " + ".join(["baseline", *covariates])
     test = f"ANCOVA (OLS): {measure} ~ cohort + {adjusted}; t-test of the LS-mean contrast"
-    where = {"param": param, "measure": measure, "visit": visit}
+    where = {"param": param, "measure": measure, "visit": visit, "timepoint": timepoint}
 
     def contrast(term: str, cohort: str, against: str, vector: np.ndarray, n: int) -> dict[str, object]:
         estimate = float(vector @ fit.params.to_numpy())
@@ -304,15 +343,7 @@ def ancova(study: Study, param: str, visit: str | None = None, *, covariates: Se
     dose = _dose_response(study, data, column, numeric, factors_levels, cohorts, measure)
     if dose is not None:
         rows.append({**where, **dose})
-    table = pd.DataFrame(rows, columns=["param", "measure", "visit", "term", "cohort", "reference", "n",
-                                        "estimate", "se", "ci_low", "ci_high", "df", "statistic", "p_value",
-                                        "test"])
-    return with_conventions(
-        table, *records_notes(records),
-        f"ANCOVA of the {measure} from baseline at {visit}: cohort (factor) + {adjusted}"
-        f"{' (factors: ' + ', '.join(factors_levels) + ')' if factors_levels else ''}; complete cases "
-        f"(n = {len(data)}). LS means at the covariate means with equal weights over factor levels; "
-        f"{confidence:.0%} CI from the t-distribution; p-values unadjusted for multiplicity.")
+    return rows, len(data), adjusted, factors_levels
 
 
 def _factor_names(study: Study, records: pd.DataFrame, covariates: list[str],

@@ -43,7 +43,7 @@ def responder_rule(study: Study, param: str, *, threshold: float | None = None, 
 def responders(study: Study, param: str, *, threshold: float | None = None, relative: bool = False,
                better: Direction | None = None, visit: str | None = None, reference: str | None = None,
                population_flag: str | None = None, total: bool = True,
-               confidence: float = 0.95) -> pd.DataFrame:
+               confidence: float = 0.95, timepoint: str | None = None) -> pd.DataFrame:
     """Responders at each visit: patients whose change from baseline reaches a threshold in the endpoint's
     better direction, with exact (Clopper–Pearson) confidence intervals and Fisher's exact test against a
     reference cohort.
@@ -81,11 +81,14 @@ def responders(study: Study, param: str, *, threshold: float | None = None, rela
         Add a ``Total`` cohort over all cohorts.
     confidence
         Level of the Clopper–Pearson intervals.
+    timepoint
+        One ``ATPT`` text; every timepoint by default (rows keyed by timepoint, never pooled).
 
     Returns
     -------
     pandas.DataFrame
-        One row per visit and cohort: ``param``, ``visit``, ``visitn``, ``threshold`` (the rule in words),
+        One row per visit, timepoint and cohort: ``param``, ``visit``, ``timepoint`` (``""`` where the
+        parameter has none), ``visitn``, ``threshold`` (the rule in words),
         ``cohort``, ``subjects`` (responders), ``denominator``, ``percent``, ``ci_low``, ``ci_high``
         (0–100), ``p_value``, ``test``.
 
@@ -99,7 +102,7 @@ def responders(study: Study, param: str, *, threshold: float | None = None, rela
     threshold, direction, rule = responder_rule(study, param, threshold=threshold, relative=relative,
                                                 better=better)
     reference = require_cohort(study, reference)
-    records = analysis_records(study, param, population_flag=population_flag)
+    records = analysis_records(study, param, population_flag=population_flag, timepoint=timepoint)
     change = _relative_change(records) if relative else pd.to_numeric(records["CHG"], errors="coerce")
     records = records.assign(_change=change)[change.notna().to_numpy()]
     change = records["_change"]
@@ -107,22 +110,22 @@ def responders(study: Study, param: str, *, threshold: float | None = None, rela
     records = records.assign(_responder=responded.to_numpy())
     cohorts = cohort_columns(study, total=total)
     rows = []
-    for visit_name, at_visit in visit_records(records, "_change", visit, param).items():
-        at_visit = at_visit.drop_duplicates("USUBJID")
+    for (visit_name, timepoint_name), at_visit in visit_records(records, "_change", visit, param).items():
         visitn = float(at_visit["AVISITN"].min())
         # responders and patients of every cohort in one groupby, not a comparison per cohort
         counts = at_visit.groupby("cohort", sort=False)["_responder"].agg(["sum", "size"])
         counts.loc[TOTAL] = [at_visit["_responder"].sum(), len(at_visit)]
         for cohort in cohorts:
             subjects, denominator = counts.loc[cohort] if cohort in counts.index else (0, 0)
-            rows.append({"param": param, "visit": visit_name, "visitn": visitn, "threshold": rule,
+            rows.append({"param": param, "visit": visit_name, "timepoint": timepoint_name, "visitn": visitn,
+                         "threshold": rule,
                          "cohort": cohort, "subjects": int(subjects), "denominator": int(denominator)})
-    table = pd.DataFrame(rows, columns=["param", "visit", "visitn", "threshold", "cohort", "subjects",
+    table = pd.DataFrame(rows, columns=["param", "visit", "timepoint", "visitn", "threshold", "cohort", "subjects",
                                         "denominator"])
     table["percent"] = np.where(table["denominator"] > 0,
                                 100 * table["subjects"] / table["denominator"].clip(lower=1), np.nan)
     table["ci_low"], table["ci_high"] = exact_ci(table["subjects"], table["denominator"], confidence)
-    table = fisher_against(table, reference, ["visit"])
+    table = fisher_against(table, reference, ["visit", "timepoint"])
     return with_conventions(
         table, *records_notes(records),
         f"Responder: {rule}; denominator: patients with a value at the visit.",
