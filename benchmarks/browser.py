@@ -150,7 +150,8 @@ class VoilaServer:
         port = _free_port()
         command = [sys.executable, "-m", "voila", str(notebook), f"--port={port}", "--Voila.ip=127.0.0.1",
                    f"--Voila.config_file_paths={config}", "--no-browser"]
-        return cls("floor", command, dict(__import__("os").environ), log_dir, pool)
+        # the floor is served with the dashboard's configuration and page template, on no study
+        return cls("floor", command, dashboard_environment(None), log_dir, pool)
 
     def kernels(self) -> list[psutil.Process]:
         try:

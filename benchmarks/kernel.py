@@ -94,7 +94,8 @@ def interact(folder: Path, repeats: int) -> dict:
     import plotly.graph_objects as go
 
     import trialviz
-    from trialviz.app.panels import default_term_threshold, replace_figure
+    from trialviz.app.figure_widgets import replace_figure
+    from trialviz.app.state import default_terms as default_term_threshold
     from trialviz.figures import (ae_timeline_figure, enrolment_figure, km_figure, responder_figure,
                                   trajectory_figure, waterfall_figure)
     from trialviz.tables import (ae_grade, ae_overview, ae_soc_pt, baseline_table, endpoint_summary,
@@ -206,7 +207,7 @@ def explorer_refresh(study, repeats: int) -> dict:
     from trialviz.app.explorer import TAB_KEYS
 
     app = Explorer(study)
-    box = app.cohort_boxes[study.cohort_values()[0]]
+    box = app.control("cohorts").boxes[study.cohort_values()[0]]
     out = {}
     for key in ("overview", "baseline", "efficacy", "safety"):
         app.tabs.selected_index = TAB_KEYS.index(key)  # builds the tab once

@@ -260,10 +260,11 @@ def test_msc_ssc_published_facts_come_from_the_library(bundled):
 
 
 @pytest.mark.parametrize("module", ["common", "populations", "baseline", "efficacy", "responders", "safety",
-                                    "survival", "report", "endpoints", "subjects"])
+                                    "survival", "endpoints", "subjects", "report.tables", "views", "stats"])
 def test_docstring_examples_run(module):
     import doctest
     import importlib
 
-    result = doctest.testmod(importlib.import_module(f"trialviz.tables.{module}"), optionflags=doctest.ELLIPSIS)
+    name = module if module in ("views", "stats") or module.startswith("report") else f"tables.{module}"
+    result = doctest.testmod(importlib.import_module(f"trialviz.{name}"), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

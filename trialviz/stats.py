@@ -17,7 +17,14 @@ from statsmodels.stats.proportion import proportion_confint
 def exact_ci(successes: Sequence[int] | np.ndarray, trials: Sequence[int] | np.ndarray,
              confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Clopper–Pearson (exact binomial) confidence limits of proportions, in percent (0–100); missing
-    where there are no trials."""
+    where there are no trials.
+
+    Examples
+    --------
+    >>> low, high = exact_ci([3], [10])
+    >>> round(float(low[0]), 1), round(float(high[0]), 1)
+    (6.7, 65.2)
+    """
     k = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
     low = np.full(k.shape, np.nan)
