@@ -10,7 +10,9 @@ and its steps, so that it can be replayed.
 
 from __future__ import annotations
 
+import os
 import random
+import time
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -64,9 +66,9 @@ def revision(page: Page) -> int:
     return int(page.evaluate("() => Number(document.body.dataset.tvRevision || 0)"))
 
 
-def settled(page: Page, before: int) -> None:
+def settled(page: Page, before: int, timeout_ms: float = 120_000) -> None:
     """Wait until the kernel has finished the update the last action caused (and any it set off)."""
-    page.wait_for_function(f"() => Number(document.body.dataset.tvRevision || 0) > {before}", timeout=120_000)
+    page.wait_for_function(f"() => Number(document.body.dataset.tvRevision || 0) > {before}", timeout=timeout_ms)
     last = revision(page)
     while True:  # an action can set off a second update (a dependent control): wait for quiet
         page.wait_for_timeout(400)
@@ -132,10 +134,11 @@ class Walk:
             dropdown = page.locator(".widget-dropdown", has=page.locator("label", has_text=labels[kind]))
             dropdown.locator("select").select_option(label=str(value))
         try:
-            settled(page, before)
+            settled(page, before, 10_000 if kind == "age" else 120_000)
         except Exception:
             if kind != "age":  # a key at the end of the slider's range changes nothing
                 raise
+            self.steps[-1] += " (at the end of its range: no change)"
 
     # --- the check: the page against the package ----------------------------------------------------------
     def check(self) -> None:
@@ -188,6 +191,7 @@ def walk(page: Page, url: str, study: Study, seed: int, name: str) -> None:
     open_dashboard(page, url)
     page.wait_for_function("() => document.body.dataset.tvRevision !== undefined")
     steps: list[str] = []
+    timings: list[tuple[str, float, float]] = []
     run = Walk(study, page, seed, steps)
     try:
         run.check()
@@ -198,12 +202,19 @@ def walk(page: Page, url: str, study: Study, seed: int, name: str) -> None:
             cohort_moves = [a for a in options if a[0] == "cohort"]
             kind, value = rng.choice(cohort_moves if cohort_moves and rng.random() < 0.25 else options)
             steps.append(f"{kind}: {value}")
+            started = time.perf_counter()
             run.act(kind, value)
+            acted = time.perf_counter()
             run.check()
+            timings.append((steps[-1], acted - started, time.perf_counter() - acted))
     except AssertionError as exc:
         screenshot(page, f"walk-{name}-{seed}")
         raise AssertionError(f"walk on {name} with seed {seed} failed after {len(steps)} step(s):\n  "
                              + "\n  ".join(steps) + f"\n{exc}") from None
+    finally:
+        if os.environ.get("TRIALVIZ_WALK_TIMINGS"):  # seconds to act and settle, then to check, per step
+            for step, act, check in timings:
+                print(f"{act:6.2f} s {check:6.2f} s  {step}")
 
 
 @pytest.mark.parametrize("seed", [1, 2])
