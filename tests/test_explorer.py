@@ -129,6 +129,8 @@ def test_filter_that_leaves_nobody_empties_every_view_and_comes_back(bundled):
         box(app, "cohorts", value).value = False
     assert app.count_text() == "0 of 20 patients shown" and app.status.value == ""
     for name, slot in app.panel("efficacy").slot_by_name.items():
+        if slot.box.layout.display == "none":  # not a view of this endpoint
+            continue
         if slot.figure is not None:
             assert "No patient matches" in slot.figure.layout.title.text and len(slot.figure.data) == 0, name
         else:
@@ -191,10 +193,10 @@ def test_drill_down_from_a_table_cell_and_open_the_patient(bundled):
     assert app.drill.slot is app.panel("safety").slot("ae-overview")  # opened under the table clicked
     app._on_row_click("ae-overview", 1, 0)  # the row's label: every cohort
     assert list(app.drill.patients.options) == sorted(serious["USUBJID"].unique())
-    app.open_patient(expected[0])
-    assert app.tabs.selected_index == TAB_KEYS.index("patient") and app.control("patient").read() == expected[0]
-    assert figure(app, "patient", "patient-timeline").layout.meta["patient"] == expected[0]
-    assert f"patient={expected[0]}" in app.bridge.query
+    app.open_patient(expected[-1])
+    assert app.tabs.selected_index == TAB_KEYS.index("patient") and app.control("patient").read() == expected[-1]
+    assert figure(app, "patient", "patient-timeline").layout.meta["patient"] == expected[-1]
+    assert f"patient={expected[-1]}" in app.bridge.query
     assert not app.drill.is_open  # closed when the tab changed
 
 

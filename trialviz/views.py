@@ -158,6 +158,16 @@ def _summary(table: pd.DataFrame, study: Study, title: str) -> GT:
     return summary_gt(table, study, title=title, decimals=decimals)
 
 
+def _categories(table: pd.DataFrame, study: Study, title: str) -> GT:
+    """Patients per result category: a row per category under a heading per visit (and timepoint)."""
+    heading = [f"{v}, {str(t).lower()}" if t else str(v) for v, t in zip(table["visit"], table["timepoint"],
+                                                                         strict=True)]
+    labelled = table.assign(label=table["category"].astype(str), heading=heading)
+    labelled.attrs = dict(table.attrs)
+    return counting_gt(labelled, study, title=title, keys=["visit", "timepoint", "category"], group="heading",
+                       show_events=False, fixed_denominator=False)
+
+
 def _km_render(table: pd.DataFrame, study: Study, title: str) -> GT:
     param = str(table["param"].iloc[0]) if len(table) else None
     try:
@@ -205,6 +215,8 @@ VIEWS: dict[str, View] = {view.name: view for view in (
          tables.primary_endpoint_table, "trialviz.primary_endpoint_table", render=_by_period(show_ci=True),
          drill=ae_period_patients, drill_keys=("period", "category"),
          drill_options=("population_flag", "treatment_emergent")),
+    View("category-summary", "Patients by result category", tables.category_summary, "trialviz.category_summary",
+         render=_categories, needs_param=True),
     View("km", "Kaplan–Meier estimates", tables.kaplan_meier, "trialviz.kaplan_meier", render=_km_render),
     View("published-facts", "Published facts and the same quantities computed from the data",
          tables.published_facts, "trialviz.published_facts",
@@ -216,6 +228,7 @@ VIEWS: dict[str, View] = {view.name: view for view in (
     _figure("trajectory", "Endpoint over time", figures.trajectory_figure),
     _figure("waterfall", "Change from baseline per patient", figures.waterfall_figure),
     _figure("responder-rates", "Responder rates", figures.responder_figure),
+    _figure("category-figure", "Result categories by visit", figures.category_figure),
     _figure("ae-timeline", "Adverse events over time", figures.ae_timeline_figure),
     _figure("km-figure", "Kaplan–Meier curves", figures.km_figure),
     _figure("patient-timeline", "Patient timeline", figures.patient_timeline_figure),

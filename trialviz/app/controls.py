@@ -174,11 +174,14 @@ class Choice(Control):
     """
 
     def __init__(self, key: str, widget: widgets.Widget, options: Sequence[tuple[str, Any]],
-                 options_for: Callable[[ViewState, Study], Sequence[tuple[str, Any]]] | None = None):
+                 options_for: Callable[[ViewState, Study], Sequence[tuple[str, Any]]] | None = None, *,
+                 hidden_when_empty: bool = False, hidden_when_one: bool = False):
         self.key = key
         self.widget = widget
         self.sources = [widget]
         self.options_for = options_for
+        self.hidden_below = 2 if hidden_when_one else 1 if hidden_when_empty else 0
+        """The control is not shown with fewer options than this (nothing to choose)."""
         self._values: list[Any] = []
         self._set_options(options)
 
@@ -188,6 +191,7 @@ class Choice(Control):
         if values != self._values or [label for label, _ in self.widget.options] != [label for label, _ in labels]:
             self._values = values
             self.widget.options = labels
+        self.widget.layout.display = "none" if len(values) < self.hidden_below else None
 
     @property
     def values(self) -> list[Any]:
@@ -210,6 +214,8 @@ class Choice(Control):
             self.widget.value = self._values.index(value)
         else:
             self.widget.value = 0 if self._values else None
+        if not self._values:
+            self.widget.value = None
 
 
 def dropdown(description: str, width: str = "440px", tooltip: str = "") -> widgets.Dropdown:

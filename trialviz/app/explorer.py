@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import ipywidgets as widgets
@@ -23,7 +24,7 @@ from trialviz.app.bridge import BrowserBridge
 from trialviz.app.exports import FIGURE_FORMATS, figure_bytes, view_report
 from trialviz.app.figure_widgets import replace_figure, write_snapshot
 from trialviz.app.page import STYLE, error_page, header_html
-from trialviz.app.panels import PANELS, Panel, PatientPanel, Slot
+from trialviz.app.panels import PANELS, Panel, PatientPanel, Slot, patient_of
 from trialviz.app.sidebar import Sidebar, count_text
 from trialviz.app.source import STUDY_ENVIRONMENT_VARIABLE, StudySource  # noqa: F401 - the variable is re-exported
 from trialviz.app.state import ViewState, normalise
@@ -209,8 +210,10 @@ class Explorer:
         ``ignored``, what an address held that could not be parsed)."""
         state, dropped = normalise(self.study, state)
         ignored = [*(ignored or []), *dropped]
-        self.state = state
         self.view = state.filter.apply(self.study)
+        if state.patient is not None and state.patient == patient_of(self.view, replace(state, patient=None)):
+            state = replace(state, patient=None)  # the first patient kept is the default: not in the address
+        self.state = state
         patient_panel = self.panel("patient")
         assert isinstance(patient_panel, PatientPanel)
         patient_panel.offer(self.view)

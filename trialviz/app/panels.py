@@ -20,7 +20,8 @@ import plotly.graph_objects as go
 
 from trialviz.app.controls import Choice, Control, dropdown
 from trialviz.app.figure_widgets import ClickHandler, new_figure_widget, replace_figure, send_queued_messages
-from trialviz.app.state import TERM_CHOICES, ViewState, filter_code, onset_choices, waterfall_visits
+from trialviz.app.state import (TERM_CHOICES, ViewState, endpoint_choices, filter_code, onset_choices,
+                                timepoint_choices, tte_choices, waterfall_visits)
 from trialviz.errors import AnalysisError
 from trialviz.figures.style import template
 from trialviz.filters import restrict_events
@@ -83,25 +84,33 @@ def efficacy_views(study: Study, view: Study, state: ViewState) -> TabViews:
     if param is None:
         return TabViews(view, {"endpoint-summary": Shown(reason="This study has no endpoint measurements.")})
     endpoint = study.endpoint(param)
-    population = _population_option(study, state)
+    options: dict[str, Any] = _population_option(study, state)
+    if state.timepoint:
+        options["timepoint"] = state.timepoint
+    if endpoint.kind == "character":
+        return TabViews(view, {
+            "category-figure": Shown(VIEWS["category-figure"].bind(param, **options)),
+            "category-summary": Shown(VIEWS["category-summary"].bind(
+                param, **options, title=f"{endpoint.name}: patients by result, cohort and visit")),
+        })
     shown: dict[str, Shown] = {
-        "trajectory": Shown(VIEWS["trajectory"].bind(param, measure=state.measure, **population)),
+        "trajectory": Shown(VIEWS["trajectory"].bind(param, measure=state.measure, **options)),
         "endpoint-summary": Shown(VIEWS["endpoint-summary"].bind(
-            param, measures=("value", "change"), **population,
+            param, measures=("value", "change"), **options,
             title=f"{endpoint.label}: summary by cohort and visit")),
     }
-    shown["waterfall"] = (Shown(VIEWS["waterfall"].bind(param, state.visit, **population)) if state.visit else
+    shown["waterfall"] = (Shown(VIEWS["waterfall"].bind(param, state.visit, **options)) if state.visit else
                           Shown(reason=f"{endpoint.name} has no post-baseline visit for a waterfall."))
     if endpoint.mcid and endpoint.better:
-        shown["responder-rates"] = Shown(VIEWS["responder-rates"].bind(param, **population))
-        shown["responders"] = Shown(VIEWS["responders"].bind(param, **population,
+        shown["responder-rates"] = Shown(VIEWS["responder-rates"].bind(param, **options))
+        shown["responders"] = Shown(VIEWS["responders"].bind(param, **options,
                                                              title=f"{endpoint.name}: responders by visit"))
     else:
         reason = (f"Responder rates need an MCID and a direction of improvement for {endpoint.name}; the study "
                   "file declares none.")
         shown["responder-rates"] = shown["responders"] = Shown(reason=reason)
     shown["endpoint-tests"] = Shown(VIEWS["endpoint-tests"].bind(
-        param, **population, title=f"{endpoint.name}: change from baseline, within and between cohorts"))
+        param, **options, title=f"{endpoint.name}: change from baseline, within and between cohorts"))
     return TabViews(view, shown)
 
 
@@ -122,7 +131,7 @@ def safety_views(study: Study, view: Study, state: ViewState) -> TabViews:
                   + (f" (terms in ≥ {terms:g}% of a cohort)" if terms else ""))),
         "ae-grade": Shown(VIEWS["ae-grade"].bind(title="Patients by worst grade of adverse event")),
     }
-    shown["km-figure"] = (Shown(VIEWS["km-figure"].bind()) if len(study.time_to_event) else
+    shown["km-figure"] = (Shown(VIEWS["km-figure"].bind(state.tte)) if state.tte else
                           Shown(reason="This study has no time-to-event data (ADTTE)."))
     return TabViews(view, shown, setup, imports)
 
@@ -396,17 +405,20 @@ class BaselinePanel(Panel):
 class EfficacyPanel(Panel):
     title, key = "Efficacy", "efficacy"
     slots = (("trajectory", ""), ("endpoint-summary", "tv-endpoint-summary"), ("waterfall", ""),
-             ("responder-rates", ""), ("responders", "tv-responders"), ("endpoint-tests", "tv-tests"))
+             ("responder-rates", ""), ("responders", "tv-responders"), ("endpoint-tests", "tv-tests"),
+             ("category-figure", ""), ("category-summary", "tv-category-summary"))
 
     def __init__(self, study: Study, context: PanelContext):
         super().__init__(study, context)
-        self.endpoint = Choice("endpoint", dropdown("Endpoint"), [(e.label, e.paramcd) for e in study.endpoints])
+        self.endpoint = Choice("endpoint", dropdown("Endpoint", "520px"), endpoint_choices(study))
+        self.timepoint = Choice("timepoint", dropdown("Timepoint", "360px"), [],
+                                lambda state, study: timepoint_choices(study, state.endpoint), hidden_when_empty=True)
         self.measure = Choice("measure", widgets.ToggleButtons(
             style={"button_width": "auto"}, tooltips=["The measured value", "Value minus the baseline value"]),
             [("Value", "value"), ("Change from baseline", "change")])
         self.visit = Choice("visit", dropdown("Waterfall at", "300px"), [],
                             lambda state, study: [(v, v) for v in waterfall_visits(study, state.endpoint)])
-        self.controls = [self.endpoint, self.measure, self.visit]
+        self.controls = [self.endpoint, self.timepoint, self.measure, self.visit]
 
 
 class SafetyPanel(Panel):
@@ -420,7 +432,9 @@ class SafetyPanel(Panel):
                                               "figures of this tab count"), onset_choices(study))
         self.terms = Choice("terms", dropdown("Preferred terms", "360px", "Which preferred terms the table by system "
                                               "organ class and preferred term lists"), list(TERM_CHOICES))
-        self.controls = [self.onset, self.terms]
+        self.tte = Choice("tte", dropdown("Time to event", "420px"), tte_choices(study), hidden_when_empty=True,
+                          hidden_when_one=True)
+        self.controls = [self.onset, self.terms, self.tte]
 
 
 PATIENT_FIELDS = {"TRT01P": "Planned treatment", "TRT01A": "Actual treatment", "AGE": "Age", "SEX": "Sex",

@@ -107,8 +107,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("endpoint"),
     Setting("measure", _one_of(MEASURES)),
     Setting("visit"),
+    Setting("timepoint"),
     Setting("onset", _range, _format_range),
     Setting("terms", _percent, lambda value: f"{value:g}"),
+    Setting("tte"),
     Setting("patient"),
 )
 """Every setting of a view, in the order the address lists them."""
@@ -128,10 +130,14 @@ class ViewState:
     measure: str = "value"
     visit: str | None = None
     """The visit of the waterfall."""
+    timepoint: str | None = None
+    """The analysis timepoint (``ATPT``) of an endpoint measured at several (vital signs lying, standing…)."""
     onset: tuple[float, float] | None = None
     """The safety tab's onset period (first and last study day); ``None``: any time."""
     terms: float | None = None
     """The adverse-event table's preferred terms: the least percentage of a cohort's patients (``0``: all)."""
+    tte: str | None = None
+    """The time-to-event parameter (ADTTE ``PARAMCD``) of the Kaplan–Meier figure."""
     patient: str | None = None
 
     def to_query(self, defaults: ViewState | None = None) -> str:
@@ -248,8 +254,21 @@ def waterfall_visits(study: Study, endpoint: str | None) -> list[str]:
                          lambda: [visit for visit in study.visits(endpoint) if visit != "Baseline"])
 
 
-def default_visit(visits: list[str]) -> str | None:
-    return visits[len(visits) // 2] if visits else None
+def endpoint_choices(study: Study) -> list[tuple[str, str]]:
+    """The endpoints of the efficacy tab, as (label, ``PARAMCD``): grouped by dataset (efficacy datasets first,
+    as the study orders them), each labelled with its dataset and unit."""
+    several = len({e.dataset for e in study.endpoints}) > 1
+    return [(f"{e.dataset} · {e.label}" if several and e.dataset else e.label, e.paramcd) for e in study.endpoints]
+
+
+def timepoint_choices(study: Study, endpoint: str | None) -> list[tuple[str, str]]:
+    """The timepoints of an endpoint (``ATPT``, in ``ATPTN`` order), as (label, text); none for most."""
+    return [(t.capitalize() if t.isupper() else t, t) for t in study.timepoints(endpoint)] if endpoint else []
+
+
+def tte_choices(study: Study) -> list[tuple[str, str]]:
+    """The time-to-event parameters of the Kaplan–Meier figure, as (label, ``PARAMCD``)."""
+    return [(study.tte_param_label(param), param) for param in study.tte_params()]
 
 
 def normalise(study: Study, state: ViewState) -> tuple[ViewState, list[str]]:
@@ -285,11 +304,21 @@ def normalise(study: Study, state: ViewState) -> tuple[ViewState, list[str]]:
     if endpoint is not None and endpoint not in endpoints:
         ignored.append(f"unknown endpoint {endpoint!r}")
         endpoint = None
-    endpoint = endpoint or (endpoints[0] if endpoints else None)
+    endpoint = endpoint or study.default_endpoint()
     if subject_filter.baseline is not None and subject_filter.baseline[0] != endpoint:
         criteria["baseline"] = None  # the baseline filter belongs to the endpoint shown
     visits = waterfall_visits(study, endpoint)
-    visit = state.visit if state.visit in visits else default_visit(visits)
+    default = study.default_visit(endpoint) if endpoint else None
+    visit = state.visit if state.visit in visits else (default if default in visits else
+                                                       (visits[-1] if visits else None))
+    timepoints = [t for _, t in timepoint_choices(study, endpoint)]
+    timepoint = state.timepoint if state.timepoint in timepoints else (timepoints[0] if timepoints else None)
+    if state.timepoint is not None and state.timepoint not in timepoints:
+        ignored.append(f"{endpoint} has no timepoint {state.timepoint!r}")
+    ttes = study.tte_params()
+    tte = state.tte if state.tte in ttes else (ttes[0] if ttes else None)
+    if state.tte is not None and state.tte not in ttes:
+        ignored.append(f"unknown time-to-event parameter {state.tte!r}")
     population = state.population
     offered = [flag for _, flag in population_choices(study)]
     if population is not None and population not in offered:
@@ -305,7 +334,8 @@ def normalise(study: Study, state: ViewState) -> tuple[ViewState, list[str]]:
         ignored.append(f"a preferred-term threshold of {terms:g}% is not offered")
         terms = None
     normalised = replace(
-        state, filter=replace(subject_filter, **criteria), endpoint=endpoint, visit=visit,
+        state, filter=replace(subject_filter, **criteria), endpoint=endpoint, visit=visit, timepoint=timepoint,
+        tte=tte,
         population=default_population(study) if population is None else population, onset=onset,
         terms=default_terms(study) if terms is None else terms,
         tab=state.tab if state.tab in TABS else "overview")
