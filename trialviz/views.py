@@ -42,6 +42,12 @@ Render = Callable[[pd.DataFrame, Study, str], GT]
 """Formats a computed table as a report table: ``render(table, study, title)``."""
 Drill = Callable[..., list[str]]
 """The patients behind a cell: ``drill(study, *, <row keys>, cohort, <the view's options>)``."""
+Options = dict[str, Any]
+"""The options of ``trialviz table NAME`` (``param``, ``visit``, ``timepoint``, ``threshold``…), by name."""
+Command = Callable[[Study, Options], pd.DataFrame]
+"""Computes a table from the command line's options (filling in what they leave to the study's defaults)."""
+Tidy = Callable[[pd.DataFrame, Study, Options], pd.DataFrame]
+"""A computed table in the long, tidy form the command line writes as CSV."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,18 @@ class View:
     """Whether it takes an endpoint (``PARAMCD``) as its first argument after the study."""
     in_report: bool = True
     """Whether it is a report table of its own (``trialviz table NAME``); a patient's listing is not."""
+    command: Command | None = None
+    """How ``trialviz table NAME`` computes it from its options; by default ``compute(study)``."""
+    tidy: Tidy | None = None
+    """Its long, tidy form for CSV; by default the table as computed."""
+
+    def table_for(self, study: Study, options: Options) -> pd.DataFrame:
+        """The table ``trialviz table NAME`` computes, with the command line's ``options``."""
+        return self.command(study, options) if self.command is not None else self.compute(study)
+
+    def tidy_for(self, table: pd.DataFrame, study: Study, options: Options) -> pd.DataFrame:
+        """``table`` in the long, tidy form the command line writes."""
+        return self.tidy(table, study, options) if self.tidy is not None else table.reset_index(drop=True)
 
     def bind(self, *args: Any, title: str | None = None, **options: Any) -> ViewCall:
         """This view with its arguments (and the title a dashboard gives it)."""
@@ -182,42 +200,211 @@ def _figure(name: str, title: str, function: Callable[..., go.Figure]) -> View:
                 imports=f"from trialviz.figures import {function.__name__}")
 
 
+# --- the command line's tables: computed from its options, written long and tidy ------------------------------
+COUNT_COLUMNS = ["subjects", "denominator", "percent", "events", "ci_low", "ci_high", "p_value", "test"]
+
+
+def _tidy_counts(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    columns = ["cohort", *keys, *[c for c in COUNT_COLUMNS if c in table.columns]]
+    return table[columns].reset_index(drop=True)
+
+
+def _counts(keys: list[str]) -> Tidy:
+    """The tidy form of a counting table: cohort, the row's keys, then the counts."""
+    return lambda table, study, options: _tidy_counts(table, keys)
+
+
+def _tidy_endpoint_summary(table: pd.DataFrame, tests: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Summary statistics long (one row per cohort, visit, measure and statistic), then the p-values of the
+    tests of change (``statistic = "p_value"``, with the test named)."""
+    from trialviz.tables.endpoints import STATISTICS
+
+    long = table.melt(id_vars=["cohort", "param", "visit", "timepoint", "dtype", "measure"],
+                      value_vars=list(STATISTICS), var_name="statistic", value_name="value")
+    if tests is not None and len(tests):
+        named = [f"{t} vs {r}" if r else t for t, r in zip(tests["test"], tests["reference"], strict=True)]
+        p_rows = tests.assign(statistic="p_value", value=tests["p_value"], test=named, dtype="")
+        columns = ["cohort", "param", "visit", "timepoint", "dtype", "measure", "statistic", "value", "test"]
+        long = pd.concat([long, p_rows[columns]], ignore_index=True)
+    # the summary's rows are in cell order (scheduled visits, derived ones, timepoints by ATPTN)
+    cells = {cell: i for i, cell in enumerate(dict.fromkeys(zip(table["visit"], table["timepoint"], table["dtype"],
+                                                                strict=True)))}
+    long["_cell"] = [cells.get(cell, len(cells)) for cell in zip(long["visit"], long["timepoint"], long["dtype"],
+                                                                strict=True)]
+    ranks = {
+        "_measure": {m: i for i, m in enumerate(dict.fromkeys(table["measure"]))},
+        "_cohort": {c: i for i, c in enumerate(dict.fromkeys(table["cohort"]))},
+        "_stat": {s: i for i, s in enumerate([*STATISTICS, "p_value"])},
+    }
+    for rank, source in zip(ranks, ["measure", "cohort", "statistic"], strict=True):
+        long[rank] = long[source].map(ranks[rank])
+    long = long.sort_values(["_measure", "_cohort", "_cell", "_stat"], kind="stable")
+    return long.drop(columns=[*ranks, "_cell"]).reset_index(drop=True)
+
+
+def _tidy_summary(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return table[["cohort", *keys, "statistic", "value"]].reset_index(drop=True)
+
+
+def _tidy_km(table: pd.DataFrame, medians: pd.DataFrame, tests: pd.DataFrame | None) -> pd.DataFrame:
+    median_rows = medians[["cohort", "param", "median", "ci_low", "ci_high"]].rename(columns={"median": "value"})
+    parts = [table, median_rows.assign(statistic="median")]
+    if tests is not None:
+        parts.append(tests.assign(statistic="p_value", value=tests["p_value"])[
+            ["cohort", "param", "statistic", "value", "test"]])
+    columns = ["cohort", "param", "time", "at_risk", "events", "censored", "survival", "ci_low", "ci_high",
+               "statistic", "value", "test"]
+    counts = {"at_risk": "Int64", "events": "Int64", "censored": "Int64"}
+    long = pd.concat(parts, ignore_index=True).astype(counts)
+    return long[[c for c in columns if c in long.columns]]
+
+
+def _default_endpoint(study: Study) -> str:
+    """The study's default endpoint (:meth:`Study.default_endpoint`: the primary one, else an efficacy total)."""
+    param = study.default_endpoint()
+    if param is None:
+        raise AnalysisError("This study has no endpoint measurements (no BDS dataset).")
+    return param
+
+
+def _check_visit(study: Study, param: str, visit: str | None) -> None:
+    """``--visit``: a scheduled or derived visit of the parameter (unscheduled visits are in no table)."""
+    kinds = study.visit_kinds(param)
+    visits = [str(v) for v in kinds.loc[kinds["kind"] != "unscheduled", "visit"]]
+    if visit is not None and visit not in visits:
+        raise AnalysisError(f"Unknown visit {visit!r} for {param}; visits: {', '.join(visits)}.")
+
+
+def _check_timepoint(study: Study, param: str, timepoint: str | None) -> None:
+    """``--timepoint``: an ``ATPT`` of the parameter; an unknown one is an error listing the valid ones."""
+    from trialviz.tables.endpoints import check_timepoint
+
+    check_timepoint(study, param, timepoint)
+
+
+def _endpoint_summary(study: Study, options: Options) -> pd.DataFrame:
+    from trialviz.tables import endpoint_summary
+
+    options["param"] = options["param"] or _default_endpoint(study)
+    _check_visit(study, options["param"], options["visit"])
+    _check_timepoint(study, options["param"], options["timepoint"])
+    table = endpoint_summary(study, options["param"], measures=("value", "change", "percent change"),
+                             timepoint=options["timepoint"])
+    return table if options["visit"] is None else table[table["visit"] == options["visit"]]
+
+
+def _summary_with_tests(table: pd.DataFrame, study: Study, options: Options) -> pd.DataFrame:
+    from trialviz.tables import endpoint_tests
+
+    tests = []
+    for measure in ("change", "percent change"):
+        if table.loc[table["measure"] == measure, "n"].sum() > 0:
+            tests.append(endpoint_tests(study, options["param"], visit=options["visit"], measure=measure,
+                                        timepoint=options["timepoint"]))
+    return _tidy_endpoint_summary(table, pd.concat(tests, ignore_index=True) if tests else None)
+
+
+def _endpoint_tests(study: Study, options: Options) -> pd.DataFrame:
+    from trialviz.tables import endpoint_tests
+
+    options["param"] = options["param"] or _default_endpoint(study)
+    _check_visit(study, options["param"], options["visit"])
+    _check_timepoint(study, options["param"], options["timepoint"])
+    return endpoint_tests(study, options["param"], visit=options["visit"], timepoint=options["timepoint"])
+
+
+def _ancova(study: Study, options: Options) -> pd.DataFrame:
+    from trialviz.tables import ancova
+
+    options["param"] = options["param"] or _default_endpoint(study)
+    _check_visit(study, options["param"], options["visit"])
+    _check_timepoint(study, options["param"], options["timepoint"])
+    return ancova(study, options["param"], options["visit"], covariates=options["covariate"] or (), comparisons="all",
+                  timepoint=options["timepoint"])
+
+
+def _responders(study: Study, options: Options) -> pd.DataFrame:
+    from trialviz.tables import responders
+
+    options["param"] = options["param"] or _default_endpoint(study)
+    _check_visit(study, options["param"], options["visit"])
+    _check_timepoint(study, options["param"], options["timepoint"])
+    return responders(study, options["param"], visit=options["visit"], threshold=options["threshold"], relative=options["relative"],
+                      better=options["better"], timepoint=options["timepoint"])
+
+
+def _category_summary(study: Study, options: Options) -> pd.DataFrame:
+    from trialviz.tables import category_summary
+
+    options["param"] = options["param"] or _default_endpoint(study)
+    _check_timepoint(study, options["param"], options["timepoint"])
+    table = category_summary(study, options["param"], timepoint=options["timepoint"])
+    return table if options["visit"] is None else table[table["visit"] == options["visit"]]
+
+
+def _km(study: Study, options: Options) -> pd.DataFrame:
+    from trialviz.tables import kaplan_meier
+
+    return kaplan_meier(study, options["param"])
+
+
+def _tidy_km_with_medians(table: pd.DataFrame, study: Study, options: Options) -> pd.DataFrame:
+    from trialviz.tables import km_medians, logrank
+
+    param = str(table["param"].iloc[0]) if len(table) else options["param"]
+    present = table.loc[table["at_risk"] > 0, "cohort"].nunique() if len(table) else 0
+    return _tidy_km(table, km_medians(study, param), logrank(study, param) if present > 1 else None)
+
+
+def _tidy_tests(table: pd.DataFrame, study: Study, options: Options) -> pd.DataFrame:
+    renamed = table.rename(columns={"statistic": "test_statistic"})
+    columns = ["cohort", "reference", "param", "visit", "timepoint", "measure", "term", "n", "estimate", "se", "ci_low",
+               "ci_high", "df", "test_statistic", "p_value", "test"]
+    return renamed[[c for c in columns if c in renamed.columns]].reset_index(drop=True)
+
+
+
+
 _EVENT_OPTIONS = ("population_flag", "treatment_emergent")
 
 VIEWS: dict[str, View] = {view.name: view for view in (
     View("populations", "Populations and disposition", tables.populations, "trialviz.populations",
-         render=_counting(["population", "category"], show_events=False),
+         render=_counting(["population", "category"], show_events=False), tidy=_counts(["population", "category"]),
          drill=populations_patients, drill_keys=("population", "category")),
     View("baseline", "Baseline characteristics", tables.baseline_table, "trialviz.baseline_table",
-         render=lambda table, study, title: baseline_gt(table, study, title=title)),
+         render=lambda table, study, title: baseline_gt(table, study, title=title),
+         tidy=lambda table, study, options: _tidy_summary(table, ["variable", "category"])),
     View("endpoint-summary", "Endpoint summary", tables.endpoint_summary, "trialviz.endpoint_summary",
-         render=_summary, needs_param=True),
+         render=_summary, needs_param=True, command=_endpoint_summary, tidy=_summary_with_tests),
     View("endpoint-tests", "Tests of change from baseline", tables.endpoint_tests, "trialviz.endpoint_tests",
-         render=_statistics, needs_param=True),
+         render=_statistics, needs_param=True, command=_endpoint_tests, tidy=_tidy_tests),
     View("ancova", "ANCOVA of change from baseline", tables.ancova, "trialviz.ancova", render=_statistics,
-         needs_param=True),
+         needs_param=True, command=_ancova, tidy=_tidy_tests),
     View("responders", "Responders", tables.responders, "trialviz.responders",
          render=lambda table, study, title: responders_gt(table, study, title=title),
-         needs_param=True),
+         needs_param=True, command=_responders, tidy=_counts(["param", "visit", "timepoint", "threshold"])),
     View("ae-overview", "Adverse events: overview", tables.ae_overview, "trialviz.ae_overview",
-         render=_counting(["category"]), drill=ae_overview_patients, drill_keys=("category",),
+         render=_counting(["category"]), tidy=_counts(["category"]), drill=ae_overview_patients, drill_keys=("category",),
          drill_options=_EVENT_OPTIONS),
     View("ae-soc-pt", "Adverse events by system organ class and preferred term", tables.ae_soc_pt,
-         "trialviz.ae_soc_pt", render=_counting(["soc", "pt"]), drill=ae_soc_pt_patients,
+         "trialviz.ae_soc_pt", render=_counting(["soc", "pt"]), tidy=_counts(["soc", "pt"]), drill=ae_soc_pt_patients,
          drill_keys=("soc", "pt"), drill_options=("category", *_EVENT_OPTIONS)),
     View("ae-grade", "Adverse events by worst grade", tables.ae_grade, "trialviz.ae_grade",
-         render=_counting(["grade"]), drill=ae_grade_patients, drill_keys=("grade",),
+         render=_counting(["grade"]), tidy=_counts(["grade"]), drill=ae_grade_patients, drill_keys=("grade",),
          drill_options=_EVENT_OPTIONS),
     View("ae-period", "Adverse events by onset period", tables.ae_period, "trialviz.ae_period",
-         render=_by_period(), drill=ae_period_patients, drill_keys=("period", "category"),
+         render=_by_period(), tidy=_counts(["period", "category"]), drill=ae_period_patients, drill_keys=("period", "category"),
          drill_options=_EVENT_OPTIONS),
     View("primary-endpoint", "Primary endpoint: adverse events in the primary-endpoint window",
          tables.primary_endpoint_table, "trialviz.primary_endpoint_table", render=_by_period(show_ci=True),
+         tidy=_counts(["period", "category"]),
          drill=ae_period_patients, drill_keys=("period", "category"),
          drill_options=("population_flag", "treatment_emergent")),
     View("category-summary", "Patients by result category", tables.category_summary, "trialviz.category_summary",
-         render=_categories, needs_param=True),
-    View("km", "Kaplan–Meier estimates", tables.kaplan_meier, "trialviz.kaplan_meier", render=_km_render),
+         render=_categories, needs_param=True, command=_category_summary,
+         tidy=_counts(["param", "visit", "timepoint", "category"])),
+    View("km", "Kaplan–Meier estimates", tables.kaplan_meier, "trialviz.kaplan_meier", render=_km_render,
+         command=_km, tidy=_tidy_km_with_medians),
     View("published-facts", "Published facts and the same quantities computed from the data",
          tables.published_facts, "trialviz.published_facts",
          render=lambda table, study, title: facts_gt(table, title=title)),
