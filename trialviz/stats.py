@@ -86,7 +86,7 @@ def fisher_p_values(subjects: Sequence[int] | np.ndarray, denominators: Sequence
             sign = -1.0 if lower else 1.0
             low = mode[side][rest] if lower else np.zeros(len(rest), dtype=np.int64)
             high = n[side][rest] if lower else mode[side][rest]
-            rest_args = tuple(x[rest] for x in args)
+            rest_args = (args[0][rest], args[1][rest], args[2][rest])
             guess = _search(sign, sign * pexact[side][rest] * gamma, low, high, rest_args)
             far = hypergeom.sf(guess, *rest_args) if lower else hypergeom.cdf(guess, *rest_args)
             value[rest] = near[rest] + far

@@ -110,7 +110,7 @@ def plain(value: object) -> Any:
             text = np.datetime_as_string(value, unit="s")
             return [None if item == "NaT" else item for item in text.tolist()]
         if value.dtype.kind == "f" and np.isnan(value).any():
-            return np.where(np.isnan(value), None, value).tolist()
+            return [None if np.isnan(item) else item for item in value.tolist()]
         return value.tolist()
     if isinstance(value, dict):
         return {key: plain(item) for key, item in value.items()}
@@ -150,10 +150,12 @@ def _point_click(on_click: ClickHandler, patients_at: PatientsAt | None = None) 
         for index in indices:
             if patients_at is not None:
                 found = patients_at(index)
-            else:
+            elif data is not None:
                 item = data[index]
                 value = item if isinstance(item, str) or item is None else item[0]
                 found = [value] if isinstance(value, str) else []  # numbers (n, CI) are not patients
+            else:
+                found = []
             for patient in found:
                 if patient and patient not in ids:
                     ids.append(patient)

@@ -345,9 +345,14 @@ class Panel:
             content = slot.show_table(call, result, on)
             exportable.tables.append((call.title, result, content))
         else:
-            slot.show_figure(call, result, self.context.figure_width,
-                             lambda what, patients, slot=slot: self.context.drill_down(what, patients, slot))
+            slot.show_figure(call, result, self.context.figure_width, self._drill_into(slot))
             exportable.figures.append((slot.name, result))
+
+    def _drill_into(self, slot: Slot) -> ClickHandler:
+        """A click handler listing the patients behind a point of ``slot``'s figure under it."""
+        def handler(what: str, patients: list[str]) -> None:
+            self.context.drill_down(what, patients, slot)
+        return handler
 
     def after(self, state: ViewState, view: Study) -> None:
         """Update what the tab shows besides its views (nothing by default)."""
