@@ -21,7 +21,7 @@ import psutil
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import TIMEOUT_MS, Server, new_session, screenshot
+from tests.browser.conftest import TIMEOUT_MS, Server, assert_clean, new_session, screenshot
 from tests.browser.voila_server import VoilaServer
 from tests.conftest import folder_hashes
 from trialviz import load_study
@@ -97,6 +97,7 @@ def _new_session_shows_error(browser, url: str, *texts: str) -> None:
         expect(error).to_contain_text("Correct the files, then reload this page.")
         assert "Traceback" not in page.content() and 'File "' not in error.inner_text()
         expect(page.locator(".tv-count-total")).to_have_count(0)
+        assert_clean(page)
     finally:
         context.close()
 
@@ -141,8 +142,8 @@ def test_study_files_changed_under_a_running_server(fresh_server, study_copy, br
     context, fresh = new_session(browser)
     open_dashboard(fresh, fresh_server.url)
     expect(fresh.locator(".tv-count-total")).to_have_text("20 of 20 patients shown")
+    assert_clean(fresh)
     context.close()
-    assert page.js_errors == []
 
 
 def test_idle_kernels_are_culled_and_their_memory_returns(study_copy, tmp_path):
@@ -226,7 +227,7 @@ def test_the_preheated_pool_never_shows_files_that_changed(tmp_path, browser):
                 expect(page.locator(".tv-status-error")).to_have_count(0)
                 page.locator(".tv-ae-soc-pt tbody tr").filter(has_text="Pneumonia").first.click()
                 expect(page.locator(".tv-drill-patients")).to_have_text(", ".join(expected))
-                assert page.js_errors == []
+                assert_clean(page)
             finally:
                 context.close()
     finally:
