@@ -105,7 +105,8 @@ def test_cdisc_pilot_opens_in_the_dashboard(pilot_server, page, pilot):
     expect(page.locator("#tv-adverse-events-overview-by-cohort")).to_contain_text("Placebo (N = 86)")
     expect(page.locator("#tv-adverse-events-overview-by-cohort")).to_contain_text("65 (75.6%) [281]")
     open_tab(page, "Efficacy")
-    first = pilot.endpoints[0]
+    first = pilot.endpoint(pilot.default_endpoint())  # ADAS-Cog(11), the pilot's efficacy total
+    assert first.paramcd == "ACTOT"
     data = figure(page, first.name)
     table = trialviz.endpoint_summary(pilot, first.paramcd, measures=["value"], total=False)
     assert_means_equal(mean_trace(data, "Placebo"), table[table["cohort"] == "Placebo"]["mean"])

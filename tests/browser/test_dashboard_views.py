@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 import trialviz
 from tests.browser.conftest import open_dashboard, open_tab, screenshot
+from trialviz.app.state import endpoint_choices
 from trialviz.filters import restrict_events
 
 pytestmark = pytest.mark.browser
@@ -95,7 +96,8 @@ def test_filters_change_count_and_tables_to_the_package_values(server, page, bun
 def test_efficacy_population_control_on_the_pilot(pilot_server, page, pilot):
     open_dashboard(page, pilot_server.url)
     open_tab(page, "Efficacy")
-    page.get_by_label("Endpoint", exact=True).select_option(label=next(e.label for e in pilot.endpoints if e.paramcd == "ACTOT"))
+    label = next(label for label, code in endpoint_choices(pilot) if code == "ACTOT")
+    page.get_by_label("Endpoint", exact=True).select_option(label=label)
     summary = trialviz.endpoint_summary(pilot, "ACTOT", measures=["value"])
     baseline_n = int(summary.query("cohort == 'Placebo' and visit == 'Baseline'")["n"].item())
     page.wait_for_function("(label) => document.querySelector('.tv-endpoint-summary').textContent.includes(label)",

@@ -157,12 +157,14 @@ class ColumnValues(Control):
     def show(self, state: ViewState, study: Study) -> None:
         where = state.filter.where
         offered = [value for _, value in self.column.options]
-        column = next((c for c in where if c in offered), "")
-        if column != self.column.value or not column:
+        # a column chosen before any of its values is not yet a filter: it stays chosen, with its values offered
+        column = next((c for c in where if c in offered), self.column.value)
+        values = sorted(str(v) for v in study.subjects[column].dropna().unique()) if column else []
+        if column != self.column.value:
             self.column.value = column
-            self.values.options = (sorted(str(v) for v in study.subjects[column].dropna().unique())
-                                   if column else [])
-        self.values.value = tuple(v for v in where.get(column, ()) if v in self.values.options)
+        if list(self.values.options) != values:
+            self.values.options = values
+        self.values.value = tuple(v for v in where.get(column, ()) if v in values)
         self.values.layout.display = None if column else "none"
 
 

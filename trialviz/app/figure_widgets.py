@@ -110,7 +110,9 @@ def plain(value: object) -> Any:
             text = np.datetime_as_string(value, unit="s")
             return [None if item == "NaT" else item for item in text.tolist()]
         if value.dtype.kind == "f" and np.isnan(value).any():
-            return [None if np.isnan(item) else item for item in value.tolist()]
+            with_none = value.astype(object)
+            with_none[np.isnan(value)] = None
+            return with_none.tolist()
         return value.tolist()
     if isinstance(value, dict):
         return {key: plain(item) for key, item in value.items()}
