@@ -177,3 +177,10 @@ def test_missing_values_reach_the_widget_as_null_and_an_unchanged_figure_sends_n
     sent = messages(widget)
     replace_figure(widget, figure())
     assert sent == []
+
+
+def test_missing_values_of_a_table_of_numbers_reach_the_widget_as_null():
+    """customdata is often two-dimensional (n and CI per point): its missing values are null too."""
+    from trialviz.app.figure_widgets import plain
+
+    assert plain(np.array([[1.0, np.nan], [2.0, 3.0]])) == [[1.0, None], [2.0, 3.0]]
