@@ -182,10 +182,19 @@ def test_drill_down_from_a_bar_and_a_table_row_opens_the_right_patient(server, p
     assert f"patient={target['id']}" in page.url
 
     open_tab(page, "Safety")
-    page.locator(".tv-ae-soc-pt tbody tr").filter(has_text="Pneumonia").first.click()
-    events = bundled.adverse_events
-    expected = sorted(events.loc[events["AEDECOD"] == "Pneumonia", "USUBJID"].unique())
-    expect(page.locator(".tv-drill-patients")).to_have_text(", ".join(expected))
+    row = page.locator(".tv-ae-soc-pt tbody tr").filter(has_text="Pneumonia").first
+    row.locator("th, td").first.click()  # the row's label: every cohort's patients
+    events = bundled.adverse_events.merge(bundled.subjects[["USUBJID", "TRT01A"]], on="USUBJID")
+    pneumonia = events[events["AEDECOD"] == "Pneumonia"]
+    expect(page.locator(".tv-drill-patients")).to_have_text(", ".join(sorted(pneumonia["USUBJID"].unique())))
+    drill = page.locator(".tv-view-ae-soc-pt .tv-drill-box")
+    expect(drill).to_be_visible()  # opened under the table clicked
+    first = bundled.cohort_values()[0]
+    row.locator("th, td").nth(1).click()  # the first cohort's cell: that cohort's patients only
+    in_first = sorted(pneumonia.loc[pneumonia["TRT01A"] == first, "USUBJID"].unique())
+    expect(page.locator(".tv-drill-patients")).to_have_text(", ".join(in_first))
+    open_tab(page, "Baseline")
+    expect(page.locator(".tv-drill-box")).to_have_count(0)  # closed when the tab changed
     no_errors(page)
 
 
