@@ -215,7 +215,8 @@ def test_clinician_task_skin_change_in_the_high_dose_cohort(which, request, page
     for cohort in study.cohort_values()[:-1]:
         page.get_by_role("checkbox", name=cohort, exact=True).uncheck()
     open_tab(page, "Efficacy")
-    page.get_by_label("Endpoint", exact=True).select_option(label=study.endpoint(param).label)
+    label = next(label for label, code in endpoint_choices(study) if code == param)
+    page.get_by_label("Endpoint", exact=True).select_option(label=label)
     page.get_by_role("button", name="Change from baseline").click()
     page.wait_for_function("(name) => { const t = document.querySelector('.tv-endpoint-summary');"
                            " return t && t.textContent.includes(name); }", arg=study.endpoint(param).label)
@@ -238,7 +239,8 @@ def test_clinician_task_serious_adverse_events_in_the_first_year(which, request,
     open_tab(page, "Safety")
     page.get_by_label("Events with onset").select_option(label="First 12 months (days 1–365)")
     page.wait_for_function("() => location.search.includes('onset=1-365')")
-    page.locator(".tv-ae-overview tbody tr").filter(has_text="Serious adverse event").first.click()
+    row = page.locator(".tv-ae-overview tbody tr").filter(has_text="Serious adverse event").first
+    row.locator("th, td").first.click()  # the row's label: every cohort's patients
     first_year = restrict_events(study, onset=(1, 365))
     events, _ = trialviz.tables.safety.safety_events(first_year)
     expected = sorted(events.loc[events["AESER"].astype(str) == "Y", "USUBJID"].astype(str).unique())

@@ -66,6 +66,7 @@ def kernel_of(page) -> str:
     return match.group(1)
 
 
+@pytest.mark.kernel_killed
 def test_a_reload_restores_the_view_after_the_kernel_died(fresh_server, page):
     open_dashboard(page, fresh_server.url)
     page.get_by_role("checkbox", name=LOW).uncheck()
@@ -171,6 +172,7 @@ def test_idle_kernels_are_culled_and_their_memory_returns(study_copy, tmp_path):
     assert folder_hashes(study_copy) == before, "serving changed the study files"
 
 
+@pytest.mark.kernel_killed
 def test_the_page_says_so_when_its_kernel_dies(tmp_path, page):
     """Once the kernel is gone the browser cannot even send its heartbeat: the banner must still show."""
     server = VoilaServer(None, tmp_path, NO_POOL)
@@ -225,7 +227,7 @@ def test_the_preheated_pool_never_shows_files_that_changed(tmp_path, browser):
                 expect(page.locator(".tv-count-total")).to_have_text("20 of 20 patients shown")
                 expect(page.get_by_role("tab", name="Safety")).to_have_attribute("aria-selected", "true")
                 expect(page.locator(".tv-status-error")).to_have_count(0)
-                page.locator(".tv-ae-soc-pt tbody tr").filter(has_text="Pneumonia").first.click()
+                page.locator(".tv-ae-soc-pt tbody tr").filter(has_text="Pneumonia").first.locator("th, td").first.click()
                 expect(page.locator(".tv-drill-patients")).to_have_text(", ".join(expected))
                 assert_clean(page)
             finally:

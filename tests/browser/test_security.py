@@ -270,17 +270,19 @@ def test_hostile_text_is_shown_as_text_and_never_runs(hostile_server, page):
         _never_ran(page)
         if tab == "Safety":
             expect(page.locator(".tv-ae-soc-pt")).to_contain_text(TERMS["Nausea"])
-            page.locator(".tv-ae-soc-pt tbody tr").filter(has_text=TERMS["Nausea"]).first.click()
+            page.locator(".tv-ae-soc-pt tbody tr").filter(has_text=TERMS["Nausea"]).first.locator("th, td").first.click()
             expect(page.locator(".tv-drill-patients")).to_contain_text(SUBJECTS["S1"])
             expect(page.locator(".tv-drill-patients")).to_contain_text(SUBJECTS["S3"])
             screenshot(page, "hostile-safety")
+            # the list closes with the tab: the patient is opened from it now, and shown by the Patient tab
+            page.get_by_role("button", name="Open in Patient tab").click()
+            expect(page.get_by_role("tab", name="Patient")).to_have_attribute("aria-selected", "true")
         if tab == "Efficacy":
             page.wait_for_function("(visit) => [...document.querySelectorAll('.js-plotly-plot .xtick')]"
                                    ".some(t => t.textContent === visit)", arg=VISIT)
     # hover labels hold the identifiers, the cohort and the unit as text (markup would not be in textContent)
     assert any(SUBJECTS["S2"] in label for label in hover), hover[:5]
     assert any(COHORTS["Low"] in label and UNIT in label for label in hover), hover[:5]
-    page.get_by_role("button", name="Open in Patient tab").click()
     page.wait_for_function("(id) => [...document.querySelectorAll('.js-plotly-plot .gtitle')]"
                            ".some(t => t.textContent.includes(id))", arg=SUBJECTS["S1"])
     _hover_every_plot(page)
