@@ -182,8 +182,9 @@ def _categories(table: pd.DataFrame, study: Study, title: str) -> GT:
                                                                          strict=True)]
     labelled = table.assign(label=table["category"].astype(str), heading=heading)
     labelled.attrs = dict(table.attrs)
-    return counting_gt(labelled, study, title=title, keys=["visit", "timepoint", "category"], group="heading",
-                       show_events=False, fixed_denominator=False)
+    keys = ["visit", "timepoint", "category"] if len(table) else ["visit"]  # (an empty table's row key: one column)
+    return counting_gt(labelled, study, title=title, keys=keys, group="heading", show_events=False,
+                       fixed_denominator=False)
 
 
 def _km_render(table: pd.DataFrame, study: Study, title: str) -> GT:
