@@ -35,8 +35,13 @@ from trialviz.report.render import facts_gt, summary_gt
 from trialviz.report.tables import baseline_gt, counting_gt, km_gt, listing_gt, responders_gt, statistics_gt
 from trialviz.study import Study
 from trialviz.tables.populations import populations_patients
-from trialviz.tables.safety import (ae_grade_patients, ae_overview_patients, ae_period_patients, ae_soc_pt_patients,
-                                    patient_events)
+from trialviz.tables.safety import (
+    ae_grade_patients,
+    ae_overview_patients,
+    ae_period_patients,
+    ae_soc_pt_patients,
+    patient_events,
+)
 
 Render = Callable[[pd.DataFrame, Study, str], GT]
 """Formats a computed table as a report table: ``render(table, study, title)``."""

@@ -24,8 +24,17 @@ import trialviz
 from tests.browser.conftest import open_dashboard, screenshot
 from trialviz.app.panels import NO_PATIENTS, PANELS, tab_views
 from trialviz.app.sidebar import SEX_LABELS
-from trialviz.app.state import (TABS, TERM_CHOICES, ViewState, endpoint_choices, normalise, onset_choices,
-                                population_choices, timepoint_choices, tte_choices)
+from trialviz.app.state import (
+    TABS,
+    TERM_CHOICES,
+    ViewState,
+    endpoint_choices,
+    normalise,
+    onset_choices,
+    population_choices,
+    timepoint_choices,
+    tte_choices,
+)
 from trialviz.errors import AnalysisError
 from trialviz.report.render import as_html
 from trialviz.study import Study

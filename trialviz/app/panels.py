@@ -20,8 +20,16 @@ import plotly.graph_objects as go
 
 from trialviz.app.controls import Choice, Control, dropdown
 from trialviz.app.figure_widgets import ClickHandler, new_figure_widget, replace_figure, send_queued_messages
-from trialviz.app.state import (TERM_CHOICES, ViewState, endpoint_choices, filter_code, onset_choices,
-                                timepoint_choices, tte_choices, waterfall_visits)
+from trialviz.app.state import (
+    TERM_CHOICES,
+    ViewState,
+    endpoint_choices,
+    filter_code,
+    onset_choices,
+    timepoint_choices,
+    tte_choices,
+    waterfall_visits,
+)
 from trialviz.errors import AnalysisError
 from trialviz.figures.style import template
 from trialviz.filters import restrict_events
