@@ -118,20 +118,6 @@ function render({ model, el }) {
     if (Date.now() - window.__trialvizLastPong > 3 * interval) showLostKernel(true);
     try { model.send({ type: "ping" }); } catch (error) { showLostKernel(true); }
   }, interval);
-  // Ready once the page's figures are drawn (no new plot for 300 ms, at most 5 s): the kernel then
-  // redraws what it computed before the page was there (updates sent before a plot exists are lost).
-  let seen = -1, stable = 0, waited = 0;
-  const poll = setInterval(() => {
-    const plots = document.querySelectorAll(".tv-app .js-plotly-plot").length;
-    stable = plots === seen ? stable + 100 : 0;
-    seen = plots;
-    waited += 100;
-    if ((plots > 0 && stable >= 300) || waited >= 5000) {
-      clearInterval(poll);
-      model.set("ready", true);
-      model.save_changes();
-    }
-  }, 100);
 }
 
 export default { render };
@@ -146,7 +132,6 @@ class BrowserBridge(anywidget.AnyWidget):
     """
 
     _esm = _ESM
-    ready = traitlets.Bool(False).tag(sync=True)
     initial_query = traitlets.Unicode("").tag(sync=True)
     query = traitlets.Unicode("").tag(sync=True)
     heartbeat_ms = traitlets.Int(5000).tag(sync=True)

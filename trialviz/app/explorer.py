@@ -295,10 +295,6 @@ class Explorer:
         self._guarded(lambda: self._drill_table_cell(table, row, column))()
 
     # --- updates ----------------------------------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Show the state the controls describe (as a click on one of them does)."""
-        self.apply_state(self.read_state())
-
     def _refresh_panel(self, index: int) -> None:
         panel = self.panels[index]
         tab = self.tabs.children[index]
