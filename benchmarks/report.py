@@ -1,6 +1,11 @@
-"""Tables of a benchmark result: plain text for the terminal, Markdown for the README.
+"""Tables of benchmark results: plain text for the terminal, Markdown, and the documentation's performance page.
 
     .venv/bin/python -m benchmarks.report [benchmarks/results/full.json] [--markdown]
+    .venv/bin/python -m benchmarks.report --docs     # rewrite docs/performance.md from benchmarks/results/
+
+``--docs`` takes, for each part (load, kernel, browser) and study, the latest full-scale result that measured
+it (runs often measure only some parts), so the page always shows the newest number of every measure with
+the run it comes from.
 """
 
 from __future__ import annotations
@@ -9,9 +14,11 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.common import RESULTS_DIR
+from benchmarks.common import RESULTS_DIR, ROOT
 
 MIB = 1024 * 1024
+PERFORMANCE_PAGE = ROOT / "docs" / "performance.md"
+PARTS = ("load", "kernel", "browser")
 
 
 def _s(entry: dict | None, unit: str = "s", scale: float = 1.0, digits: int = 2) -> str:
@@ -101,11 +108,151 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+# --- the documentation's performance page --------------------------------------------------------------------
+def latest_measures(directory: Path = RESULTS_DIR) -> list[tuple[str, str, str, dict]]:
+    """The newest measurement of each part and study among the full-scale results in ``directory``.
+
+    Returns
+    -------
+    list of (part, study, file name, result)
+        In the order of :data:`PARTS`, then bundled before large; ``result`` is the whole result the
+        measurement comes from (its machine, date and plan).
+    """
+    results = []
+    for path in sorted(directory.glob("*.json")):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        if result.get("scale") == "full" and "machine" in result:
+            results.append((result["machine"]["date"], path.name, result))
+    newest: dict[tuple[str, str], tuple[str, dict]] = {}
+    for _, name, result in sorted(results, key=lambda item: item[0]):  # "YYYY-MM-DD HH:MM UTC" sorts as time
+        for part in PARTS:
+            for study, entry in result.get(part, {}).items():
+                if entry:
+                    newest[(part, study)] = (name, result)
+    order = {"bundled": 0, "large": 1}
+    keys = sorted(newest, key=lambda key: (PARTS.index(key[0]), order.get(key[1], 2), key[1]))
+    return [(part, study, *newest[(part, study)]) for part, study in keys]
+
+
+def _only(result: dict, part: str, study: str) -> dict:
+    """``result`` reduced to one part and study (for :func:`rows` and the targets)."""
+    return {**{k: v for k, v in result.items() if k not in PARTS and k != "targets"}, part: {study: result[part][study]}}
+
+
+def _time_to_dashboard(directory: Path) -> list[str]:
+    path = directory / "time_to_dashboard.json"
+    if not path.exists():
+        return []
+    result = json.loads(path.read_text(encoding="utf-8"))
+    runs = result.get("runs", [])
+    return ["## Time to the dashboard", "",
+            f"`benchmarks/time_to_dashboard.py` (`benchmarks/results/time_to_dashboard.json`; {result['study']} "
+            f"study, {len(runs)} runs; {result['machine']}): `trialviz serve` was listening after "
+            f"{result['server_listening_s']:.1f} s. Each run waited {result['settle_s']:g} s for the preheated "
+            f"kernel pool to refill, then opened a fresh page: the header and patient count were visible after a "
+            f"median {result['median_interactive_s']:.2f} s, and the efficacy figure (its tab clicked at once) "
+            f"was drawn {result['median_first_figure_s']:.2f} s after the request.", ""]
+
+
+def _load_test(directory: Path) -> list[str]:
+    path = directory / "load_test.json"
+    if not path.exists():
+        return []
+    result = json.loads(path.read_text(encoding="utf-8"))
+    settings, memory, kernels = result["settings"], result["memory_mib"], result["kernels"]
+    tti = result["time_to_interactive_s"]
+    failures = result.get("failures", [])
+    return ["## Many sessions (load test)", "",
+            f"`benchmarks/load_test.py` (`benchmarks/results/load_test.json`; {settings['study']} study, "
+            f"{_machine({'machine': settings['machine']})}): {result['sessions']} pages arriving over "
+            f"{settings['ramp_s']:g} s in one headless Chromium on the same cores as the server, Voilà culling after "
+            f"{settings['cull_idle_timeout_s']} s. {result['interactive']} of {result['sessions']} pages became "
+            f"interactive, time to interactive median {tti['median']:.1f} s, worst {tti['worst']:.1f} s. Voilà and "
+            f"its kernels peaked at {memory['peak']:,} MiB with {kernels['at_peak']} kernels (about "
+            f"{result['memory_per_session_kernel_mib']} MiB per session; {memory['idle']:,} MiB before the "
+            f"sessions); the browser took {memory['browser']:,} MiB. After the pages closed, "
+            f"{kernels['session'] - kernels['session_left']} of {kernels['session']} session kernels were culled "
+            f"and memory fell to {memory['after_culling']:,} MiB. "
+            + (f"Failures: {'; '.join(map(str, failures))}." if failures else "No page failed."), ""]
+
+
+_PAGE_HEAD = """\
+# Performance
+
+<!-- Written by `python -m benchmarks.report --docs` from benchmarks/results/*.json; do not edit by hand. -->
+
+The benchmark (`benchmarks/run.py`, whose docstring says what each part times) measures what a user waits
+for, on the bundled study and on a seeded synthetic "large" study ({large}), generated once under
+`benchmarks/data/` as Parquet, CSV and SAS transport. Every measure is the median of repeated runs with
+min and max, beside a floor measured in the same run (a plain `pyarrow`/`pandas`/`pyreadstat` read of the
+same files; the bare pandas groupby of the same aggregation; Voilà serving a one-widget notebook), so that
+ratios stay meaningful on a noisy machine.
+
+```bash
+.venv/bin/python -m benchmarks.run --scale full     # about 30–40 min on 2 cores; writes benchmarks/results/full.json
+.venv/bin/python -m benchmarks.run --only kernel,browser --output benchmarks/results/full-kernel-browser.json
+.venv/bin/python -m benchmarks.report --docs        # this page, from benchmarks/results/*.json
+.venv/bin/python -m benchmarks.run --scale smoke    # a small study, every part once, no targets
+```
+
+CI runs the smoke scale (`tests/test_benchmark_smoke.py`), which checks that every part runs and that its
+results are well formed; no target is asserted in a test. A test also checks that this page is what
+`benchmarks.report --docs` writes from the committed results.
+"""
+
+_PAGE_TAIL = """\
+## Older runs and analyses
+
+Earlier runs are in the git history of `benchmarks/results/`. The profiles of the missed targets as of
+the 2026-11-30 runs (where the time goes, what would close each gap) and the before/after measurements of
+each optimisation are in the history of `README.md` (`git show 73720b6:README.md`, section "Performance").
+"""
+
+
+def performance_page(directory: Path = RESULTS_DIR) -> str:
+    """The documentation's performance page (``docs/performance.md``) from the results in ``directory``."""
+    from benchmarks.run import targets
+
+    measures = latest_measures(directory)
+    scale = measures[-1][3]["study"]["scale"] if measures else {}
+    large = (f"{scale['subjects']:,} subjects in {scale['cohorts']} cohorts, {scale['endpoints']} endpoints × "
+             f"{scale['visits']} visits, {scale['adverse_events']:,} adverse events" if scale else "not measured yet")
+    lines = [_PAGE_HEAD.format(large=large), "## Runs behind the numbers", "",
+             "| Part | Study | Run | Load average at start | File |", "|---|---|---|---|---|"]
+    for part, study, name, result in measures:
+        load = ", ".join(map(str, result["machine"].get("load_average_at_start", [])))
+        lines.append(f"| {part} | {study} | {result['machine']['date']} | {load} | `benchmarks/results/{name}` |")
+    machines = {_machine({"machine": {**r["machine"], "date": "", "load_average_at_start": []}}).split(";")[0]
+                for *_, r in measures}
+    lines += ["", f"Machine: {'; '.join(sorted(machines))}.", "", "## Results", "",
+              "| Measure | trialviz: median (min–max) | Floor: median (min–max) | Ratio | Run |", "|---|---|---|---|---|"]
+    verdicts: list[str] = []
+    for part, study, _, result in measures:
+        single = _only(result, part, study)
+        date = result["machine"]["date"]
+        lines += [f"| {a} | {b} | {c} | {d} | {date} |" for a, b, c, d in rows(single)]
+        for target, verdict in targets(single).items():
+            state = "met" if verdict["met"] else f"**missed** by {verdict['by']:.0%}"
+            verdicts.append(f"| {target} | {verdict['value']} | {verdict['limit']} | {state} | {date} |")
+    if verdicts:
+        lines += ["", "## Targets (issue 7)", "", "| Target | Value | Limit | Verdict | Run |", "|---|---|---|---|---|",
+                  *verdicts]
+    lines += ["", *_time_to_dashboard(directory), *_load_test(directory), _PAGE_TAIL]
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("result", nargs="?", type=Path, default=RESULTS_DIR / "full.json")
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--docs", action="store_true",
+                        help=f"write {PERFORMANCE_PAGE.relative_to(ROOT)} from the latest results in {RESULTS_DIR.relative_to(ROOT)}/")
     args = parser.parse_args()
+    if args.docs:
+        PERFORMANCE_PAGE.parent.mkdir(exist_ok=True)
+        PERFORMANCE_PAGE.write_text(performance_page(), encoding="utf-8")
+        print(f"wrote {PERFORMANCE_PAGE.relative_to(ROOT)}")
+        return 0
     result = json.loads(args.result.read_text())
     print(markdown(result) if args.markdown else text_table(result))
     return 0
