@@ -182,11 +182,11 @@ _PAGE_HEAD = """\
 <!-- Written by `python -m benchmarks.report --docs` from benchmarks/results/*.json; do not edit by hand. -->
 
 The benchmark (`benchmarks/run.py`, whose docstring says what each part times) measures what a user waits
-for, on the bundled study and on a seeded synthetic "large" study ({large}), generated once under
-`benchmarks/data/` as Parquet, CSV and SAS transport. Every measure is the median of repeated runs with
-min and max, beside a floor measured in the same run (a plain `pyarrow`/`pandas`/`pyreadstat` read of the
-same files; the bare pandas groupby of the same aggregation; Voilà serving a one-widget notebook), so that
-ratios stay meaningful on a noisy machine.
+for, on the bundled study and on a seeded synthetic "large" study generated once under `benchmarks/data/`
+as Parquet, CSV and SAS transport ({large}).
+Every measure is the median of repeated runs with min and max, beside a floor measured in the same run (a
+plain `pyarrow`/`pandas`/`pyreadstat` read of the same files; the bare pandas groupby of the same
+aggregation; Voilà serving a one-widget notebook), so that ratios stay meaningful on a noisy machine.
 
 ```bash
 .venv/bin/python -m benchmarks.run --scale full     # about 30–40 min on 2 cores; writes benchmarks/results/full.json
