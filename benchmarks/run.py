@@ -182,20 +182,24 @@ def main(argv: list[str] | None = None) -> int:
     def say(message: str) -> None:
         print(f"[{time.perf_counter() - started:6.0f} s] {message}", flush=True)
 
-    say(f"generating or reusing the {args.scale} synthetic study under {DATA_DIR}")
-    folders = ensure_study(DATA_DIR, args.scale, FORMATS)
-    large = str(folders["parquet"])
-    result: dict = {"scale": args.scale, "machine": machine(), "plan": plan,
-                    "study": json.loads((DATA_DIR / args.scale / "manifest.json").read_text())}
+    result: dict = {"scale": args.scale, "machine": machine(), "plan": plan}
+    folders: dict[str, Path] = {}
+    large = ""
+    if "large" in plan["studies"]:
+        say(f"generating or reusing the {args.scale} synthetic study under {DATA_DIR}")
+        folders = ensure_study(DATA_DIR, args.scale, FORMATS)
+        large = str(folders["parquet"])
+        result["study"] = json.loads((DATA_DIR / args.scale / "manifest.json").read_text())
     if "load" in parts:
-        result["load"] = {"bundled": {}, "large": {}, "pilot": {}}
+        result["load"] = {"bundled": {}}
         say("loads: bundled study")
         result["load"]["bundled"]["csv"] = measure_loads(BUNDLED_STUDY_DIR, plan["bundled_load"])
-        say("loads: the CDISC pilot")
-        result["load"]["pilot"][PILOT_FILES] = measure_loads(PILOT_DIR, plan["pilot_load"])
-        for fmt in FORMATS:
+        if "pilot" in plan["studies"]:
+            say("loads: the CDISC pilot")
+            result["load"]["pilot"] = {PILOT_FILES: measure_loads(PILOT_DIR, plan["pilot_load"])}
+        for fmt in folders:
             say(f"loads: large study, {fmt}")
-            result["load"]["large"][fmt] = measure_loads(folders[fmt], plan["load"][fmt])
+            result["load"].setdefault("large", {})[fmt] = measure_loads(folders[fmt], plan["load"][fmt])
     if "kernel" in parts:
         result["kernel"] = {}
         for name in plan["studies"]:
