@@ -25,18 +25,28 @@ from pathlib import Path
 
 from benchmarks.common import peak_rss_mb, rss_mb, stats
 
-READERS = {".parquet": "parquet", ".csv": "csv", ".xpt": "xpt"}
+READERS = {".parquet": "parquet", ".csv": "csv", ".csv.gz": "csv", ".xpt": "xpt"}
+
+
+def data_format(path: Path) -> str | None:
+    """The format of a data file by its name (``adlbc.csv.gz`` is CSV), or None for other files."""
+    return next((fmt for suffix, fmt in READERS.items() if path.name.lower().endswith(suffix)), None)
+
+
+def dataset_name(path: Path) -> str:
+    """``adlbc`` for ``adlbc.csv.gz``."""
+    return path.name.split(".")[0].lower()
 
 
 def plain_read(path: Path):
     """A data file read by the plain reader of its format, every column, nothing else."""
     import pandas as pd
 
-    if path.suffix == ".parquet":
+    if data_format(path) == "parquet":
         import pyarrow.parquet as pq
 
         return pq.read_table(path).to_pandas()
-    if path.suffix == ".csv":
+    if data_format(path) == "csv":
         return pd.read_csv(path, low_memory=False)
     import pyreadstat
 
@@ -50,7 +60,7 @@ def load(folder: Path, mode: str) -> dict:
 
     import trialviz
 
-    files = sorted(p for p in folder.iterdir() if p.suffix in READERS)
+    files = sorted(p for p in folder.iterdir() if data_format(p))
     gc.collect()
     before = rss_mb()
     started = time.perf_counter()
@@ -89,47 +99,42 @@ def _timed(repeats: int, study, step: Callable[[object, object], object]) -> lis
     return times
 
 
+BENCHMARKED_TABS = ("overview", "baseline", "efficacy", "safety")
+
+
 def interact(folder: Path, repeats: int) -> dict:
+    from dataclasses import replace
+
     import pandas as pd
     import plotly.graph_objects as go
 
     import trialviz
     from trialviz.app.figure_widgets import replace_figure
-    from trialviz.app.state import default_terms as default_term_threshold
-    from trialviz.figures import (ae_timeline_figure, enrolment_figure, km_figure, responder_figure,
-                                  trajectory_figure, waterfall_figure)
-    from trialviz.tables import (ae_grade, ae_overview, ae_soc_pt, baseline_table, endpoint_summary,
-                                 endpoint_tests, populations, primary_endpoint_table, responders)
-    from trialviz.report.render import as_html, summary_gt
-    from trialviz.views import render_report
+    from trialviz.app.panels import tab_views
+    from trialviz.app.state import ViewState, normalise
+    from trialviz.filters import SubjectFilter
+    from trialviz.report.render import as_html
 
     study = trialviz.load_study(folder)
-    param = next(e.paramcd for e in study.endpoints if e.mcid and e.better)
-    visits = [v for v in study.visits(param) if v != "Baseline"]
-    visit = visits[len(visits) // 2]
-    html = lambda name, table, view: as_html(render_report(name, table, view))  # noqa: E731
+    states = {tab: normalise(study, ViewState(tab=tab))[0] for tab in BENCHMARKED_TABS}
+    param, visit = states["efficacy"].endpoint, states["efficacy"].visit
 
-    def overview(_f, view):
-        html("populations", populations(view), view)
-        if view.conventions.primary_window is not None:
-            html("primary-endpoint", primary_endpoint_table(view), view)
+    def shown_of(tab: str, subject_filter, view, kind: str) -> dict:
+        """The views of kind "table" or "figure" that ``tab`` shows after a filter change, with their study."""
+        views = tab_views(study, replace(states[tab], filter=subject_filter), view)
+        return {name: (shown.call, study if shown.whole_study else views.view) for name, shown in views.views.items()
+                if shown.call is not None and (shown.call.view.render is None) == (kind == "figure")}
 
-    def baseline(_f, view):
-        html("baseline", baseline_table(view), view)
-
-    def efficacy(_f, view):
-        as_html(summary_gt(endpoint_summary(view, param, measures=("value", "change")), view, title="summary"))
-        html("responders", responders(view, param), view)
-        html("endpoint-tests", endpoint_tests(view, param), view)
-
-    def safety(_f, view):
-        html("ae-overview", ae_overview(view), view)
-        html("ae-soc-pt", ae_soc_pt(view, min_percent=default_term_threshold(study)), view)  # as the tab shows it
-        html("ae-grade", ae_grade(view), view)
+    def tables_of(tab: str) -> Callable[[object, object], None]:
+        """A filter change's work on ``tab``'s tables, as the dashboard does it: computed, rendered to HTML."""
+        def step(subject_filter, view) -> None:
+            for call, on in shown_of(tab, subject_filter, view, "table").values():
+                as_html(call.render(call.compute(on), on))
+        return step
 
     # the floor: the same aggregations as bare pandas on the files as a plain read gives them
-    plain = {p.stem: plain_read(p) for p in folder.iterdir() if p.suffix in READERS}
-    adsl, bds, adae = plain["adsl"], plain["adeff"], plain["adae"]
+    plain = {dataset_name(p): plain_read(p) for p in folder.iterdir() if data_format(p)}
+    adsl, bds, adae = plain["adsl"], plain[study.endpoint(param).dataset.lower()], plain["adae"]
     cohort = adsl.set_index("USUBJID")["TRT01P"]
 
     def mask_of(subject_filter) -> pd.Series:
@@ -170,30 +175,25 @@ def interact(folder: Path, repeats: int) -> dict:
                                          "adverse_events": len(study.adverse_events), "param": param,
                                          "visit": visit},
                                "tables": {}, "figures": {}, "explorer": {}}
-    for name, step in (("overview", overview), ("baseline", baseline), ("efficacy", efficacy),
-                       ("safety", safety)):
+    for tab in BENCHMARKED_TABS:
+        step = tables_of(tab)
         _timed(1, study, step)  # warm-up: imports and caches of the first call are not a filter change
-        result["tables"][name] = {"seconds": stats(_timed(repeats, study, step)), "floor": stats(floor(name))}
+        result["tables"][tab] = {"seconds": stats(_timed(repeats, study, step)), "floor": stats(floor(tab))}
 
     widget = go.FigureWidget(go.Figure())
-    figures = {
-        "trajectory": lambda view: trajectory_figure(view, param),
-        "waterfall": lambda view: waterfall_figure(view, param, visit),
-        "responders": lambda view: responder_figure(view, param),
-        "ae_timeline": lambda view: ae_timeline_figure(view),
-        "kaplan_meier": lambda view: km_figure(view),
-        "enrolment": lambda view: enrolment_figure(view),
-    }
-    for name, make in figures.items():
-        sizes: list[int] = []
+    for tab in BENCHMARKED_TABS:
+        for name in shown_of(tab, SubjectFilter(), study, "figure"):
+            sizes: list[int] = []
 
-        def step(_f, view, make=make, sizes=sizes):
-            figure = make(view)
-            replace_figure(widget, figure)
-            sizes.append(len(figure.to_json()))
+            def figure_step(subject_filter, view, tab=tab, name=name, sizes=sizes) -> None:
+                call, on = shown_of(tab, subject_filter, view, "figure")[name]
+                figure = call.compute(on)
+                replace_figure(widget, figure)
+                sizes.append(len(figure.to_json()))
 
-        _timed(1, study, step)
-        result["figures"][name] = {"seconds": stats(_timed(repeats, study, step)), "json_bytes": max(sizes)}
+            _timed(1, study, figure_step)
+            result["figures"][name] = {"seconds": stats(_timed(repeats, study, figure_step)),
+                                       "json_bytes": max(sizes)}
 
     result["explorer"] = explorer_refresh(study, repeats)
     result["rss_mb"] = rss_mb()

@@ -1,11 +1,13 @@
-"""The performance benchmark: what a user waits for, on the bundled study and on a 1,000× larger one.
+"""The performance benchmark: what a user waits for, on the bundled study, a 1,000× larger one and the CDISC pilot.
 
     .venv/bin/python -m benchmarks.run                  # full: about 30–40 min on 2 cores
     .venv/bin/python -m benchmarks.run --scale smoke    # CI: a small synthetic study, 1–2 min, no targets
 
 Writes ``benchmarks/results/<scale>.json`` and prints a table. The large study is generated once
 (seeded, :mod:`benchmarks.synthetic`) under ``benchmarks/data/`` (ignored by git) and loaded through
-``trialviz.load_study(folder)`` as a user's study is. Every measure is the median of repeated runs, with
+``trialviz.load_study(folder)`` as a user's study is. The CDISC pilot (``../shared/data/cdiscpilot01``, its
+SAS transport and CSV files as delivered: timepoints, derived records, five BDS datasets) is the study of real
+shape (issue 16: load ≤ 3 s, a cohort click's efficacy tables ≤ 300 ms in the kernel, painted ≤ 500 ms). Every measure is the median of repeated runs, with
 min and max, beside a floor measured in the same run:
 
 1. load time and peak memory per format (Parquet, CSV, SAS transport); floor: the plain read of the same
@@ -31,19 +33,28 @@ import time
 from pathlib import Path
 
 from benchmarks.common import DATA_DIR, RESULTS_DIR, machine, ratio, run_worker, stats
+from benchmarks.kernel import data_format
 from benchmarks.synthetic import FORMATS, ensure_study
-from trialviz.paths import BUNDLED_STUDY_DIR
+from trialviz.paths import BUNDLED_STUDY_DIR, PROJECT_ROOT
 
 PLANS = {
     # repeats of each part; loads alternate trialviz and floor, each in a fresh process
     "full": {"load": {"parquet": 5, "csv": 3, "xpt": 3}, "bundled_load": 5, "interact": 7,
-             "studies": ("bundled", "large"), "browser_runs": {"bundled": 5, "large": 3}, "updates": 10,
-             "warm_up": True},
-    # the smoke run exercises every part once, on the small synthetic study only
-    "smoke": {"load": {"parquet": 1, "csv": 1, "xpt": 1}, "bundled_load": 1, "interact": 1,
-              "studies": ("large",), "browser_runs": {"large": 1}, "updates": 1, "warm_up": False},
+             "pilot_load": 5, "studies": ("bundled", "large", "pilot"),
+             "browser_runs": {"bundled": 5, "large": 3, "pilot": 3}, "updates": 10, "warm_up": True},
+    # the smoke run exercises every part once: the small synthetic study, and the pilot in the kernel
+    "smoke": {"load": {"parquet": 1, "csv": 1, "xpt": 1}, "bundled_load": 1, "pilot_load": 1, "interact": 1,
+              "studies": ("large", "pilot"), "browser_runs": {"large": 1}, "updates": 1, "warm_up": False},
 }
 MIB = 1024 * 1024
+PILOT_DIR = PROJECT_ROOT.parent / "shared" / "data" / "cdiscpilot01"
+"""The CDISC pilot (real ADaM as delivered: SAS transport and CSV files, timepoints, derived records)."""
+PILOT_FILES = "as delivered"
+
+
+def study_folder(name: str, large: str) -> Path:
+    """The folder of a benchmarked study: ``bundled``, ``large`` (generated) or ``pilot``."""
+    return {"bundled": BUNDLED_STUDY_DIR, "large": Path(large), "pilot": PILOT_DIR}[name]
 
 
 def measure_loads(folder: Path, repeats: int) -> dict:
@@ -59,7 +70,7 @@ def measure_loads(folder: Path, repeats: int) -> dict:
                      "resident_after_mb": stats([r["after_mb"] for r in items], 1),
                      "rows": items[0]["rows"], "warnings": items[0]["warnings"]}
     out["ratio"] = ratio(out["trialviz"]["seconds"], out["floor"]["seconds"])
-    out["bytes_on_disk"] = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    out["bytes_on_disk"] = sum(p.stat().st_size for p in folder.iterdir() if data_format(p))
     return out
 
 
@@ -95,6 +106,16 @@ def targets(result: dict) -> dict:
         out["bundled: filter → figure painted (s, median)"] = _met(dash["update_s"]["median"], 0.150)
         out["bundled: kernel memory (MB)"] = _met(max(dash["kernel_rss_interactive_mb"]["max"] or 0,
                                                       dash["kernel_rss_after_updates_mb"]["max"] or 0), 250)
+    pilot = result.get("load", {}).get("pilot", {}).get(PILOT_FILES)
+    if pilot:
+        out["pilot: load (s, median)"] = _met(pilot["trialviz"]["seconds"]["median"], 3.0)
+    pilot_kernel = result.get("kernel", {}).get("pilot")
+    if pilot_kernel:
+        out["pilot: filter → efficacy tab's tables (s, median)"] = _met(
+            pilot_kernel["tables"]["efficacy"]["seconds"]["median"], 0.300)
+    if result.get("browser", {}).get("pilot"):
+        out["pilot: cohort click → figure painted (s, median)"] = _met(
+            result["browser"]["pilot"]["dashboard"]["update_s"]["median"], 0.500)
     loads = result.get("load", {}).get("large", {})
     if "parquet" in loads:
         out["large: Parquet load (s, median)"] = _met(loads["parquet"]["trialviz"]["seconds"]["median"], 3.0)
@@ -146,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="serve the dashboard and the floor without the preheated kernel pool")
     parser.add_argument("--output", type=Path, help="default: benchmarks/results/<scale>.json")
     parser.add_argument("--studies", help="comma-separated studies for the kernel and browser parts: bundled, "
-                                          "large (default: the scale's)")
+                                          "large, pilot (default: the scale's)")
     args = parser.parse_args(argv)
     plan = dict(PLANS[args.scale])
     if args.studies:
@@ -161,30 +182,38 @@ def main(argv: list[str] | None = None) -> int:
     def say(message: str) -> None:
         print(f"[{time.perf_counter() - started:6.0f} s] {message}", flush=True)
 
-    say(f"generating or reusing the {args.scale} synthetic study under {DATA_DIR}")
-    folders = ensure_study(DATA_DIR, args.scale, FORMATS)
-    large = str(folders["parquet"])
-    result: dict = {"scale": args.scale, "machine": machine(), "plan": plan,
-                    "study": json.loads((DATA_DIR / args.scale / "manifest.json").read_text())}
+    result: dict = {"scale": args.scale, "machine": machine(), "plan": plan}
+    folders: dict[str, Path] = {}
+    large = ""
+    if "large" in plan["studies"]:
+        say(f"generating or reusing the {args.scale} synthetic study under {DATA_DIR}")
+        folders = ensure_study(DATA_DIR, args.scale, FORMATS)
+        large = str(folders["parquet"])
+        result["study"] = json.loads((DATA_DIR / args.scale / "manifest.json").read_text())
     if "load" in parts:
-        result["load"] = {"bundled": {}, "large": {}}
+        result["load"] = {"bundled": {}}
         say("loads: bundled study")
         result["load"]["bundled"]["csv"] = measure_loads(BUNDLED_STUDY_DIR, plan["bundled_load"])
-        for fmt in FORMATS:
+        if "pilot" in plan["studies"]:
+            say("loads: the CDISC pilot")
+            result["load"]["pilot"] = {PILOT_FILES: measure_loads(PILOT_DIR, plan["pilot_load"])}
+        for fmt in folders:
             say(f"loads: large study, {fmt}")
-            result["load"]["large"][fmt] = measure_loads(folders[fmt], plan["load"][fmt])
+            result["load"].setdefault("large", {})[fmt] = measure_loads(folders[fmt], plan["load"][fmt])
     if "kernel" in parts:
         result["kernel"] = {}
         for name in plan["studies"]:
             say(f"kernel: filter changes on the {name} study")
-            folder = str(BUNDLED_STUDY_DIR) if name == "bundled" else large
+            folder = str(study_folder(name, large))
             result["kernel"][name] = with_ratios(run_worker("benchmarks.kernel", "interact", folder,
                                                             str(plan["interact"])))
     if "browser" in parts:
         result["browser"] = {}
-        for name in plan["studies"]:
+        for name, runs in plan["browser_runs"].items():
+            if name not in plan["studies"]:
+                continue
             say(f"browser: {name} study")
-            result["browser"][name] = browser(None if name == "bundled" else large, plan["browser_runs"][name],
+            result["browser"][name] = browser(None if name == "bundled" else str(study_folder(name, large)), runs,
                                               plan["updates"], not args.no_preheat, plan["warm_up"], log_dir)
     result["seconds"] = round(time.perf_counter() - started)
     if args.scale == "full":

@@ -14,12 +14,12 @@ import sys
 
 import pytest
 
-from benchmarks.run import check_well_formed
+from benchmarks.run import PILOT_FILES, check_well_formed
 from benchmarks.synthetic import FORMATS
 from trialviz.paths import PROJECT_ROOT
 
 TABS = {"overview", "baseline", "efficacy", "safety"}
-FIGURES = {"trajectory", "waterfall", "responders", "ae_timeline", "kaplan_meier", "enrolment"}
+FIGURES = {"trajectory", "waterfall", "responder-rates", "ae-timeline", "km-figure", "enrolment"}
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +40,10 @@ def test_smoke_benchmark_runs_every_part(smoke):
     assert {"cpu", "cores", "memory_gb", "os", "python", "date"} <= set(result["machine"])
     assert "targets" not in result  # the targets are evaluated at the full scale only
 
-    # 1. loads: the bundled study, and the synthetic one in every format, each beside its floor
+    # 1. loads: the bundled study, the CDISC pilot as delivered, the synthetic one in every format, each
+    #    beside its floor
     assert set(result["load"]["bundled"]) == {"csv"}
+    assert set(result["load"]["pilot"]) == {PILOT_FILES}
     assert set(result["load"]["large"]) == set(FORMATS)
     for loads in result["load"].values():
         for entry in loads.values():
@@ -64,6 +66,12 @@ def test_smoke_benchmark_runs_every_part(smoke):
         assert entry["seconds"]["median"] > 0 and entry["json_bytes"] > 0
     assert set(kernel["explorer"]) == TABS
     assert kernel["rss_mb"] > 0
+
+    # the pilot, real ADaM: its efficacy tab (ADAS-Cog total, no MCID: no responder views) and safety tab
+    pilot = result["kernel"]["pilot"]
+    assert pilot["study"]["param"] == "ACTOT" and pilot["study"]["subjects"] == 254
+    assert set(pilot["tables"]) == TABS and pilot["tables"]["efficacy"]["seconds"]["median"] > 0
+    assert set(pilot["figures"]) == FIGURES - {"responder-rates"}
 
     # 4.–6. the dashboard and its floor in headless Chromium: time to interactive, updates, memory, bytes
     browser = result["browser"]["large"]

@@ -63,7 +63,30 @@ def _html_page(title: str, body: str) -> str:
 
 
 # --- commands ---------------------------------------------------------------------------------------------------
+APP_MODULES = ("voila", "ipywidgets", "anywidget", "psutil")
+"""What ``trialviz serve`` needs beyond the core install: the ``app`` extra."""
+
+
+def missing_app_modules() -> list[str]:
+    """The modules of the ``app`` extra that cannot be imported here."""
+    import importlib.util
+
+    def missing(name: str) -> bool:
+        try:
+            return importlib.util.find_spec(name) is None
+        except (ImportError, ValueError):  # a broken or blocked install is as good as none
+            return True
+
+    return [name for name in APP_MODULES if missing(name)]
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    missing = missing_app_modules()
+    if missing:
+        print(f"trialviz serve needs the dashboard extra, which is not installed (missing: {', '.join(missing)}). "
+              "Install it with: pip install 'trialviz[app]' (or pip install -r requirements.txt in a checkout).",
+              file=sys.stderr)
+        return 1
     from trialviz.app.serve import serve
 
     return serve(args.study, port=args.port, open_browser=not args.no_browser, ip=args.ip)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from typing import Any
 
 import anywidget
 import traitlets
@@ -163,7 +164,7 @@ class BrowserBridge(anywidget.AnyWidget):
         """Call ``handler()`` each time a browser shows this widget (a page opens or reconnects)."""
         self._attach_handlers.append(handler)
 
-    def _on_message(self, _widget: object, content: dict, _buffers: object) -> None:
+    def _on_message(self, _widget: object, content: dict[str, Any], _buffers: object) -> None:
         kind = content.get("type")
         if kind == "ping":
             self.send({"type": "pong"})

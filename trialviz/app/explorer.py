@@ -269,7 +269,7 @@ class Explorer:
         if self.source is not None and self.replacement is None:
             self.replacement = _reopen_if_changed(self.widget, self.bridge, self.source)
 
-    def _on_initial_query(self, change: dict) -> None:
+    def _on_initial_query(self, change: dict[str, Any]) -> None:
         if change["new"] and self.replacement is None:
             self.apply_state(*ViewState.from_query(change["new"]))
 

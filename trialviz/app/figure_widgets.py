@@ -125,7 +125,7 @@ def plain(value: object) -> Any:
     return value
 
 
-def _overwrite(target: BasePlotlyType, properties: dict) -> None:
+def _overwrite(target: BasePlotlyType, properties: dict[str, Any]) -> None:
     """Give a trace or layout exactly ``properties`` (inside a ``batch_update``): changed ones are set, ones
     it no longer has are reset to plotly's default, unchanged ones are left alone (and not sent).
 

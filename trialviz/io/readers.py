@@ -22,7 +22,7 @@ import struct
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -189,7 +189,7 @@ def _read_parquet(path: Path, usecols: list[str] | None) -> pd.DataFrame:
 
 
 # --- SAS ----------------------------------------------------------------------------------------------------------
-def _sas_reader(suffix: str | None) -> Callable:
+def _sas_reader(suffix: str | None) -> Callable[..., Any]:
     import pyreadstat
 
     return pyreadstat.read_xport if suffix == ".xpt" else pyreadstat.read_sas7bdat
@@ -217,7 +217,7 @@ def _read_sas(path: Path, suffix: str, usecols: list[str] | None) -> pd.DataFram
 
 
 def _is_sas_date_format(fmt: str | None) -> bool:
-    return bool(fmt) and any(fmt.upper().startswith(p) for p in ("DATE", "YYMMDD", "E8601DA", "DDMMYY", "MMDDYY"))
+    return fmt is not None and any(fmt.upper().startswith(p) for p in ("DATE", "YYMMDD", "E8601DA", "DDMMYY", "MMDDYY"))
 
 
 _XPORT_RECORD = 80
@@ -315,7 +315,7 @@ def _not_utf8_xport(path: Path, meta: object) -> StudyFileError:
 class _CountingReader(io.RawIOBase):
     """A read-only byte stream that reports how many bytes were read and keeps the last ones seen."""
 
-    def __init__(self, raw: IO[bytes], report: BytesRead | None, keep: int = 0):
+    def __init__(self, raw: io.BufferedIOBase | io.RawIOBase, report: BytesRead | None, keep: int = 0):
         self._raw = raw
         self._report = report
         self._keep = keep
@@ -352,7 +352,7 @@ def _open_text(path: Path, progress: BytesRead | None = None, keep: int = 0,
     compressed = path.name.lower().endswith(".gz")
     counted = _CountingReader(path.open("rb"), progress, keep=0 if compressed else keep)
     last = _CountingReader(gzip.GzipFile(fileobj=counted, mode="rb"), None, keep) if compressed else counted
-    return io.BufferedReader(last, buffer_size=buffer), last  # type: ignore[arg-type]
+    return io.BufferedReader(last, buffer_size=buffer), last
 
 
 def _read_csv(path: Path, usecols: list[str] | None, progress: BytesRead | None,
@@ -530,7 +530,7 @@ def _not_utf8_csv(path: Path) -> StudyFileError:
     """Locate the first byte that is not UTF-8: record, column, value and the character it probably is."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     header: list[str] = []
-    with opener(path, "rb") as handle:  # type: ignore[operator]
+    with opener(path, "rb") as handle:
         for number, line in enumerate(handle, start=1):
             try:
                 text = line.decode("utf-8")

@@ -9,6 +9,7 @@ compare, look up) runs once per distinct value and is spread to the records thro
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,7 @@ def map_values(series: pd.Series, function: Callable[[pd.Series], object], missi
     values giving ``missing``; otherwise it runs on the whole series (and decides about missing values)."""
     if is_categorical(series):
         mapped = np.asarray(function(pd.Series(series.cat.categories, dtype=object)))
-        return np.append(mapped, missing)[series.cat.codes.to_numpy()]  # code -1 (missing) takes the last entry
+        return np.append(mapped, np.asarray([missing]))[series.cat.codes.to_numpy()]  # code -1 (missing) takes the last entry
     return np.asarray(function(series))
 
 
@@ -71,7 +72,7 @@ def map_distinct(series: pd.Series, function: Callable[[pd.Series], object], mis
         return map_values(series, function, missing)
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     mapped = np.asarray(function(pd.Series(np.asarray(uniques, dtype=object), dtype=object)))
-    return np.append(mapped, missing)[codes]
+    return np.append(mapped, np.asarray([missing]))[codes]
 
 
 def upper_text(series: pd.Series) -> pd.Series:
@@ -133,7 +134,7 @@ def stripped_codes(series: pd.Series) -> np.ndarray:
     return codes
 
 
-def present_values(series: pd.Series) -> list:
+def present_values(series: pd.Series) -> list[Any]:
     """The distinct values that occur (missing left out); for a categorical, the used categories only."""
     if is_categorical(series):
         codes = series.cat.codes.to_numpy()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -107,7 +108,7 @@ def _groups(data: pd.DataFrame, study: Study, total: bool) -> dict[str, pd.DataF
     return groups
 
 
-def _fit(group: pd.DataFrame, confidence: float):  # noqa: ANN202 - lifelines has no type hints
+def _fit(group: pd.DataFrame, confidence: float) -> Any:  # lifelines has no type hints
     from lifelines import KaplanMeierFitter
 
     return KaplanMeierFitter(alpha=1 - confidence).fit(group["time"], event_observed=group["event"])
@@ -157,8 +158,8 @@ def kaplan_meier(study: Study, param: str | None = None, *, times: Sequence[floa
     [['MSC 1×10⁶/kg', 10, 1.0], ['MSC 3×10⁶/kg', 10, 1.0]]
     """
     data, param, note = time_to_event_records(study, param, population_flag=population_flag)
-    times = default_times(float(data["time"].max()) if len(data) else 0.0) if times is None else list(times)
-    times = np.asarray(times, dtype=float)
+    at = np.asarray(default_times(float(data["time"].max()) if len(data) else 0.0) if times is None else list(times),
+                    dtype=float)
     frames = []
     for cohort, group in _groups(data, study, total).items():
         # counts by binary search on the sorted times, not one pass over the patients per time
@@ -168,15 +169,15 @@ def kaplan_meier(study: Study, param: str | None = None, *, times: Sequence[floa
                                                   np.sort(observed[~event]))
         if len(group):
             fit = _fit(group, confidence)
-            survival = _steps(fit.survival_function_, times)[:, 0]
-            low, high = _steps(fit.confidence_interval_, times).T
+            survival = _steps(fit.survival_function_, at)[:, 0]
+            low, high = _steps(fit.confidence_interval_, at).T
         else:
-            survival = low = high = np.full(len(times), np.nan)
+            survival = low = high = np.full(len(at), np.nan)
         frames.append(pd.DataFrame({
-            "cohort": cohort, "param": param, "time": times,
-            "at_risk": len(all_times) - np.searchsorted(all_times, times, side="left"),
-            "events": np.searchsorted(event_times, times, side="right"),
-            "censored": np.searchsorted(censored_times, times, side="right"),
+            "cohort": cohort, "param": param, "time": at,
+            "at_risk": len(all_times) - np.searchsorted(all_times, at, side="left"),
+            "events": np.searchsorted(event_times, at, side="right"),
+            "censored": np.searchsorted(censored_times, at, side="right"),
             "survival": survival, "ci_low": low, "ci_high": high}))
     columns = ["cohort", "param", "time", "at_risk", "events", "censored", "survival", "ci_low", "ci_high"]
     table = (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns))[columns]
