@@ -182,7 +182,7 @@ _PAGE_HEAD = """\
 <!-- Written by `python -m benchmarks.report --docs` from benchmarks/results/*.json; do not edit by hand. -->
 
 The benchmark (`benchmarks/run.py`, whose docstring says what each part times) measures what a user waits
-for, on the bundled study, on the CDISC pilot as delivered (SAS transport and CSV; `--studies pilot` runs it
+for, on the bundled study, on the CDISC pilot as delivered (SAS transport and CSV; `python -m benchmarks.run --studies pilot` runs it
 alone) and on a seeded synthetic "large" study generated once under `benchmarks/data/` as Parquet, CSV and
 SAS transport ({large}).
 Every measure is the median of repeated runs with min and max, beside a floor measured in the same run (a
