@@ -165,7 +165,7 @@ def test_severity_is_shown_as_severity_never_as_a_grade(pilot):
     # worst severity per patient, counted directly
     events = pilot.adverse_events[pilot.adverse_events["TRTEMFL"] == "Y"]
     rank = events["AESEV"].map({"MILD": 0, "MODERATE": 1, "SEVERE": 2})
-    worst = rank.groupby(events["USUBJID"]).max().value_counts().sort_index().tolist()
+    worst = rank.groupby(events["USUBJID"], observed=True).max().value_counts().sort_index().tolist()
     total = table[(table["cohort"] == "Total") & (table["grade"] != "any")]
     assert total["subjects"].tolist() == worst
     overview = trialviz.ae_overview(pilot)
