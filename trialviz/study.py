@@ -156,6 +156,43 @@ class Conventions:
     """Names of the conventions that came from defaults rather than the study file (shown to users)."""
 
 
+CRISS_ITEMS = ("mrss", "fvc", "ptglobal", "mdglobal", "haqdi")
+"""The five core items of the ACR CRISS, as the study file's ``[composites.criss]`` names them."""
+
+
+@dataclass(frozen=True)
+class CrissMapping:
+    """Where a study's ACR CRISS items are (study file ``[composites.criss]``).
+
+    Parameters
+    ----------
+    items
+        Core item (:data:`CRISS_ITEMS`) → its ``PARAMCD``: modified Rodnan skin score (0–51), FVC
+        (% predicted), patient and physician global assessments (0–10), HAQ-DI (0–3).
+    renal_crisis_terms, pah_terms
+        Adverse-event terms (``AEDECOD`` or ``AETERM``, any case) that are a new scleroderma renal crisis
+        or new pulmonary arterial hypertension (step 1); empty: the criterion is not checked.
+    lvef
+        ``PARAMCD`` of the left-ventricular ejection fraction (%): a new value ≤ 45 % is new left-ventricular
+        failure (step 1); ``""``: not checked.
+    fvc_decline_percent, fvc_below
+        The FVC rule of step 1: a decline of at least ``fvc_decline_percent`` % relative to baseline to a
+        value below ``fvc_below`` % predicted (15 and 80 in the ACR CRISS); ``None``: not checked.
+    visits
+        The visits of the CRISS tables and figure.
+    """
+
+    items: dict[str, str]
+    renal_crisis_terms: tuple[str, ...] = ()
+    pah_terms: tuple[str, ...] = ()
+    lvef: str = ""
+    fvc_decline_percent: float | None = None
+    fvc_below: float | None = None
+    visits: tuple[str, ...] = ()
+    """The visits (``AVISIT``) at which the study reports the CRISS (the dashboard's, the tables' default);
+    empty: every visit with all five core items."""
+
+
 @dataclass(frozen=True)
 class StudyMeta:
     """Everything about a study that is not in its datasets."""
@@ -176,6 +213,8 @@ class StudyMeta:
     time_to_event_endpoints: tuple[Endpoint, ...] = ()
     """What the study file declares about ADTTE parameters (``[[endpoints]]`` whose ``paramcd`` is an
     ADTTE ``PARAMCD``): their names and whether they are efficacy analyses."""
+    criss: CrissMapping | None = None
+    """Where the ACR CRISS items are (study file ``[composites.criss]``); ``None`` when not declared."""
 
     @property
     def display_name(self) -> str:

@@ -51,6 +51,13 @@ Assumptions (not published; each with its reason)
   visit. About 7 % of post-baseline visits are missed at random and about 5 % of DLCO tests alone.
 - Infusion-related events occur on the infusion day (nausea, flushing) and days 1–3 (asthenia);
   which patients had them is drawn at random (their cohort is not public).
+- The sources of step 1 of the ACR CRISS (see ``[composites.criss]`` in the study file), added without
+  changing anything above: the serious events already hold scleroderma renal crisis and pulmonary
+  arterial hypertension (the step-1 adverse-event terms). Left-ventricular ejection fraction (``LVEF``,
+  %) is simulated by echocardiography at baseline, month 12 and month 24, on the day of the mRSS visit,
+  from the seed's second random stream (so every other value is unchanged): about 62 % (SD 5, within
+  51–75 %) and stable (visit SD 3), except after a simulated heart failure (``Cardiac failure``), when it
+  is 35–44 % — new left-ventricular failure in step 1. No LVEF value is published.
 - The 36 late serious events: the 14 patients are drawn at random; each has at least one event and
   the other 22 are spread by a gamma frailty; terms are drawn from a catalogue of serious
   complications typical of severe diffuse SSc, with MedDRA primary SOCs; 80 % grade 3, 20 % grade 4.
@@ -148,6 +155,12 @@ INFUSION_EVENTS = (  # (patient slot, PT, verbatim, SOC, grade, start day, end d
 )
 N_LATE_EVENTS, N_LATE_PATIENTS = 36, 14
 
+LVEF_STREAM = 1
+"""The LVEF values come from the seed's second stream (``default_rng((seed, 1))``)."""
+LVEF_VISITS = ("Baseline", "Month 12", "Month 24")
+LVEF_PARAM = "Left ventricular ejection fraction (%)"
+HEART_FAILURE_TERM = "Cardiac failure"
+
 
 def simulate(seed: int = SEED) -> dict[str, pd.DataFrame]:
     """Simulate the four datasets; returns ``{"adsl": …, "adeff": …, "adae": …, "adtte": …}``."""
@@ -157,6 +170,9 @@ def simulate(seed: int = SEED) -> dict[str, pd.DataFrame]:
     adsl = _subjects(rng, infusions, month24_day, cutoff)
     adeff = _measurements(rng, adsl)
     adae = _adverse_events(rng, adsl)
+    # LVEF from its own seeded stream, appended last: every other value and row stays as it was
+    adeff = pd.concat([adeff, _ejection_fraction(np.random.default_rng((seed, LVEF_STREAM)), adeff, adae)],
+                      ignore_index=True)
     adtte = _time_to_first_sae(adsl, adae)
     return {"adsl": adsl, "adeff": adeff, "adae": adae, "adtte": adtte}
 
@@ -354,6 +370,33 @@ def _event(subject: pd.Series, verbatim: str, term: str, soc: str, grade: int, s
         "TRTEMFL": "Y",
         "SAFFL": "Y",
     }
+
+
+def _ejection_fraction(rng: np.random.Generator, adeff: pd.DataFrame, adae: pd.DataFrame) -> pd.DataFrame:
+    """LVEF (%) by echocardiography at baseline, month 12 and month 24, on the day of the mRSS visit: normal
+    (about 62 %, never at or below 50 %) except after a simulated heart failure, when it is 35–44 %."""
+    failure = adae[adae["AEDECOD"] == HEART_FAILURE_TERM].groupby("USUBJID")["ASTDY"].min()
+    visits = adeff[(adeff["PARAMCD"] == "MRSS") & adeff["AVISIT"].isin(LVEF_VISITS)]
+    rows = []
+    for usubjid, records in visits.groupby("USUBJID", sort=False):
+        baseline = float(np.clip(np.round(rng.normal(62, 5)), 51, 75))
+        for record in records.itertuples(index=False):
+            noise = float(np.round(rng.normal(0, 3)))
+            failed_before = usubjid in failure.index and failure[usubjid] <= record.ADY
+            if record.AVISITN == 0:
+                value = baseline
+            elif failed_before:
+                value = float(rng.integers(35, 45))
+            else:
+                value = float(np.clip(baseline + noise, 51, 75))
+            rows.append((record.STUDYID, usubjid, record.TRTP, "LVEF", LVEF_PARAM, record.AVISIT, record.AVISITN,
+                         record.ADY, value, baseline, record.ABLFL, "Y"))
+    frame = pd.DataFrame(rows, columns=["STUDYID", "USUBJID", "TRTP", "PARAMCD", "PARAM", "AVISIT", "AVISITN", "ADY",
+                                        "AVAL", "BASE", "ABLFL", "ANL01FL"])
+    post = frame["ABLFL"] != "Y"
+    frame["CHG"] = np.where(post, frame["AVAL"] - frame["BASE"], np.nan)
+    frame["PCHG"] = np.where(post, np.round(100 * frame["CHG"] / frame["BASE"], 2), np.nan)
+    return frame[adeff.columns]
 
 
 def _time_to_first_sae(adsl: pd.DataFrame, adae: pd.DataFrame) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from trialviz.errors import StudyConfigError
-from trialviz.study import Cohort, Conventions, Endpoint, PublishedFact, StudyMeta
+from trialviz.study import CRISS_ITEMS, Cohort, Conventions, CrissMapping, Endpoint, PublishedFact, StudyMeta
 
 STUDY_FILE_NAMES = ("study.toml", "trialviz.toml")
 
@@ -37,7 +37,12 @@ def find_study_file(folder: Path) -> Path | None:
     return None
 
 
-_TOP_KEYS = {"format", "study", "datasets", "columns", "conventions", "cohorts", "endpoints", "facts"}
+_TOP_KEYS = {"format", "study", "datasets", "columns", "conventions", "cohorts", "endpoints", "facts", "composites"}
+_COMPOSITE_KEYS = {"criss"}
+_CRISS_KEYS = {*CRISS_ITEMS, "renal_crisis_terms", "pah_terms", "lvef", "fvc_decline", "visits"}
+_CRISS_ITEM_NAMES = {"mrss": "modified Rodnan skin score", "fvc": "FVC % predicted",
+                     "ptglobal": "patient global assessment", "mdglobal": "physician global assessment",
+                     "haqdi": "HAQ-DI"}
 _STUDY_KEYS = {"id", "name", "title", "design", "citation", "registry_url", "simulated", "simulation_note"}
 _COHORT_KEYS = {"value", "label", "dose", "description"}
 _ENDPOINT_KEYS = {"paramcd", "name", "unit", "range", "better", "mcid", "mcid_source", "decimals", "description",
@@ -89,6 +94,7 @@ def parse_study_config(raw: dict[str, Any], source: Path | None = None) -> Study
         conventions=conventions,
         simulated=bool(study.get("simulated", False)),
         simulation_note=str(study.get("simulation_note", "")),
+        criss=_parse_criss(raw.get("composites", {}), name),
     )
     datasets = {str(k).upper(): str(v) for k, v in raw.get("datasets", {}).items()}
     columns = {
@@ -154,6 +160,50 @@ def _parse_fact(item: dict[str, Any], name: str, i: int) -> PublishedFact:
         comparison=comparison,
         decimals=item.get("decimals"),
     )
+
+
+def _parse_criss(composites: Any, name: str) -> CrissMapping | None:
+    """``[composites.criss]``: the five core items (each a ``PARAMCD``) and the step-1 sources."""
+    _check_keys(composites, _COMPOSITE_KEYS, name, "[composites]")
+    if "criss" not in composites:
+        return None
+    raw = composites["criss"]
+    where = "[composites.criss]"
+    _check_keys(raw, _CRISS_KEYS, name, where)
+    missing = [item for item in CRISS_ITEMS if item not in raw]
+    if missing:
+        needed = "; ".join(f"`{item}` (the PARAMCD of the {_CRISS_ITEM_NAMES[item]})" for item in missing)
+        raise StudyConfigError(f"{name}: {where} needs {needed}.")
+    items: dict[str, str] = {}
+    for item in CRISS_ITEMS:
+        value = raw[item]
+        if not isinstance(value, str) or not value.strip():
+            raise StudyConfigError(f"{name}: {where} `{item}` must be a PARAMCD (text), not {value!r}.")
+        items[item] = value.strip()
+    terms: dict[str, tuple[str, ...]] = {}
+    for key in ("renal_crisis_terms", "pah_terms", "visits"):
+        value = raw.get(key, [])
+        if not (isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)):
+            what = "visits (AVISIT), such as [\"Month 12\"]" if key == "visits" else \
+                "adverse-event terms, such as [\"Scleroderma renal crisis\"]"
+            raise StudyConfigError(f"{name}: {where} `{key}` must be a list of {what}.")
+        terms[key] = tuple(dict.fromkeys(v.strip() for v in value))
+    lvef = raw.get("lvef", "")
+    if not isinstance(lvef, str):
+        raise StudyConfigError(f"{name}: {where} `lvef` must be a PARAMCD (text), not {lvef!r}.")
+    decline, below = None, None
+    if "fvc_decline" in raw:
+        rule = raw["fvc_decline"]
+        _check_keys(rule, {"percent", "below"}, name, f"{where} fvc_decline")
+        for key in ("percent", "below"):
+            value = rule.get(key)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise StudyConfigError(f"{name}: {where} fvc_decline `{key}` must be a positive number "
+                                       f"(the ACR CRISS: percent = 15, below = 80), not {value!r}.")
+        decline, below = float(rule["percent"]), float(rule["below"])
+    return CrissMapping(items=items, renal_crisis_terms=terms["renal_crisis_terms"], pah_terms=terms["pah_terms"],
+                        lvef=lvef.strip(), fvc_decline_percent=decline, fvc_below=below,
+                        visits=terms["visits"])
 
 
 def _parse_conventions(raw: dict[str, Any], name: str) -> Conventions:

@@ -3,6 +3,7 @@
 from trialviz.tables.baseline import baseline_table
 from trialviz.tables.categories import category_summary
 from trialviz.tables.common import grouped_by
+from trialviz.tables.criss import criss, criss_summary, revised_criss, revised_criss_summary
 from trialviz.tables.efficacy import ancova, endpoint_tests
 from trialviz.tables.endpoints import analysis_records, endpoint_summary
 from trialviz.tables.facts import published_facts
@@ -13,5 +14,6 @@ from trialviz.tables.subjects import followup, followup_summary
 from trialviz.tables.survival import kaplan_meier, km_medians, logrank
 
 __all__ = ["ae_grade", "ae_overview", "ae_period", "ae_soc_pt", "analysis_records", "ancova", "baseline_table",
-           "category_summary", "endpoint_summary", "endpoint_tests", "followup", "followup_summary", "grouped_by",
-           "kaplan_meier", "km_medians", "logrank", "populations", "primary_endpoint_table", "published_facts", "responders"]
+           "category_summary", "criss", "criss_summary", "endpoint_summary", "endpoint_tests", "followup", "followup_summary", "grouped_by",
+           "kaplan_meier", "km_medians", "logrank", "populations", "primary_endpoint_table", "published_facts", "responders",
+           "revised_criss", "revised_criss_summary"]

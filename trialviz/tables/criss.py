@@ -1,0 +1,532 @@
+"""The composite response of systemic sclerosis trials: the ACR CRISS and the revised CRISS.
+
+Definitions (``../shared/trial/README.md``, "Composite response"):
+
+- **ACR CRISS** (Khanna et al., Arthritis Care Res 2016;68:167–178, Table 4; Arthritis Rheumatol
+  2016;68:299–311). Step 1: a patient who develops a new scleroderma renal crisis, a decline in FVC
+  % predicted of ≥ 15 % (relative) to below 80 % predicted, new left-ventricular failure (LVEF ≤ 45 %) or
+  new pulmonary arterial hypertension is *not improved* (probability 0.0). Step 2: the predicted
+  probability of improvement ``exp(X) / (1 + exp(X))`` with
+  ``X = −5.54 − 0.81·ΔmRSS + 0.21·ΔFVC%pred − 0.40·ΔPtGlobal − 0.44·ΔMDGlobal − 3.41·ΔHAQ-DI``
+  (Δ = visit minus baseline); a probability ≥ 0.60 is *improved*.
+- **Revised CRISS** (Khanna et al., Ann Rheum Dis 2021;80:641–650): improved by at least X % relative to
+  baseline in at least 3 of the 5 core items (FVC: 5 %).
+
+Where the items are is the study file's ``[composites.criss]`` (:class:`~trialviz.study.CrissMapping`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from trialviz.errors import AnalysisError
+from trialviz.stats import exact_ci
+from trialviz.study import CRISS_ITEMS, CrissMapping, Study
+from trialviz.tables.common import TOTAL, cohort_columns, population, with_conventions
+from trialviz.tables.endpoints import analysis_records, records_notes
+from trialviz.visits import text_of
+
+INTERCEPT = -5.54
+COEFFICIENTS = {"mrss": -0.81, "fvc": 0.21, "ptglobal": -0.40, "mdglobal": -0.44, "haqdi": -3.41}
+"""The step-2 logistic model of the ACR CRISS (Khanna et al. 2016, Table 4), per unit of change."""
+IMPROVED_AT = 0.60
+"""A probability of improvement at or above it is "improved"."""
+LVEF_FAILURE_AT = 45.0
+"""An LVEF (%) at or below it is left-ventricular failure (ACR CRISS step 1)."""
+REVISED_FVC_PERCENT = 5.0
+"""The revised CRISS's relative improvement of FVC % predicted (the other items: ``percent``)."""
+REVISED_ITEMS_NEEDED = 3
+
+ITEM_NAMES = {"mrss": "mRSS", "fvc": "FVC % predicted", "ptglobal": "patient global", "mdglobal": "physician global",
+              "haqdi": "HAQ-DI"}
+CRITERIA = {"renal": "new scleroderma renal crisis", "fvc": "FVC decline",
+            "lvef": "new left-ventricular failure (LVEF ≤ 45%)", "pah": "new pulmonary arterial hypertension"}
+"""The step-1 criteria, in the order of Khanna et al. 2016, Table 4."""
+Index = Literal["criss", "revised"]
+
+
+def criss_probability(changes: dict[str, float] | pd.DataFrame) -> float | pd.Series:
+    """Step 2 of the ACR CRISS: the predicted probability of improvement from the five changes.
+
+    Parameters
+    ----------
+    changes
+        Change from baseline (visit minus baseline) of each core item (:data:`~trialviz.study.CRISS_ITEMS`):
+        a mapping of numbers, or a DataFrame with a column per item.
+
+    Examples
+    --------
+    >>> from trialviz.tables.criss import criss_probability
+    >>> round(criss_probability({"mrss": -10, "fvc": 0, "ptglobal": 0, "mdglobal": 0, "haqdi": 0}), 4)
+    0.9311
+    """
+    x = INTERCEPT + sum(COEFFICIENTS[item] * changes[item] for item in CRISS_ITEMS)
+    if isinstance(x, pd.Series):
+        return 1 / (1 + np.exp(-x))
+    return 1 / (1 + math.exp(-x))
+
+
+@dataclass(frozen=True)
+class _Items:
+    """The five core items of every patient of the population at one visit."""
+
+    subjects: pd.DataFrame  # USUBJID, cohort, in population order
+    baseline: pd.DataFrame  # index USUBJID, a column per item
+    at_visit: pd.DataFrame  # index USUBJID, a column per item
+    change: pd.DataFrame  # index USUBJID, a column per item
+    visit_day: pd.Series  # index USUBJID: the study day of the visit (the patient's, else the visit's median)
+    visitn: float
+    notes: list[str]
+
+
+def criss_mapping(study: Study) -> CrissMapping:
+    """The study's ``[composites.criss]``, checked against its data: every mapped ``PARAMCD`` is a parameter.
+
+    Raises
+    ------
+    AnalysisError
+        The study file declares no mapping, or an item (or ``lvef``) names a ``PARAMCD`` the data lack; the
+        message names the item and the parameters there are.
+    """
+    mapping = study.meta.criss
+    where = study.provenance.study_file or "the study file"
+    if mapping is None:
+        raise AnalysisError(f"The ACR CRISS needs a [composites.criss] table in {where} naming the PARAMCD of "
+                            f"each core item ({', '.join(CRISS_ITEMS)}) and the step-1 sources; this study has "
+                            "none.")
+    known = {e.paramcd for e in study.endpoints}
+    named = {**mapping.items, **({"lvef": mapping.lvef} if mapping.lvef else {})}
+    missing = {item: code for item, code in named.items() if code not in known}
+    if missing:
+        listed = "; ".join(f"`{item}` = {code!r}" for item, code in missing.items())
+        raise AnalysisError(f"{where} [composites.criss]: no BDS parameter for {listed} (the data's PARAMCD: "
+                            f"{', '.join(sorted(known)) or 'none'}).")
+    return mapping
+
+
+def criss_visits(study: Study) -> list[str]:
+    """The visits of the study's CRISS tables: ``visits`` of ``[composites.criss]``, else every post-baseline
+    scheduled visit at which all five core items are measured, in visit order."""
+    mapping = criss_mapping(study)
+    if mapping.visits:
+        return list(mapping.visits)
+    common: list[str] | None = None
+    for code in mapping.items.values():
+        kinds = study.visit_kinds(code)
+        chosen = (kinds["kind"] == "scheduled") & ~kinds["baseline"].astype(bool)
+        visits = [str(v) for v in kinds.loc[chosen, "visit"]]
+        common = visits if common is None else [v for v in common if v in visits]
+    return common or []
+
+
+def _items(study: Study, mapping: CrissMapping, visit: str, population_flag: str | None) -> _Items:
+    pop = population(study, "efficacy", population_flag)
+    subjects = pop.subjects[["USUBJID", "cohort"]].assign(USUBJID=lambda f: f["USUBJID"].astype(str))
+    ids = pd.Index(subjects["USUBJID"])
+    baseline, at_visit, change, days, visitns = {}, {}, {}, [], []
+    notes: list[str] = []
+    found_anywhere = False
+    for item, code in mapping.items.items():
+        records = analysis_records(study, code, population_flag=population_flag)
+        if not notes:
+            notes = records_notes(records)
+        records = records[(records["dtype"] == "").to_numpy() & (records["ATPT"] == "").to_numpy()]
+        records = records.assign(USUBJID=records["USUBJID"].astype(str))
+        is_baseline = (text_of(records["ABLFL"]) == "Y") if "ABLFL" in records.columns else \
+            np.zeros(len(records), dtype=bool)
+        aval = pd.to_numeric(records["AVAL"], errors="coerce")
+        base_record = records[is_baseline & aval.notna().to_numpy()]
+        visit_rows = records[(records["AVISIT"] == visit).to_numpy() & ~is_baseline]
+        found_anywhere |= len(visit_rows) > 0
+        visit_rows = visit_rows.set_index("USUBJID")
+        value = pd.to_numeric(visit_rows["AVAL"], errors="coerce").reindex(ids)
+        base = pd.to_numeric(visit_rows["BASE"], errors="coerce").reindex(ids) if "BASE" in visit_rows.columns \
+            else pd.Series(np.nan, index=ids)
+        base = base.fillna(pd.to_numeric(base_record.set_index("USUBJID")["AVAL"], errors="coerce").reindex(ids))
+        chg = pd.to_numeric(visit_rows["CHG"], errors="coerce").reindex(ids) if "CHG" in visit_rows.columns \
+            else pd.Series(np.nan, index=ids)
+        baseline[item], at_visit[item] = base, value
+        change[item] = chg.where(chg.notna(), value - base).where(value.notna() & base.notna())
+        if "ADY" in visit_rows.columns:
+            days.append(pd.to_numeric(visit_rows["ADY"], errors="coerce").reindex(ids))
+        visitns.extend(pd.to_numeric(visit_rows["AVISITN"], errors="coerce").dropna().tolist())
+    if not found_anywhere:
+        raise AnalysisError(f"Unknown visit {visit!r} for the ACR CRISS; visits with every core item: "
+                            f"{', '.join(criss_visits(study)) or 'none'}.")
+    day = pd.concat(days, axis=1).max(axis=1) if days else pd.Series(np.nan, index=ids)
+    day = day.fillna(day.median())
+    return _Items(subjects=subjects.reset_index(drop=True), baseline=pd.DataFrame(baseline),
+                  at_visit=pd.DataFrame(at_visit), change=pd.DataFrame(change), visit_day=day,
+                  visitn=min(visitns) if visitns else np.nan, notes=notes)
+
+
+def _missing(items: _Items, visit: str) -> pd.Series:
+    """Why a patient's step 2 cannot be computed: the items missing at baseline or at the visit."""
+    reasons = []
+    for usubjid in items.change.index:
+        parts = []
+        for item in CRISS_ITEMS:
+            where = [w for w, frame in (("baseline", items.baseline), (visit, items.at_visit))
+                     if pd.isna(frame.at[usubjid, item])]
+            if where:
+                parts.append(f"{ITEM_NAMES[item]} missing at {' and '.join(where)}")
+        reasons.append("; ".join(parts))
+    return pd.Series(reasons, index=items.change.index, dtype=object)
+
+
+def _term_events(study: Study, terms: Sequence[str], subjects: pd.Index, visit_day: pd.Series) -> dict[str, str]:
+    """The first adverse event of each patient whose term is one of ``terms``, from study day 1 to the visit."""
+    events = study.adverse_events
+    if not len(events) or not terms:
+        return {}
+    wanted = {t.casefold() for t in terms}
+    matched = np.zeros(len(events), dtype=bool)
+    for column in ("AEDECOD", "AETERM"):
+        if column in events.columns:
+            matched |= np.isin([str(v).casefold() for v in text_of(events[column])], list(wanted))
+    found = events[matched & events["USUBJID"].astype(str).isin(subjects).to_numpy()]
+    day = pd.to_numeric(found["ASTDY"], errors="coerce") if "ASTDY" in found.columns else \
+        pd.Series(np.nan, index=found.index)
+    limit = found["USUBJID"].astype(str).map(visit_day)
+    # an event of unknown onset day is counted (kept in view rather than assumed to fall after the visit)
+    found = found[(day.isna() | ((day >= 1) & (day <= limit))).to_numpy()].assign(onset_day=day)
+    records: dict[str, str] = {}
+    for row in found.sort_values("onset_day", na_position="last").itertuples(index=False):
+        usubjid = str(row.USUBJID)
+        if usubjid in records:
+            continue
+        term = str(getattr(row, "AEDECOD", "") or getattr(row, "AETERM", ""))
+        start = getattr(row, "ASTDT", None)
+        when = ", ".join(([f"onset {pd.Timestamp(start).date()}"] if start is not None and pd.notna(start) else [])
+                         + ["day unknown" if pd.isna(row.onset_day) else f"day {row.onset_day:g}"])
+        records[usubjid] = f"ADAE: {term} ({when})"
+    return records
+
+
+def _measurement_events(study: Study, code: str, items: _Items, population_flag: str | None,
+                        crossed: Callable[[pd.Series, pd.Series], pd.Series],
+                        describe: Callable[[float, float], str]) -> dict[str, str]:
+    """The first post-baseline record (study day 1 to the visit) of parameter ``code`` that ``crossed``."""
+    records = analysis_records(study, code, population_flag=population_flag)
+    records = records[(records["dtype"] == "").to_numpy()].assign(USUBJID=lambda f: f["USUBJID"].astype(str))
+    is_baseline = (text_of(records["ABLFL"]) == "Y") if "ABLFL" in records.columns else \
+        np.zeros(len(records), dtype=bool)
+    aval = pd.to_numeric(records["AVAL"], errors="coerce")
+    baseline = pd.to_numeric(records["BASE"], errors="coerce") if "BASE" in records.columns else \
+        pd.Series(np.nan, index=records.index)
+    from_record = pd.Series(aval[is_baseline].to_numpy(), index=records.loc[is_baseline, "USUBJID"].to_numpy())
+    from_record = from_record[~from_record.index.duplicated()]
+    baseline = baseline.fillna(records["USUBJID"].map(from_record))
+    day = pd.to_numeric(records["ADY"], errors="coerce")
+    limit = records["USUBJID"].map(items.visit_day)
+    chosen = ~is_baseline & (day >= 1).to_numpy() & (day <= limit).to_numpy() & crossed(aval, baseline).to_numpy()
+    found = records[chosen].assign(onset_day=day[chosen], crossed_value=aval[chosen], base_value=baseline[chosen])
+    out: dict[str, str] = {}
+    for row in found.sort_values("onset_day").itertuples(index=False):
+        if row.USUBJID not in out:
+            out[row.USUBJID] = f"{row.DATASET if hasattr(row, 'DATASET') else 'BDS'} {code} {row.AVISIT} " \
+                               f"(day {row.onset_day:g}): {describe(row.crossed_value, row.base_value)}"
+    return out
+
+
+def _step1(study: Study, mapping: CrissMapping, items: _Items,
+           population_flag: str | None) -> tuple[pd.Series, pd.Series, list[str]]:
+    """Step 1: per patient, the criteria met with the record of each; and the criteria not checked."""
+    ids = items.change.index
+    found: dict[str, dict[str, str]] = {}
+    not_checked: list[str] = []
+    has_events = len(study.adverse_events.columns) > 0
+    for key, terms in (("renal", mapping.renal_crisis_terms), ("pah", mapping.pah_terms)):
+        if terms and has_events:
+            found[key] = _term_events(study, terms, ids, items.visit_day)
+        else:
+            not_checked.append(CRITERIA[key])
+    if mapping.fvc_decline_percent is not None and mapping.fvc_below is not None:
+        percent, below = mapping.fvc_decline_percent, mapping.fvc_below
+        found["fvc"] = _measurement_events(
+            study, mapping.items["fvc"], items, population_flag,
+            lambda value, base: (100 * (base - value) / base.where(base > 0) >= percent) & (value < below),
+            lambda value, base: f"{value:g} from {base:g} at baseline ({100 * (base - value) / base:.1f}% "
+                                f"decline, below {below:g})")
+    else:
+        not_checked.append(CRITERIA["fvc"])
+    if mapping.lvef:
+        found["lvef"] = _measurement_events(
+            study, mapping.lvef, items, population_flag,
+            lambda value, base: (value <= LVEF_FAILURE_AT) & ~(base <= LVEF_FAILURE_AT),
+            lambda value, base: f"LVEF {value:g}% (baseline {'unknown' if pd.isna(base) else f'{base:g}%'})")
+    else:
+        not_checked.append(CRITERIA["lvef"])
+    order = [key for key in CRITERIA if key in found]
+    met = pd.Series(["; ".join(CRITERIA[k] for k in order if s in found[k]) for s in ids], index=ids, dtype=object)
+    where = pd.Series(["; ".join(found[k][s] for k in order if s in found[k]) for s in ids], index=ids, dtype=object)
+    return met, where, not_checked
+
+
+def criss(study: Study, *, visit: str, population_flag: str | None = None) -> pd.DataFrame:
+    """The ACR CRISS of every patient at one visit: the five core changes, step 1, the step-2 probability
+    and whether the patient improved.
+
+    Step 1 looks for a new scleroderma renal crisis and new pulmonary arterial hypertension among the
+    adverse events (the study file's ``renal_crisis_terms`` and ``pah_terms``, matched on ``AEDECOD`` or
+    ``AETERM``), a decline of FVC % predicted (``fvc_decline``) and an LVEF ≤ 45 % with a baseline above
+    it (``lvef``), from study day 1 to the patient's visit. A patient who meets one is not improved
+    (probability 0.0) whatever the core items. A criterion without a source in the study file is
+    "not checked" (``not_checked``), and step 2 is still computed.
+
+    Parameters
+    ----------
+    study
+        A (possibly filtered) study whose study file has a ``[composites.criss]`` table.
+    visit
+        The analysis visit (``AVISIT`` text), e.g. ``"Month 12"``.
+    population_flag
+        ADSL flag of the efficacy population; defaults to the study's (``EFFFL``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient of the efficacy population: ``USUBJID``, ``cohort``, ``visit``, the changes
+        ``mrss_change``, ``fvc_change``, ``ptglobal_change``, ``mdglobal_change``, ``haqdi_change``,
+        ``step1`` (the criteria met, ``""`` for none), ``step1_record`` (the record of each),
+        ``not_checked`` (the criteria without a source), ``probability`` (0–1; 0.0 after step 1; missing
+        when it cannot be computed), ``improved`` (probability ≥ 0.60; missing when unknown) and
+        ``missing`` (which item is missing at baseline or at the visit).
+
+    Raises
+    ------
+    AnalysisError
+        No ``[composites.criss]`` mapping, a mapped ``PARAMCD`` not in the data, or an unknown visit.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> table = trialviz.criss(trialviz.load_study(), visit="Month 12")
+    >>> len(table)
+    20
+    """
+    mapping = criss_mapping(study)
+    items = _items(study, mapping, visit, population_flag)
+    met, where, not_checked = _step1(study, mapping, items, population_flag)
+    probability = criss_probability(items.change)
+    probability = probability.where(items.change.notna().all(axis=1))
+    worsened = met != ""
+    probability[worsened] = 0.0
+    improved = pd.array([pd.NA if pd.isna(p) else bool(p >= IMPROVED_AT) for p in probability], dtype="boolean")
+    table = items.subjects.assign(visit=visit)
+    for item in CRISS_ITEMS:
+        table[f"{item}_change"] = items.change[item].to_numpy()
+    table = table.assign(step1=met.to_numpy(), step1_record=where.to_numpy(),
+                         not_checked="; ".join(not_checked), probability=probability.to_numpy(), improved=improved,
+                         missing=_missing(items, visit).to_numpy())
+    codes = ", ".join(f"{ITEM_NAMES[i]} {c}" for i, c in mapping.items.items())
+    return with_conventions(
+        table, *items.notes,
+        f"ACR CRISS (Khanna et al., Arthritis Care Res 2016;68:167–178): step 1, then step 2's probability "
+        f"exp(X)/(1+exp(X)), X = −5.54 − 0.81·ΔmRSS + 0.21·ΔFVC%pred − 0.40·ΔPtGlobal − 0.44·ΔMDGlobal − "
+        f"3.41·ΔHAQ-DI (Δ: {visit} minus baseline; {codes}). Improved: probability ≥ {IMPROVED_AT:.2f}.",
+        _step1_note(mapping, not_checked),
+        "A patient who meets a step-1 criterion is not improved (probability 0) even where a core item is missing; "
+        "otherwise a patient missing a core item at baseline or at the visit has no probability (column missing).")
+
+
+def _step1_note(mapping: CrissMapping, not_checked: list[str]) -> str:
+    sources = []
+    if mapping.renal_crisis_terms:
+        sources.append(f"renal crisis: adverse events {', '.join(mapping.renal_crisis_terms)}")
+    if mapping.pah_terms:
+        sources.append(f"PAH: adverse events {', '.join(mapping.pah_terms)}")
+    if mapping.fvc_decline_percent is not None:
+        sources.append(f"FVC: a decline ≥ {mapping.fvc_decline_percent:g}% relative to baseline to below "
+                       f"{mapping.fvc_below:g}% predicted (confirmation within a month and HRCT not checked)")
+    if mapping.lvef:
+        sources.append(f"LV failure: {mapping.lvef} ≤ {LVEF_FAILURE_AT:g}% with a baseline above it (need of "
+                       "treatment not checked)")
+    checked = "; ".join(sources) if sources else "no source"
+    note = f"Step 1 from study day 1 to the visit — {checked}."
+    if not_checked:
+        note += f" Not checked (no source in the study file): {', '.join(not_checked)}."
+    return note
+
+
+def revised_criss(study: Study, *, visit: str, percent: float = 20, population_flag: str | None = None
+                  ) -> pd.DataFrame:
+    """The revised CRISS of every patient at one visit: improved by at least ``percent`` % relative to
+    baseline in at least 3 of the 5 core items (FVC % predicted: 5 % relative), with no step-1 worsening.
+
+    An item improves in its better direction: a fall of mRSS, the two global assessments and HAQ-DI, a rise
+    of FVC. An item whose baseline is 0 cannot improve relatively and counts as not improved. Requiring no
+    step-1 worsening (:func:`criss`) is this project's choice. A patient missing an item is improved when
+    the items present already make 3, not improved when even all missing ones could not make 3, and
+    unknown otherwise.
+
+    Parameters
+    ----------
+    study
+        A (possibly filtered) study whose study file has a ``[composites.criss]`` table.
+    visit
+        The analysis visit (``AVISIT`` text), e.g. ``"Month 12"``.
+    percent
+        The relative improvement (%) of mRSS, the global assessments and HAQ-DI.
+    population_flag
+        ADSL flag of the efficacy population; defaults to the study's (``EFFFL``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient: ``USUBJID``, ``cohort``, ``visit``, per item the percent change
+        (``mrss_percent`` …) and whether it improved (``mrss_improved`` …, missing when unknown),
+        ``items_improved``, ``step1``, ``step1_record``, ``not_checked``, ``improved`` and ``missing``.
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> table = trialviz.revised_criss(trialviz.load_study(), visit="Month 12", percent=20)
+    >>> int(table["items_improved"].max()) <= 5
+    True
+    """
+    if not percent > 0:
+        raise AnalysisError(f"The revised CRISS's improvement must be a positive percentage, not {percent!r}.")
+    mapping = criss_mapping(study)
+    items = _items(study, mapping, visit, population_flag)
+    met, where, not_checked = _step1(study, mapping, items, population_flag)
+    table = items.subjects.assign(visit=visit)
+    counted = pd.Series(0, index=items.change.index)
+    unknown = pd.Series(0, index=items.change.index)
+    for item in CRISS_ITEMS:
+        base = items.baseline[item]
+        relative = 100 * items.change[item] / base.where(base != 0)
+        needed = REVISED_FVC_PERCENT if item == "fvc" else percent
+        better = relative if COEFFICIENTS[item] > 0 else -relative
+        known = items.change[item].notna()
+        improved = (better >= needed) & (base != 0) & known
+        table[f"{item}_percent"] = relative.to_numpy()
+        table[f"{item}_improved"] = pd.array([v if k else pd.NA for v, k in zip(improved, known, strict=True)],
+                                             dtype="boolean")
+        counted += improved.astype(int)
+        unknown += (~known).astype(int)
+    worsened = met != ""
+    decided = worsened | (counted >= REVISED_ITEMS_NEEDED) | (counted + unknown < REVISED_ITEMS_NEEDED)
+    result = (counted >= REVISED_ITEMS_NEEDED) & ~worsened
+    table = table.assign(items_improved=counted.to_numpy(), step1=met.to_numpy(), step1_record=where.to_numpy(),
+                         not_checked="; ".join(not_checked),
+                         improved=pd.array([r if d else pd.NA for r, d in zip(result, decided, strict=True)],
+                                           dtype="boolean"),
+                         missing=_missing(items, visit).to_numpy())
+    return with_conventions(
+        table, *items.notes,
+        f"Revised CRISS (Khanna et al., Ann Rheum Dis 2021;80:641–650): improved by ≥ {percent:g}% relative to "
+        f"baseline in ≥ {REVISED_ITEMS_NEEDED} of the 5 core items (FVC % predicted: ≥ {REVISED_FVC_PERCENT:g}% "
+        "relative), in each item's better direction.",
+        "Without step-1 worsening (this project's choice, as in the ACR CRISS). " + _step1_note(mapping, not_checked),
+        "An item whose baseline is 0 cannot improve relatively: counted as not improved. A patient missing items "
+        "is classed only when the items present decide it, else left unknown (column missing).")
+
+
+def criss_summary(study: Study, *, visit: str | None = None, population_flag: str | None = None,
+                  total: bool = True, confidence: float = 0.95) -> pd.DataFrame:
+    """ACR CRISS improvers by cohort and visit, with exact confidence intervals and the median probability.
+
+    Parameters
+    ----------
+    study
+        A (possibly filtered) study whose study file has a ``[composites.criss]`` table.
+    visit
+        One analysis visit; by default the study's CRISS visits (``visits`` of ``[composites.criss]``, else
+        every visit with all five core items).
+    population_flag
+        ADSL flag of the efficacy population; defaults to the study's (``EFFFL``).
+    total
+        Add a ``Total`` cohort over all cohorts.
+    confidence
+        Level of the Clopper–Pearson intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per visit and cohort: ``index``, ``visit``, ``visitn``, ``cohort``, ``subjects``
+        (improvers), ``denominator`` (patients with a result), ``percent``, ``ci_low``, ``ci_high`` (0–100),
+        ``worsened`` (step 1), ``not_computed``, ``median``, ``q1``, ``q3`` (of the probability).
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> table = trialviz.criss_summary(trialviz.load_study(), visit="Month 12")
+    >>> list(table["cohort"])
+    ['MSC 1×10⁶/kg', 'MSC 3×10⁶/kg', 'Total']
+    """
+    visits = [visit] if visit is not None else criss_visits(study)
+    patients = [criss(study, visit=v, population_flag=population_flag) for v in visits]
+    return _summary(study, patients, "ACR CRISS", total, confidence)
+
+
+def revised_criss_summary(study: Study, *, visit: str | None = None, percent: float = 20,
+                          population_flag: str | None = None, total: bool = True,
+                          confidence: float = 0.95) -> pd.DataFrame:
+    """Revised CRISS improvers by cohort and visit, with exact confidence intervals
+    (:func:`revised_criss`; parameters and columns as :func:`criss_summary`, without the probability's).
+
+    Examples
+    --------
+    >>> import trialviz
+    >>> table = trialviz.revised_criss_summary(trialviz.load_study(), visit="Month 12", percent=20)
+    >>> table["index"].iloc[0]
+    'revised CRISS ≥ 20%'
+    """
+    visits = [visit] if visit is not None else criss_visits(study)
+    patients = [revised_criss(study, visit=v, percent=percent, population_flag=population_flag) for v in visits]
+    return _summary(study, patients, f"revised CRISS ≥ {percent:g}%", total, confidence)
+
+
+def _summary(study: Study, patients: list[pd.DataFrame], index: str, total: bool,
+             confidence: float) -> pd.DataFrame:
+    rows = []
+    for table in patients:
+        visitn = _visitn(study, str(table["visit"].iloc[0])) if len(table) else np.nan
+        for cohort in cohort_columns(study, total=total):
+            mine = table if cohort == TOTAL else table[table["cohort"] == cohort]
+            known = mine[mine["improved"].notna().to_numpy()]
+            row = {"index": index, "visit": str(table["visit"].iloc[0]) if len(table) else "", "visitn": visitn,
+                   "cohort": cohort, "subjects": int(known["improved"].sum()), "denominator": len(known),
+                   "worsened": int((mine["step1"] != "").sum()), "not_computed": len(mine) - len(known)}
+            if "probability" in mine.columns:
+                p = mine["probability"].dropna()
+                row.update(median=p.median() if len(p) else np.nan,
+                           q1=p.quantile(0.25) if len(p) else np.nan, q3=p.quantile(0.75) if len(p) else np.nan)
+            rows.append(row)
+    columns = ["index", "visit", "visitn", "cohort", "subjects", "denominator", "percent", "ci_low", "ci_high",
+               "worsened", "not_computed", *(["median", "q1", "q3"] if patients and "probability" in patients[0]
+                                             else [])]
+    summary = pd.DataFrame(rows)
+    if not len(summary):
+        return with_conventions(pd.DataFrame(columns=columns))
+    summary["percent"] = np.where(summary["denominator"] > 0,
+                                  100 * summary["subjects"] / summary["denominator"].clip(lower=1), np.nan)
+    summary["ci_low"], summary["ci_high"] = exact_ci(summary["subjects"], summary["denominator"], confidence)
+    notes = list(dict.fromkeys(n for t in patients for n in t.attrs.get("notes", [])))
+    return with_conventions(
+        summary[columns], *notes,
+        f"Improvers: n/N (%), N the patients with a result; {confidence:.0%} CI: exact (Clopper–Pearson)."
+        + (" Probability: median (IQR, numpy's linear quantiles) over the patients with a probability."
+           if "median" in columns else ""))
+
+
+def _visitn(study: Study, visit: str) -> float:
+    kinds = study.visit_kinds(criss_mapping(study).items["mrss"])
+    match = kinds[kinds["visit"].astype(str) == visit]
+    return float(match["visitn"].iloc[0]) if len(match) else np.nan
+
+
+def criss_patients(study: Study, *, visit: str, cohort: str | None, population_flag: str | None = None) -> list[str]:
+    """The improvers (ACR CRISS) of a cohort at a visit (every cohort for ``None`` or ``Total``)."""
+    table = criss(study, visit=visit, population_flag=population_flag)
+    chosen = table["improved"].fillna(False).to_numpy(dtype=bool)
+    if cohort not in (None, TOTAL):
+        chosen &= (table["cohort"] == cohort).to_numpy()
+    return table.loc[chosen, "USUBJID"].tolist()
