@@ -179,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="responders: improvement threshold (default: the MCID)")
     table.add_argument("--relative", action="store_true", help="responders: threshold in percent of baseline")
     table.add_argument("--better", choices=["lower", "higher"], help="responders: direction of improvement")
+    table.add_argument("--percent", type=float, default=20,
+                       help="revised-criss: relative improvement (%%) of the core items other than FVC (default 20)")
     table.add_argument("--covariate", action="append",
                        help="ancova: ADSL covariate (repeatable), e.g. SITEGR1")
     table.add_argument("--format", choices=["csv", "markdown", "html", "xlsx"], default="csv")

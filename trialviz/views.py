@@ -32,8 +32,10 @@ from great_tables import GT
 from trialviz import figures, tables
 from trialviz.errors import AnalysisError
 from trialviz.report.render import facts_gt, summary_gt
-from trialviz.report.tables import baseline_gt, counting_gt, km_gt, listing_gt, responders_gt, statistics_gt
+from trialviz.report.tables import (baseline_gt, composite_gt, counting_gt, km_gt, listing_gt, responders_gt,
+                                    statistics_gt)
 from trialviz.study import Study
+from trialviz.tables.criss import criss_patients
 from trialviz.tables.populations import populations_patients
 from trialviz.tables.safety import (
     ae_grade_patients,
@@ -371,6 +373,22 @@ def _tidy_tests(table: pd.DataFrame, study: Study, options: Options) -> pd.DataF
 
 
 
+def _criss(study: Study, options: Options) -> pd.DataFrame:
+    from trialviz.tables import criss_summary
+
+    return criss_summary(study, visit=options["visit"])
+
+
+def _revised_criss(study: Study, options: Options) -> pd.DataFrame:
+    from trialviz.tables import revised_criss_summary
+
+    return revised_criss_summary(study, visit=options["visit"], percent=options["percent"])
+
+
+def _composite(table: pd.DataFrame, study: Study, title: str) -> GT:
+    return composite_gt(table, study, title=title)
+
+
 _EVENT_OPTIONS = ("population_flag", "treatment_emergent")
 
 VIEWS: dict[str, View] = {view.name: view for view in (
@@ -389,6 +407,11 @@ VIEWS: dict[str, View] = {view.name: view for view in (
     View("responders", "Responders", tables.responders, "trialviz.responders",
          render=lambda table, study, title: responders_gt(table, study, title=title),
          needs_param=True, command=_responders, tidy=_counts(["param", "visit", "timepoint", "threshold"])),
+    View("criss", "ACR CRISS: composite response", tables.criss_summary, "trialviz.criss_summary",
+         render=_composite, command=_criss, drill=criss_patients, drill_keys=("visit",),
+         drill_options=("population_flag",)),
+    View("revised-criss", "Revised CRISS: improved in at least 3 of 5 core items", tables.revised_criss_summary,
+         "trialviz.revised_criss_summary", render=_composite, command=_revised_criss),
     View("ae-overview", "Adverse events: overview", tables.ae_overview, "trialviz.ae_overview",
          render=_counting(["category"]), tidy=_counts(["category"]), drill=ae_overview_patients, drill_keys=("category",),
          drill_options=_EVENT_OPTIONS),
@@ -446,7 +469,7 @@ def report_table(name: str, study: Study, *args: Any, title: str | None = None, 
     ----------
     name
         ``populations``, ``baseline``, ``endpoint-summary``, ``endpoint-tests``, ``ancova``, ``responders``,
-        ``ae-overview``, ``ae-soc-pt``, ``ae-grade``, ``ae-period``, ``primary-endpoint``, ``km`` or
+        ``criss``, ``revised-criss``, ``ae-overview``, ``ae-soc-pt``, ``ae-grade``, ``ae-period``, ``primary-endpoint``, ``km`` or
         ``published-facts``.
     study
         A (possibly filtered) study.

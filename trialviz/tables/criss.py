@@ -114,8 +114,10 @@ def criss_visits(study: Study) -> list[str]:
     """The visits of the study's CRISS tables: ``visits`` of ``[composites.criss]``, else every post-baseline
     scheduled visit at which all five core items are measured, in visit order."""
     mapping = criss_mapping(study)
-    if mapping.visits:
-        return list(mapping.visits)
+    return list(mapping.visits) if mapping.visits else _visits_with_items(study, mapping)
+
+
+def _visits_with_items(study: Study, mapping: CrissMapping) -> list[str]:
     common: list[str] | None = None
     for code in mapping.items.values():
         kinds = study.visit_kinds(code)
@@ -131,7 +133,7 @@ def _items(study: Study, mapping: CrissMapping, visit: str, population_flag: str
     ids = pd.Index(subjects["USUBJID"])
     baseline, at_visit, change, days, visitns = {}, {}, {}, [], []
     notes: list[str] = []
-    found_anywhere = False
+    absent: list[str] = []
     for item, code in mapping.items.items():
         records = analysis_records(study, code, population_flag=population_flag)
         if not notes:
@@ -143,7 +145,8 @@ def _items(study: Study, mapping: CrissMapping, visit: str, population_flag: str
         aval = pd.to_numeric(records["AVAL"], errors="coerce")
         base_record = records[is_baseline & aval.notna().to_numpy()]
         visit_rows = records[(records["AVISIT"] == visit).to_numpy() & ~is_baseline]
-        found_anywhere |= len(visit_rows) > 0
+        if not len(visit_rows):
+            absent.append(f"{ITEM_NAMES[item]} ({code})")
         visit_rows = visit_rows.set_index("USUBJID")
         value = pd.to_numeric(visit_rows["AVAL"], errors="coerce").reindex(ids)
         base = pd.to_numeric(visit_rows["BASE"], errors="coerce").reindex(ids) if "BASE" in visit_rows.columns \
@@ -156,9 +159,9 @@ def _items(study: Study, mapping: CrissMapping, visit: str, population_flag: str
         if "ADY" in visit_rows.columns:
             days.append(pd.to_numeric(visit_rows["ADY"], errors="coerce").reindex(ids))
         visitns.extend(pd.to_numeric(visit_rows["AVISITN"], errors="coerce").dropna().tolist())
-    if not found_anywhere:
-        raise AnalysisError(f"Unknown visit {visit!r} for the ACR CRISS; visits with every core item: "
-                            f"{', '.join(criss_visits(study)) or 'none'}.")
+    if absent:
+        raise AnalysisError(f"The CRISS cannot be computed at {visit!r}: no record of {', '.join(absent)} there; "
+                            f"visits with every core item: {', '.join(_visits_with_items(study, mapping)) or 'none'}.")
     day = pd.concat(days, axis=1).max(axis=1) if days else pd.Series(np.nan, index=ids)
     day = day.fillna(day.median())
     return _Items(subjects=subjects.reset_index(drop=True), baseline=pd.DataFrame(baseline),

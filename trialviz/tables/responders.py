@@ -53,10 +53,8 @@ def responders(study: Study, param: str, *, threshold: float | None = None, rela
     better, ``CHG ≥ threshold`` where higher is better. The denominator is the patients of the cohort
     with a change at that visit (efficacy conventions: planned treatment, ``EFFFL``, ``ANL01FL``).
 
-    The ACR CRISS (Khanna et al., Arthritis Rheumatol 2016;68:299–311) is deliberately not computed:
-    the signs of its published logistic equation and its 0.60 cut-off could not be verified against the
-    primary source, and its first step needs clinical events (renal crisis, new PAH or LV failure) that
-    the datasets do not record.
+    The composite responses of systemic sclerosis trials are :func:`trialviz.criss` (ACR CRISS) and
+    :func:`trialviz.revised_criss`.
 
     Parameters
     ----------
@@ -130,8 +128,7 @@ def responders(study: Study, param: str, *, threshold: float | None = None, rela
         table, *records_notes(records),
         f"Responder: {rule}; denominator: patients with a value at the visit.",
         f"{confidence:.0%} CI: exact (Clopper–Pearson). p: Fisher's exact test (two-sided) against "
-        f"{reference}.",
-        "ACR CRISS not computed (published formula not verified; step 1 needs events not in the data).")
+        f"{reference}.")
 
 
 def _relative_change(records: pd.DataFrame) -> pd.Series:
