@@ -266,6 +266,7 @@ def _step1(study: Study, mapping: CrissMapping, items: _Items,
             lambda value, base: f"LVEF {value:g}% (baseline {'unknown' if pd.isna(base) else f'{base:g}%'})")
     else:
         not_checked.append(CRITERIA["lvef"])
+    not_checked = [CRITERIA[key] for key in CRITERIA if CRITERIA[key] in not_checked]
     order = [key for key in CRITERIA if key in found]
     met = pd.Series(["; ".join(CRITERIA[k] for k in order if s in found[k]) for s in ids], index=ids, dtype=object)
     where = pd.Series(["; ".join(found[k][s] for k in order if s in found[k]) for s in ids], index=ids, dtype=object)
@@ -404,7 +405,8 @@ def revised_criss(study: Study, *, visit: str, percent: float = 20, population_f
     unknown = pd.Series(0, index=items.change.index)
     for item in CRISS_ITEMS:
         base = items.baseline[item]
-        relative = 100 * items.change[item] / base.where(base != 0)
+        # rounded so that binary noise (0.8 − 1.0 = −0.19999…) does not move a patient off the threshold
+        relative = (100 * items.change[item] / base.where(base != 0)).round(9)
         needed = REVISED_FVC_PERCENT if item == "fvc" else percent
         better = relative if COEFFICIENTS[item] > 0 else -relative
         known = items.change[item].notna()
