@@ -35,7 +35,6 @@ from trialviz.report.render import facts_gt, summary_gt
 from trialviz.report.tables import (baseline_gt, composite_gt, counting_gt, km_gt, listing_gt, responders_gt,
                                     statistics_gt)
 from trialviz.study import Study
-from trialviz.tables.criss import criss_patients
 from trialviz.tables.populations import populations_patients
 from trialviz.tables.safety import (
     ae_grade_patients,
@@ -408,8 +407,7 @@ VIEWS: dict[str, View] = {view.name: view for view in (
          render=lambda table, study, title: responders_gt(table, study, title=title),
          needs_param=True, command=_responders, tidy=_counts(["param", "visit", "timepoint", "threshold"])),
     View("criss", "ACR CRISS: composite response", tables.criss_summary, "trialviz.criss_summary",
-         render=_composite, command=_criss, drill=criss_patients, drill_keys=("visit",),
-         drill_options=("population_flag",)),
+         render=_composite, command=_criss),
     View("revised-criss", "Revised CRISS: improved in at least 3 of 5 core items", tables.revised_criss_summary,
          "trialviz.revised_criss_summary", render=_composite, command=_revised_criss),
     View("ae-overview", "Adverse events: overview", tables.ae_overview, "trialviz.ae_overview",
@@ -445,6 +443,7 @@ VIEWS: dict[str, View] = {view.name: view for view in (
     _figure("waterfall", "Change from baseline per patient", figures.waterfall_figure),
     _figure("responder-rates", "Responder rates", figures.responder_figure),
     _figure("category-figure", "Result categories by visit", figures.category_figure),
+    _figure("criss-figure", "ACR CRISS: each patient's probability of improvement", figures.criss_figure),
     _figure("ae-timeline", "Adverse events over time", figures.ae_timeline_figure),
     _figure("km-figure", "Kaplan–Meier curves", figures.km_figure),
     _figure("patient-timeline", "Patient timeline", figures.patient_timeline_figure),

@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 from trialviz.app.controls import Choice, Control, dropdown
 from trialviz.app.figure_widgets import ClickHandler, new_figure_widget, replace_figure, send_queued_messages
 from trialviz.app.state import (
+    CRISS_ENDPOINT,
     TERM_CHOICES,
     ViewState,
     endpoint_choices,
@@ -91,6 +92,8 @@ def efficacy_views(study: Study, view: Study, state: ViewState) -> TabViews:
     param = state.endpoint
     if param is None:
         return TabViews(view, {"endpoint-summary": Shown(reason="This study has no endpoint measurements.")})
+    if param == CRISS_ENDPOINT:
+        return TabViews(view, composite_views(study, state))
     endpoint = study.endpoint(param)
     options: dict[str, Any] = _population_option(study, state)
     if state.timepoint:
@@ -120,6 +123,23 @@ def efficacy_views(study: Study, view: Study, state: ViewState) -> TabViews:
     shown["endpoint-tests"] = Shown(VIEWS["endpoint-tests"].bind(
         param, **options, title=f"{endpoint.name}: change from baseline, within and between cohorts"))
     return TabViews(view, shown)
+
+
+REVISED_CRISS_PERCENT = 20
+"""The revised CRISS the efficacy tab shows: improved by ≥ 20 % in ≥ 3 of 5 core items."""
+
+
+def composite_views(study: Study, state: ViewState) -> dict[str, Shown]:
+    """The efficacy tab's composite response: each patient's ACR CRISS probability at the study's CRISS visits,
+    the ACR CRISS and the revised CRISS by cohort."""
+    options: dict[str, Any] = _population_option(study, state)
+    return {
+        "criss-figure": Shown(VIEWS["criss-figure"].bind(**options)),
+        "criss": Shown(VIEWS["criss"].bind(**options, title="ACR CRISS: improvers by cohort and visit")),
+        "revised-criss": Shown(VIEWS["revised-criss"].bind(
+            percent=REVISED_CRISS_PERCENT, **options,
+            title=f"Revised CRISS: improved by ≥ {REVISED_CRISS_PERCENT}% in ≥ 3 of 5 core items")),
+    }
 
 
 def safety_views(study: Study, view: Study, state: ViewState) -> TabViews:
@@ -419,7 +439,8 @@ class EfficacyPanel(Panel):
     title, key = "Efficacy", "efficacy"
     slots = (("trajectory", ""), ("endpoint-summary", "tv-endpoint-summary"), ("waterfall", ""),
              ("responder-rates", ""), ("responders", "tv-responders"), ("endpoint-tests", "tv-tests"),
-             ("category-figure", ""), ("category-summary", "tv-category-summary"))
+             ("category-figure", ""), ("category-summary", "tv-category-summary"), ("criss-figure", ""),
+             ("criss", "tv-criss"), ("revised-criss", "tv-revised-criss"))
 
     def __init__(self, study: Study, context: PanelContext):
         super().__init__(study, context)

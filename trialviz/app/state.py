@@ -246,9 +246,13 @@ def default_terms(study: Study) -> float:
     return 0.0 if study.n_subjects <= ALL_TERMS_UP_TO else 5.0
 
 
+CRISS_ENDPOINT = "composite:criss"
+"""The efficacy tab's choice of the composite response (ACR CRISS): no ``PARAMCD`` holds a colon."""
+
+
 def waterfall_visits(study: Study, endpoint: str | None) -> list[str]:
     """The post-baseline visits an endpoint's waterfall can show (the whole study's, computed once)."""
-    if not endpoint:
+    if not endpoint or endpoint == CRISS_ENDPOINT:
         return []
     return study.derived(("waterfall visits", endpoint),
                          lambda: [visit for visit in study.visits(endpoint) if visit != "Baseline"])
@@ -256,14 +260,20 @@ def waterfall_visits(study: Study, endpoint: str | None) -> list[str]:
 
 def endpoint_choices(study: Study) -> list[tuple[str, str]]:
     """The endpoints of the efficacy tab, as (label, ``PARAMCD``): grouped by dataset (efficacy datasets first,
-    as the study orders them), each labelled with its dataset and unit."""
+    as the study orders them), each labelled with its dataset and unit; then the composite response (ACR CRISS,
+    :data:`CRISS_ENDPOINT`) where the study file maps its items."""
     several = len({e.dataset for e in study.endpoints}) > 1
-    return [(f"{e.dataset} · {e.label}" if several and e.dataset else e.label, e.paramcd) for e in study.endpoints]
+    choices = [(f"{e.dataset} · {e.label}" if several and e.dataset else e.label, e.paramcd) for e in study.endpoints]
+    if study.meta.criss is not None:
+        choices.append(("Composite response: ACR CRISS and revised CRISS", CRISS_ENDPOINT))
+    return choices
 
 
 def timepoint_choices(study: Study, endpoint: str | None) -> list[tuple[str, str]]:
     """The timepoints of an endpoint (``ATPT``, in ``ATPTN`` order), as (label, text); none for most."""
-    return [(t.capitalize() if t.isupper() else t, t) for t in study.timepoints(endpoint)] if endpoint else []
+    if not endpoint or endpoint == CRISS_ENDPOINT:
+        return []
+    return [(t.capitalize() if t.isupper() else t, t) for t in study.timepoints(endpoint)]
 
 
 def tte_choices(study: Study) -> list[tuple[str, str]]:
@@ -299,7 +309,7 @@ def normalise(study: Study, state: ViewState) -> tuple[ViewState, list[str]]:
         else:
             ignored.append(f"no filter on column {column!r}")
     criteria["where"] = where
-    endpoints = [e.paramcd for e in study.endpoints]
+    endpoints = [value for _, value in endpoint_choices(study)]
     endpoint = state.endpoint
     if endpoint is not None and endpoint not in endpoints:
         ignored.append(f"unknown endpoint {endpoint!r}")
@@ -308,7 +318,7 @@ def normalise(study: Study, state: ViewState) -> tuple[ViewState, list[str]]:
     if subject_filter.baseline is not None and subject_filter.baseline[0] != endpoint:
         criteria["baseline"] = None  # the baseline filter belongs to the endpoint shown
     visits = waterfall_visits(study, endpoint)
-    default = study.default_visit(endpoint) if endpoint else None
+    default = study.default_visit(endpoint) if endpoint and endpoint != CRISS_ENDPOINT else None
     visit = state.visit if state.visit in visits else (default if default in visits else
                                                        (visits[-1] if visits else None))
     timepoints = [t for _, t in timepoint_choices(study, endpoint)]

@@ -527,11 +527,3 @@ def _visitn(study: Study, visit: str) -> float:
     match = kinds[kinds["visit"].astype(str) == visit]
     return float(match["visitn"].iloc[0]) if len(match) else np.nan
 
-
-def criss_patients(study: Study, *, visit: str, cohort: str | None, population_flag: str | None = None) -> list[str]:
-    """The improvers (ACR CRISS) of a cohort at a visit (every cohort for ``None`` or ``Total``)."""
-    table = criss(study, visit=visit, population_flag=population_flag)
-    chosen = table["improved"].fillna(False).to_numpy(dtype=bool)
-    if cohort not in (None, TOTAL):
-        chosen &= (table["cohort"] == cohort).to_numpy()
-    return table.loc[chosen, "USUBJID"].tolist()
