@@ -336,3 +336,50 @@ def test_bundled_study_ships_the_mapping_and_the_lvef_source(bundled):
     month24 = trialviz.criss(bundled, visit="Month 24")
     lv_failure = month24["step1"].str.contains("left-ventricular failure")
     assert expected and set(month24.loc[lv_failure, "USUBJID"]) == expected
+
+
+def test_figure_draws_each_patient_with_a_result_and_the_0_60_line(study):
+    from trialviz.figures import criss_figure
+
+    fig = criss_figure(study, visits=("Month 12",))
+    points = {p: y for trace in fig.data for p, y in zip([c[0] for c in trace.customdata], trace.y, strict=True)
+              if trace.customdata is not None}
+    # every patient but P10 (no result); the step-1 patients at 0, drawn as crosses
+    assert set(points) == {f"P{i:02d}" for i in range(1, 12)} - {"P10"}
+    assert points["P02"] == pytest.approx(P_BOUNDARY_HIGH, abs=1e-9) and points["P04"] == 0.0
+    crosses = {c[0] for trace in fig.data if trace.marker.symbol == "x" and trace.customdata is not None
+               for c in trace.customdata}
+    assert crosses == {"P04", "P06", "P08", "P11"}
+    assert [shape.y0 for shape in fig.layout.shapes] == [0.6]
+    assert fig.layout.meta["no_result"] == 1
+
+
+def test_efficacy_tab_offers_the_composite_response_as_an_endpoint(bundled, tmp_path):
+    from trialviz.app.panels import tab_views, view_code
+    from trialviz.app.state import CRISS_ENDPOINT, ViewState, endpoint_choices, normalise
+
+    assert endpoint_choices(bundled)[-1] == ("Composite response: ACR CRISS and revised CRISS", CRISS_ENDPOINT)
+    state, ignored = normalise(bundled, ViewState(tab="efficacy", endpoint=CRISS_ENDPOINT))
+    assert (state.endpoint, state.visit, state.timepoint, ignored) == (CRISS_ENDPOINT, None, None, [])
+    shown = tab_views(bundled, state)
+    assert list(shown.views) == ["criss-figure", "criss", "revised-criss"]
+    assert shown.views["criss-figure"].call.compute(shown.view).layout.meta["visits"] == ["Month 12", "Month 24"]
+    assert set(shown.views["criss"].call.compute(shown.view)["visit"]) == {"Month 12", "Month 24"}
+    code = view_code(bundled, state, shown)
+    assert "criss_figure(view)" in code and "trialviz.criss_summary(view)" in code
+    assert "trialviz.revised_criss_summary(view, percent=20)" in code
+    # a study without the mapping does not offer it, and a link asking for it falls back to an endpoint
+    other = build(tmp_path, {"P01": items()}, toml=HEADER)
+    assert CRISS_ENDPOINT not in [value for _, value in endpoint_choices(other)]
+    state, ignored = normalise(other, ViewState(tab="efficacy", endpoint=CRISS_ENDPOINT))
+    assert state.endpoint != CRISS_ENDPOINT and ignored == [f"unknown endpoint {CRISS_ENDPOINT!r}"]
+
+
+def test_report_table_renders_the_cohort_table(bundled):
+    from trialviz.report.tables import as_html
+    from trialviz.views import report_table
+
+    html = as_html(report_table("criss", bundled, visit="Month 12"))
+    assert "Improved (ACR CRISS)" in html and "Probability of improvement, median (IQR)" in html
+    # cohort 1 at month 12: 5 of 10 improved (test_cli_… recomputes the counts)
+    assert "5/10 (50.0%)" in html

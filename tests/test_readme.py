@@ -24,6 +24,7 @@ from trialviz.cli import build_parser
 from trialviz.io.config import (
     _COHORT_KEYS,
     _CONVENTION_KEYS,
+    _CRISS_KEYS,
     _ENDPOINT_KEYS,
     _FACT_KEYS,
     _STUDY_KEYS,
@@ -288,6 +289,7 @@ def test_the_study_file_example_is_valid_and_names_every_key():
     assert set().union(*raw["cohorts"]) == _COHORT_KEYS
     assert set().union(*raw["endpoints"]) == _ENDPOINT_KEYS
     assert set().union(*raw["facts"]) == _FACT_KEYS
+    assert set(raw["composites"]["criss"]) == _CRISS_KEYS
     assert config.columns == {"ADAE": {"AEDECOD": "PREFERRED_TERM"}}
 
 
