@@ -233,7 +233,7 @@ def test_duplicated_analysis_record(bundled_copy):
         f.loc[len(f)] = f.loc[3]
     _edit(bundled_copy, "adeff.csv", dup)
     [problem] = _problems(bundled_copy)
-    assert problem.rows == (4, 804) and problem.count == 2
+    assert problem.rows == (4, 858) and problem.count == 2  # the bundled ADEFF has 857 records: the copy is 858th
     assert problem.values[0] == "MSC-SSC-001 / MRSS / Month 6"
     assert problem.message.startswith("Duplicated analysis records")
 
@@ -258,10 +258,10 @@ def test_the_study_files_analysis_flag_defines_the_analysis_set(bundled_copy):
     _edit(bundled_copy, "adeff.csv", dup)
     study = trialviz.load_study(bundled_copy)
     # the study's own flag is read (it is not among the standard columns), the duplicate is outside its set
-    assert study.warnings == () and study.measurements["ANL02FL"].eq("Y").sum() == 803
+    assert study.warnings == () and study.measurements["ANL02FL"].eq("Y").sum() == 857
     _edit(bundled_copy, "adeff.csv", lambda f: f.loc.__setitem__((len(f) - 1, "ANL02FL"), "Y"))
     [problem] = _problems(bundled_copy)
-    assert problem.rows == (4, 804) and "flagged for analysis (ANL02FL = \"Y\", non-blank AVISIT)" in problem.message
+    assert problem.rows == (4, 858) and "flagged for analysis (ANL02FL = \"Y\", non-blank AVISIT)" in problem.message
 
 
 def test_change_inconsistent_with_value_minus_baseline(bundled_copy):
