@@ -174,23 +174,48 @@ def test_criterion_without_a_source_is_not_checked_and_step2_still_computed(tmp_
     assert "Not checked (no source in the study file)" in notes
 
 
+def cell(summary: pd.DataFrame, category: str, cohort: str) -> pd.Series:
+    return summary[(summary["category"] == category) & (summary["cohort"] == cohort)].iloc[0]
+
+
 def test_summary_by_cohort_recomputed_independently(study):
-    summary = trialviz.criss_summary(study, visit="Month 12").set_index("cohort")
+    summary = trialviz.criss_summary(study, visit="Month 12")
     # A: P01, P02 improved; P03, P08, P09 not → 2/5; B: P07 improved; P04, P05, P06, P11 not; P10 no result → 1/5
-    assert (summary.at["A", "subjects"], summary.at["A", "denominator"], summary.at["A", "worsened"],
-            summary.at["A", "not_computed"]) == (2, 5, 1, 0)
-    assert (summary.at["B", "subjects"], summary.at["B", "denominator"], summary.at["B", "worsened"],
-            summary.at["B", "not_computed"]) == (1, 5, 3, 1)
-    assert (summary.at["Total", "subjects"], summary.at["Total", "denominator"]) == (3, 10)
+    counts = {(c, k): (int(cell(summary, k, c)["subjects"]), int(cell(summary, k, c)["denominator"]))
+              for c in ("A", "B", "Total") for k in ("improved", "probability", "worsened", "no result")}
+    assert counts == {("A", "improved"): (2, 5), ("A", "probability"): (5, 5), ("A", "worsened"): (1, 5),
+                      ("A", "no result"): (0, 5), ("B", "improved"): (1, 5), ("B", "probability"): (5, 6),
+                      ("B", "worsened"): (3, 6), ("B", "no result"): (1, 6), ("Total", "improved"): (3, 10),
+                      ("Total", "probability"): (10, 11), ("Total", "worsened"): (4, 11),
+                      ("Total", "no result"): (1, 11)}
     # Clopper–Pearson 2/5 from the beta quantiles
+    improved_a = cell(summary, "improved", "A")
     low, high = stats.beta.ppf(0.025, 2, 4), stats.beta.ppf(0.975, 3, 3)
-    assert summary.at["A", "ci_low"] == pytest.approx(100 * low) and summary.at["A", "ci_high"] == pytest.approx(
-        100 * high)
+    assert improved_a["ci_low"] == pytest.approx(100 * low) and improved_a["ci_high"] == pytest.approx(100 * high)
+    assert math.isnan(cell(summary, "worsened", "A")["ci_low"])
     # A's probabilities sorted: 0 (P08), 0.310 (P09), 0.59985 (P03), 0.600015 (P02), 0.928 (P01): median P03's
-    assert summary.at["A", "median"] == pytest.approx(P_BOUNDARY_LOW, abs=1e-9)
-    assert summary.at["A", "q1"] == pytest.approx(P_FVC_FALL, abs=1e-9)
+    probability_a = cell(summary, "probability", "A")
+    assert probability_a["median"] == pytest.approx(P_BOUNDARY_LOW, abs=1e-9)
+    assert probability_a["q1"] == pytest.approx(P_FVC_FALL, abs=1e-9)
     # B: 0 (P04), 0 (P06), 0 (P11), 0.0039 (P05), 0.928 (P07): median 0
-    assert summary.at["B", "median"] == 0.0
+    assert cell(summary, "probability", "B")["median"] == 0.0
+    assert math.isnan(improved_a["median"])
+
+
+def test_drill_down_lists_the_patients_of_each_cell(study):
+    from trialviz.views import VIEWS
+
+    call = VIEWS["criss"].bind(visit="Month 12")
+    assert call.patients(study, {"visit": "Month 12", "category": "improved"}, "A") == ["P01", "P02"]
+    assert call.patients(study, {"visit": "Month 12", "category": "worsened"}, "B") == ["P04", "P06", "P11"]
+    assert call.patients(study, {"visit": "Month 12", "category": "no result"}, None) == ["P10"]
+
+
+def test_a_filter_leaving_nobody_measured_at_the_visit_gives_no_results_not_an_error(study):
+    view = trialviz.filter_study(study, cohorts=["B"])
+    only = view.with_subjects(view.subjects["USUBJID"] == "P10", "P10 only")
+    table = trialviz.criss(only, visit="Month 12")
+    assert list(table["USUBJID"]) == ["P10"] and pd.isna(table["improved"].iloc[0])
 
 
 def test_mapping_without_an_item_is_an_error_naming_it(tmp_path):
@@ -268,10 +293,12 @@ def test_revised_excludes_step1_worsening(study):
 
 
 def test_revised_summary(revised_study):
-    summary = trialviz.revised_criss_summary(revised_study, visit="Month 12", percent=20).set_index("cohort")
+    summary = trialviz.revised_criss_summary(revised_study, visit="Month 12", percent=20)
     # improved R1, R3, R6; not R2, R5; no result R4 → 3/5
-    assert (summary.at["A", "subjects"], summary.at["A", "denominator"], summary.at["A", "not_computed"]) == (3, 5, 1)
-    assert summary.at["A", "percent"] == 60.0 and "median" not in summary.columns
+    improved = cell(summary, "improved", "A")
+    assert (improved["subjects"], improved["denominator"], improved["percent"]) == (3, 5, 60.0)
+    assert (cell(summary, "no result", "A")["subjects"], cell(summary, "no result", "A")["denominator"]) == (1, 6)
+    assert "probability" not in set(summary["category"]) and "median" not in summary.columns
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -285,8 +312,8 @@ def test_cli_criss_on_the_bundled_study_recomputed_with_plain_pandas(bundled):
     code, out, _ = run("table", "criss", "--visit", "Month 12")
     assert code == 0
     table = pd.read_csv(io.StringIO(out))
-    assert list(table.columns) == ["index", "visit", "visitn", "cohort", "subjects", "denominator", "percent", "ci_low",
-                                   "ci_high", "worsened", "not_computed", "median", "q1", "q3"]
+    assert list(table.columns) == ["cohort", "index", "visit", "category", "subjects", "denominator", "percent",
+                                   "ci_low", "ci_high", "median", "q1", "q3"]
     folder = Path(trialviz.paths.BUNDLED_STUDY_DIR)
     adeff = pd.read_csv(folder / "adeff.csv")
     adae = pd.read_csv(folder / "adae.csv")
@@ -306,10 +333,11 @@ def test_cli_criss_on_the_bundled_study_recomputed_with_plain_pandas(bundled):
     probability[probability.index.isin(worsened)] = 0.0
     cohort = pd.read_csv(folder / "adsl.csv").set_index("USUBJID")["TRT01P"]
     for arm, rows in probability.groupby(cohort):
-        got = table[table["cohort"] == arm].iloc[0]
-        assert got["subjects"] == int((rows >= 0.60).sum()) and got["denominator"] == len(rows)
-        assert got["worsened"] == len(worsened & set(rows.index))
-        assert got["median"] == pytest.approx(rows.median())
+        got = table[table["cohort"] == arm].set_index("category")
+        assert got.at["improved", "subjects"] == int((rows >= 0.60).sum())
+        assert got.at["improved", "denominator"] == len(rows)
+        assert got.at["worsened", "subjects"] == len(worsened & set(rows.index))
+        assert got.at["probability", "median"] == pytest.approx(rows.median())
 
 
 def test_cli_revised_criss_percent(bundled):
@@ -381,5 +409,6 @@ def test_report_table_renders_the_cohort_table(bundled):
 
     html = as_html(report_table("criss", bundled, visit="Month 12"))
     assert "Improved (ACR CRISS)" in html and "Probability of improvement, median (IQR)" in html
+    assert "Not improved by step 1 (worsening)" in html and "No result (a core item missing)" in html
     # cohort 1 at month 12: 5 of 10 improved (test_cli_… recomputes the counts)
     assert "5/10 (50.0%)" in html

@@ -35,6 +35,7 @@ from trialviz.report.render import facts_gt, summary_gt
 from trialviz.report.tables import (baseline_gt, composite_gt, counting_gt, km_gt, listing_gt, responders_gt,
                                     statistics_gt)
 from trialviz.study import Study
+from trialviz.tables.criss import criss_patients, revised_criss_patients
 from trialviz.tables.populations import populations_patients
 from trialviz.tables.safety import (
     ae_grade_patients,
@@ -384,6 +385,13 @@ def _revised_criss(study: Study, options: Options) -> pd.DataFrame:
     return revised_criss_summary(study, visit=options["visit"], percent=options["percent"])
 
 
+def _tidy_composite(table: pd.DataFrame, study: Study, options: Options) -> pd.DataFrame:
+    """Cohort, the index, visit and category, then the counts (and the probability's median and quartiles)."""
+    columns = ["cohort", "index", "visit", "category", "subjects", "denominator", "percent", "ci_low", "ci_high",
+               "median", "q1", "q3"]
+    return table[[c for c in columns if c in table.columns]].reset_index(drop=True)
+
+
 def _composite(table: pd.DataFrame, study: Study, title: str) -> GT:
     return composite_gt(table, study, title=title)
 
@@ -407,9 +415,12 @@ VIEWS: dict[str, View] = {view.name: view for view in (
          render=lambda table, study, title: responders_gt(table, study, title=title),
          needs_param=True, command=_responders, tidy=_counts(["param", "visit", "timepoint", "threshold"])),
     View("criss", "ACR CRISS: composite response", tables.criss_summary, "trialviz.criss_summary",
-         render=_composite, command=_criss),
+         render=_composite, command=_criss, tidy=_tidy_composite, drill=criss_patients,
+         drill_keys=("visit", "category"), drill_options=("population_flag",)),
     View("revised-criss", "Revised CRISS: improved in at least 3 of 5 core items", tables.revised_criss_summary,
-         "trialviz.revised_criss_summary", render=_composite, command=_revised_criss),
+         "trialviz.revised_criss_summary", render=_composite, command=_revised_criss,
+         tidy=_tidy_composite, drill=revised_criss_patients, drill_keys=("visit", "category"),
+         drill_options=("percent", "population_flag")),
     View("ae-overview", "Adverse events: overview", tables.ae_overview, "trialviz.ae_overview",
          render=_counting(["category"]), tidy=_counts(["category"]), drill=ae_overview_patients, drill_keys=("category",),
          drill_options=_EVENT_OPTIONS),

@@ -185,34 +185,26 @@ def km_gt(table: pd.DataFrame, study: Study, *, title: str, medians: pd.DataFram
 
 
 def composite_gt(table: pd.DataFrame, study: Study, *, title: str) -> GT:
-    """A composite response (ACR CRISS, revised CRISS) by cohort under a heading per visit: improvers n/N (%)
-    with the exact CI, step-1 worsening, patients without a result and (ACR CRISS) the median probability."""
+    """A composite response (ACR CRISS, revised CRISS) by cohort under a heading per visit, a row per category
+    in table order: improvers n/N (%) with the exact CI, the median probability (IQR) of the n patients with
+    one, step-1 worsening and no result as n/N (%)."""
     cohorts = list(dict.fromkeys(table["cohort"]))
-    headers = [_cohort_name(study, c) for c in cohorts]
     lines = []
-    for visit, rows in table.groupby("visit", sort=False):
-        by_cohort = rows.set_index("cohort")
-        improved, worsened, missing, probability = [], [], [], []
-        for cohort in cohorts:
-            row = by_cohort.loc[cohort]
-            text = _n_percent(int(row["subjects"]), float(row["percent"]), None).replace(
-                " (", f"/{int(row['denominator'])} (", 1)
-            if not math.isnan(row["ci_low"]):
-                text += f"; {row['ci_low']:.1f}–{row['ci_high']:.1f}"
-            improved.append(text)
-            worsened.append(str(int(row["worsened"])))
-            missing.append(str(int(row["not_computed"])))
-            if "median" in rows.columns:
-                probability.append(f"{_num(row['median'], 2)} ({_num(row['q1'], 2)}–{_num(row['q3'], 2)})")
-        index = str(rows["index"].iloc[0])
-        lines.append([visit, f"Improved ({index})", *improved])
-        if probability:
-            lines.append([visit, "Probability of improvement, median (IQR)", *probability])
-        lines.append([visit, "Not improved by step 1 (worsening)", *worsened])
-        lines.append([visit, "No result (a core item missing)", *missing])
-    shown = pd.DataFrame(lines, columns=["visit", "", *headers])
+    for (visit, _), rows in table.groupby(["visit", "category"], sort=False):
+        cells = []
+        for row in rows.itertuples(index=False):
+            if row.category == "probability":
+                cells.append(f"{_num(row.median, 2)} ({_num(row.q1, 2)}–{_num(row.q3, 2)}); n = {row.subjects}")
+                continue
+            text = _n_percent(int(row.subjects), float(row.percent), None).replace(" (", f"/{int(row.denominator)} (",
+                                                                                  1)
+            if not math.isnan(row.ci_low):
+                text += f"; {row.ci_low:.1f}–{row.ci_high:.1f}"
+            cells.append(text)
+        lines.append([visit, str(rows["label"].iloc[0]), *cells])
+    shown = pd.DataFrame(lines, columns=["visit", "", *[_cohort_name(study, c) for c in cohorts]])
     gt = GT(shown, rowname_col="", groupname_col="visit", id=_table_id(title)).tab_header(title=title)
-    return _finish(gt, table, "Improved: n/N (%) patients with a result; exact 95% CI of the percentage.")
+    return _finish(gt, table, "n/N (%) patients; exact 95% CI of the percentage of improvers.")
 
 
 def listing_gt(table: pd.DataFrame, *, title: str) -> GT:

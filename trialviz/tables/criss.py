@@ -145,7 +145,7 @@ def _items(study: Study, mapping: CrissMapping, visit: str, population_flag: str
         aval = pd.to_numeric(records["AVAL"], errors="coerce")
         base_record = records[is_baseline & aval.notna().to_numpy()]
         visit_rows = records[(records["AVISIT"] == visit).to_numpy() & ~is_baseline]
-        if not len(visit_rows):
+        if not len(visit_rows) and not _measured_at(study.subset_of or study, code, visit):
             absent.append(f"{ITEM_NAMES[item]} ({code})")
         visit_rows = visit_rows.set_index("USUBJID")
         value = pd.to_numeric(visit_rows["AVAL"], errors="coerce").reindex(ids)
@@ -167,6 +167,13 @@ def _items(study: Study, mapping: CrissMapping, visit: str, population_flag: str
     return _Items(subjects=subjects.reset_index(drop=True), baseline=pd.DataFrame(baseline),
                   at_visit=pd.DataFrame(at_visit), change=pd.DataFrame(change), visit_day=day,
                   visitn=min(visitns) if visitns else np.nan, notes=notes)
+
+
+def _measured_at(study: Study, code: str, visit: str) -> bool:
+    """Whether the (unfiltered) study has a post-baseline record of ``code`` at ``visit``: a filter that leaves
+    nobody measured there leaves patients without a result, it does not make the visit unknown."""
+    kinds = study.visit_kinds(code)
+    return bool(((kinds["visit"].astype(str) == visit) & ~kinds["baseline"].astype(bool)).any())
 
 
 def _missing(items: _Items, visit: str) -> pd.Series:
@@ -334,7 +341,7 @@ def criss(study: Study, *, visit: str, population_flag: str | None = None) -> pd
         table, *items.notes,
         f"ACR CRISS (Khanna et al., Arthritis Care Res 2016;68:167–178): step 1, then step 2's probability "
         f"exp(X)/(1+exp(X)), X = −5.54 − 0.81·ΔmRSS + 0.21·ΔFVC%pred − 0.40·ΔPtGlobal − 0.44·ΔMDGlobal − "
-        f"3.41·ΔHAQ-DI (Δ: {visit} minus baseline; {codes}). Improved: probability ≥ {IMPROVED_AT:.2f}.",
+        f"3.41·ΔHAQ-DI (Δ: the visit minus baseline; {codes}). Improved: probability ≥ {IMPROVED_AT:.2f}.",
         _step1_note(mapping, not_checked),
         "A patient who meets a step-1 criterion is not improved (probability 0) even where a core item is missing; "
         "otherwise a patient missing a core item at baseline or at the visit has no probability (column missing).")
@@ -455,16 +462,17 @@ def criss_summary(study: Study, *, visit: str | None = None, population_flag: st
     Returns
     -------
     pandas.DataFrame
-        One row per visit and cohort: ``index``, ``visit``, ``visitn``, ``cohort``, ``subjects``
-        (improvers), ``denominator`` (patients with a result), ``percent``, ``ci_low``, ``ci_high`` (0–100),
-        ``worsened`` (step 1), ``not_computed``, ``median``, ``q1``, ``q3`` (of the probability).
+        One row per visit, category and cohort: ``index``, ``visit``, ``visitn``, ``category`` (``improved``:
+        the improvers among the patients with a result; ``probability``: the patients with a probability, and
+        its ``median``, ``q1``, ``q3``; ``worsened``: step 1; ``no result``), ``label``, ``cohort``,
+        ``subjects``, ``denominator``, ``percent``, ``ci_low``, ``ci_high`` (0–100, of the improvers).
 
     Examples
     --------
     >>> import trialviz
     >>> table = trialviz.criss_summary(trialviz.load_study(), visit="Month 12")
-    >>> list(table["cohort"])
-    ['MSC 1×10⁶/kg', 'MSC 3×10⁶/kg', 'Total']
+    >>> list(table["category"].unique())
+    ['improved', 'probability', 'worsened', 'no result']
     """
     visits = [visit] if visit is not None else criss_visits(study)
     patients = [criss(study, visit=v, population_flag=population_flag) for v in visits]
@@ -475,7 +483,7 @@ def revised_criss_summary(study: Study, *, visit: str | None = None, percent: fl
                           population_flag: str | None = None, total: bool = True,
                           confidence: float = 0.95) -> pd.DataFrame:
     """Revised CRISS improvers by cohort and visit, with exact confidence intervals
-    (:func:`revised_criss`; parameters and columns as :func:`criss_summary`, without the probability's).
+    (:func:`revised_criss`; parameters and rows as :func:`criss_summary`, without the probability's).
 
     Examples
     --------
@@ -489,37 +497,83 @@ def revised_criss_summary(study: Study, *, visit: str | None = None, percent: fl
     return _summary(study, patients, f"revised CRISS ≥ {percent:g}%", total, confidence)
 
 
+CATEGORIES = {"improved": "Improved", "probability": "Probability of improvement, median (IQR)",
+              "worsened": "Not improved by step 1 (worsening)", "no result": "No result (a core item missing)"}
+"""The rows of a composite table per visit, with their labels: ``improved`` counts the improvers among the
+patients with a result; the others count among all patients of the cohort."""
+
+
+def _category_patients(table: pd.DataFrame, category: str) -> pd.Series:
+    """Which patients of a per-patient CRISS table a category of the cohort table counts."""
+    if category == "improved":
+        return table["improved"].fillna(False).astype(bool)
+    if category == "probability":
+        return table["probability"].notna()
+    if category == "worsened":
+        return table["step1"] != ""
+    if category == "no result":
+        return table["improved"].isna()
+    raise AnalysisError(f"Unknown category {category!r}; the categories are: {', '.join(CATEGORIES)}.")
+
+
 def _summary(study: Study, patients: list[pd.DataFrame], index: str, total: bool,
              confidence: float) -> pd.DataFrame:
+    with_probability = bool(patients) and "probability" in patients[0].columns
+    categories = [c for c in CATEGORIES if with_probability or c != "probability"]
     rows = []
     for table in patients:
-        visitn = _visitn(study, str(table["visit"].iloc[0])) if len(table) else np.nan
-        for cohort in cohort_columns(study, total=total):
-            mine = table if cohort == TOTAL else table[table["cohort"] == cohort]
-            known = mine[mine["improved"].notna().to_numpy()]
-            row = {"index": index, "visit": str(table["visit"].iloc[0]) if len(table) else "", "visitn": visitn,
-                   "cohort": cohort, "subjects": int(known["improved"].sum()), "denominator": len(known),
-                   "worsened": int((mine["step1"] != "").sum()), "not_computed": len(mine) - len(known)}
-            if "probability" in mine.columns:
-                p = mine["probability"].dropna()
-                row.update(median=p.median() if len(p) else np.nan,
-                           q1=p.quantile(0.25) if len(p) else np.nan, q3=p.quantile(0.75) if len(p) else np.nan)
-            rows.append(row)
-    columns = ["index", "visit", "visitn", "cohort", "subjects", "denominator", "percent", "ci_low", "ci_high",
-               "worsened", "not_computed", *(["median", "q1", "q3"] if patients and "probability" in patients[0]
-                                             else [])]
-    summary = pd.DataFrame(rows)
-    if not len(summary):
-        return with_conventions(pd.DataFrame(columns=columns))
+        visit = str(table["visit"].iloc[0]) if len(table) else ""
+        visitn = _visitn(study, visit) if len(table) else np.nan
+        for category in categories:
+            counted = _category_patients(table, category)
+            label = f"{CATEGORIES[category]} ({index})" if category == "improved" else CATEGORIES[category]
+            for cohort in cohort_columns(study, total=total):
+                mine = (table["cohort"] == cohort) if cohort != TOTAL else pd.Series(True, index=table.index)
+                known = mine & table["improved"].notna() if category == "improved" else mine
+                row = {"index": index, "visit": visit, "visitn": visitn, "category": category, "label": label,
+                       "cohort": cohort, "subjects": int((counted & known).sum()), "denominator": int(known.sum())}
+                if with_probability:
+                    p = table.loc[mine & table["probability"].notna(), "probability"]
+                    on = category == "probability" and len(p) > 0
+                    row.update(median=p.median() if on else np.nan, q1=p.quantile(0.25) if on else np.nan,
+                               q3=p.quantile(0.75) if on else np.nan)
+                rows.append(row)
+    columns = ["index", "visit", "visitn", "category", "label", "cohort", "subjects", "denominator", "percent",
+               "ci_low", "ci_high", *(["median", "q1", "q3"] if with_probability else [])]
+    summary = pd.DataFrame(rows, columns=[c for c in columns if c not in ("percent", "ci_low", "ci_high")])
     summary["percent"] = np.where(summary["denominator"] > 0,
                                   100 * summary["subjects"] / summary["denominator"].clip(lower=1), np.nan)
-    summary["ci_low"], summary["ci_high"] = exact_ci(summary["subjects"], summary["denominator"], confidence)
+    low, high = exact_ci(summary["subjects"], summary["denominator"], confidence)
+    improved = (summary["category"] == "improved").to_numpy()
+    summary["ci_low"], summary["ci_high"] = np.where(improved, low, np.nan), np.where(improved, high, np.nan)
     notes = list(dict.fromkeys(n for t in patients for n in t.attrs.get("notes", [])))
     return with_conventions(
         summary[columns], *notes,
-        f"Improvers: n/N (%), N the patients with a result; {confidence:.0%} CI: exact (Clopper–Pearson)."
-        + (" Probability: median (IQR, numpy's linear quantiles) over the patients with a probability."
-           if "median" in columns else ""))
+        f"Improved: n/N (%), N the patients with a result; {confidence:.0%} CI: exact (Clopper–Pearson). "
+        "Step-1 worsening and no result: n/N (%) of all patients of the cohort."
+        + (" Probability: median (IQR, numpy's linear quantiles) over the n patients with one."
+           if with_probability else ""))
+
+
+def criss_patients(study: Study, *, visit: str, category: str, cohort: str | None,
+                   population_flag: str | None = None) -> list[str]:
+    """The patients of a cell of :func:`criss_summary`: a category (``improved``, ``probability``,
+    ``worsened``, ``no result``) of a cohort (every cohort for ``None``) at a visit."""
+    return _cell_patients(criss(study, visit=visit, population_flag=population_flag), category, cohort)
+
+
+def revised_criss_patients(study: Study, *, visit: str, category: str, cohort: str | None, percent: float = 20,
+                           population_flag: str | None = None) -> list[str]:
+    """The patients of a cell of :func:`revised_criss_summary` (as :func:`criss_patients`)."""
+    table = revised_criss(study, visit=visit, percent=percent, population_flag=population_flag)
+    return _cell_patients(table, category, cohort)
+
+
+def _cell_patients(table: pd.DataFrame, category: str, cohort: str | None) -> list[str]:
+    chosen = _category_patients(table, category)
+    if cohort not in (None, TOTAL):
+        chosen &= table["cohort"] == cohort
+    return table.loc[chosen.to_numpy(), "USUBJID"].tolist()
 
 
 def _visitn(study: Study, visit: str) -> float:
