@@ -50,7 +50,7 @@ VISIT_DAY = 365
 
 def build(folder: Path, patients: dict[str, dict[str, tuple[float | None, float | None]]], *,
           cohorts: dict[str, str] | None = None, events: list[tuple[str, str, str, int]] | None = None,
-          toml: str = HEADER + MAPPING + STEP1) -> trialviz.Study:
+          toml: str = HEADER + MAPPING + STEP1, days: bool = True) -> trialviz.Study:
     """A study from (baseline, Month 12) values per patient and parameter (``None``: no record there);
     ``events`` are (USUBJID, AEDECOD, AETERM, ASTDY)."""
     rows = []
@@ -65,6 +65,8 @@ def build(folder: Path, patients: dict[str, dict[str, tuple[float | None, float 
                                         "ABLFL"])
     adeff.insert(2, "PARAM", adeff["PARAMCD"])
     adeff["ANL01FL"] = "Y"
+    if not days:
+        adeff = adeff.drop(columns="ADY")
     ids = list(patients)
     arms = [(cohorts or {}).get(s, "A") for s in ids]
     adsl = pd.DataFrame({"USUBJID": ids, "TRT01P": arms, "TRT01A": arms, "SAFFL": "Y", "EFFFL": "Y"})
@@ -161,6 +163,16 @@ def test_a_missing_item_is_named_and_leaves_no_result(table):
     assert table.at["P10", "missing"] == "HAQ-DI missing at Month 12"
     assert math.isnan(table.at["P10", "probability"]) and pd.isna(table.at["P10", "improved"])
     assert table.at["P01", "missing"] == "" and table.at["P01", "not_checked"] == ""
+
+
+def test_step1_without_study_days_counts_records_by_visit_and_events_from_day_1(tmp_path):
+    patients = {"P01": items(mrss=(20, 10), LVEF=(60, 40)), "P02": items(mrss=(20, 10)), "P03": items(mrss=(20, 10))}
+    events = [("P02", "Scleroderma renal crisis", "Renal crisis", 900)]
+    table = trialviz.criss(build(tmp_path, patients, events=events, days=False), visit="Month 12").set_index("USUBJID")
+    assert table.at["P01", "step1"] == "new left-ventricular failure (LVEF ≤ 45%)"
+    assert "(day unknown)" in table.at["P01", "step1_record"]
+    assert table.at["P02", "step1"] == "new scleroderma renal crisis"  # the visit's day is unknown: not left out
+    assert table.at["P03", "probability"] == pytest.approx(P_MRSS_MINUS_10, abs=1e-9)
 
 
 def test_criterion_without_a_source_is_not_checked_and_step2_still_computed(tmp_path):
@@ -412,3 +424,27 @@ def test_report_table_renders_the_cohort_table(bundled):
     assert "Not improved by step 1 (worsening)" in html and "No result (a core item missing)" in html
     # cohort 1 at month 12: 5 of 10 improved (test_cli_… recomputes the counts)
     assert "5/10 (50.0%)" in html
+
+
+def test_explorer_shows_exports_and_drills_into_the_composite_response(bundled):
+    from trialviz.app import Explorer
+    from trialviz.app.explorer import TAB_KEYS
+    from trialviz.app.state import CRISS_ENDPOINT
+
+    app = Explorer(bundled)
+    app.tabs.selected_index = TAB_KEYS.index("efficacy")
+    app.control("endpoint").choose(CRISS_ENDPOINT)
+    panel = app.panel("efficacy")
+    assert panel.slot("criss-figure").figure is not None and "Improved (ACR CRISS)" in panel.slot("criss").html.value
+    assert panel.slot("trajectory").box.layout.display == "none"
+    name, data = app.export("table", "csv")
+    table = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    improved = table[(table["category"] == "improved") & (table["visit"] == "Month 12")]
+    expected = trialviz.criss(bundled, visit="Month 12")
+    assert improved["subjects"].sum() == 2 * int(expected["improved"].sum())  # each cohort, then the total
+    report = app.export("report", "html")[1].decode()
+    assert "Revised CRISS" in report and "trialviz.criss_summary(view)" in report
+    # the first row of month 12 is "Improved"; its first cohort column lists that cohort's improvers
+    app._on_row_click("criss", 0, 1)
+    low = expected[(expected["cohort"] == "MSC 1×10⁶/kg") & expected["improved"].fillna(False)]
+    assert list(app.drill.patients.options) == sorted(low["USUBJID"]) and len(low) == 5

@@ -42,10 +42,10 @@ def criss_figure(study: Study, *, visits: tuple[str, ...] | None = None,
     ['Month 12', 'Month 24']
     """
     chosen = list(visits) if visits is not None else criss_visits(study)
-    table = pd.concat([criss(study, visit=v, population_flag=population_flag) for v in chosen], ignore_index=True) \
-        if chosen else pd.DataFrame(columns=["USUBJID", "cohort", "visit", "probability", "step1", "improved"])
-    notes = table.attrs.get("notes", []) if len(chosen) == 1 else \
-        criss(study, visit=chosen[0], population_flag=population_flag).attrs.get("notes", []) if chosen else []
+    by_visit = [criss(study, visit=v, population_flag=population_flag) for v in chosen]
+    table = pd.concat(by_visit, ignore_index=True) if by_visit else \
+        pd.DataFrame(columns=["USUBJID", "cohort", "visit", "probability", "step1", "improved"])
+    notes = by_visit[0].attrs.get("notes", []) if by_visit else []
     drawn = table[table["probability"].notna().to_numpy()]
     colours = cohort_colours(study.cohort_values())
     # a reproducible horizontal spread, so that patients with the same probability stay apart

@@ -81,6 +81,7 @@ class _Items:
     at_visit: pd.DataFrame  # index USUBJID, a column per item
     change: pd.DataFrame  # index USUBJID, a column per item
     visit_day: pd.Series  # index USUBJID: the study day of the visit (the patient's, else the visit's median)
+    # (infinite where the records have no study day)
     visitn: float
     notes: list[str]
 
@@ -163,7 +164,8 @@ def _items(study: Study, mapping: CrissMapping, visit: str, population_flag: str
         raise AnalysisError(f"The CRISS cannot be computed at {visit!r}: no record of {', '.join(absent)} there; "
                             f"visits with every core item: {', '.join(_visits_with_items(study, mapping)) or 'none'}.")
     day = pd.concat(days, axis=1).max(axis=1) if days else pd.Series(np.nan, index=ids)
-    day = day.fillna(day.median())
+    # a patient not seen at the visit: its usual study day; no study day at all: every event from day 1 counts
+    day = day.fillna(day.median() if day.notna().any() else np.inf)
     return _Items(subjects=subjects.reset_index(drop=True), baseline=pd.DataFrame(baseline),
                   at_visit=pd.DataFrame(at_visit), change=pd.DataFrame(change), visit_day=day,
                   visitn=min(visitns) if visitns else np.nan, notes=notes)
@@ -233,15 +235,21 @@ def _measurement_events(study: Study, code: str, items: _Items, population_flag:
     from_record = pd.Series(aval[is_baseline].to_numpy(), index=records.loc[is_baseline, "USUBJID"].to_numpy())
     from_record = from_record[~from_record.index.duplicated()]
     baseline = baseline.fillna(records["USUBJID"].map(from_record))
-    day = pd.to_numeric(records["ADY"], errors="coerce")
+    day = pd.to_numeric(records["ADY"], errors="coerce") if "ADY" in records.columns else \
+        pd.Series(np.nan, index=records.index)
     limit = records["USUBJID"].map(items.visit_day)
-    chosen = ~is_baseline & (day >= 1).to_numpy() & (day <= limit).to_numpy() & crossed(aval, baseline).to_numpy()
+    by_day = (day >= 1) & (day <= limit)
+    # without a study day, a record is in the window by its visit: after baseline, up to the visit
+    visitn = pd.to_numeric(records["AVISITN"], errors="coerce")
+    by_visit = day.isna() & (visitn > 0) & (visitn <= items.visitn)
+    chosen = ~is_baseline & (by_day | by_visit).to_numpy() & crossed(aval, baseline).to_numpy()
     found = records[chosen].assign(onset_day=day[chosen], crossed_value=aval[chosen], base_value=baseline[chosen])
     out: dict[str, str] = {}
     for row in found.sort_values("onset_day").itertuples(index=False):
         if row.USUBJID not in out:
-            out[row.USUBJID] = f"{row.DATASET if hasattr(row, 'DATASET') else 'BDS'} {code} {row.AVISIT} " \
-                               f"(day {row.onset_day:g}): {describe(row.crossed_value, row.base_value)}"
+            when = "day unknown" if pd.isna(row.onset_day) else f"day {row.onset_day:g}"
+            out[row.USUBJID] = f"{getattr(row, 'DATASET', 'BDS')} {code} {row.AVISIT} ({when}): " \
+                               f"{describe(row.crossed_value, row.base_value)}"
     return out
 
 
@@ -475,7 +483,7 @@ def criss_summary(study: Study, *, visit: str | None = None, population_flag: st
     ['improved', 'probability', 'worsened', 'no result']
     """
     visits = [visit] if visit is not None else criss_visits(study)
-    patients = [criss(study, visit=v, population_flag=population_flag) for v in visits]
+    patients = {v: criss(study, visit=v, population_flag=population_flag) for v in visits}
     return _summary(study, patients, "ACR CRISS", total, confidence)
 
 
@@ -493,7 +501,7 @@ def revised_criss_summary(study: Study, *, visit: str | None = None, percent: fl
     'revised CRISS ≥ 20%'
     """
     visits = [visit] if visit is not None else criss_visits(study)
-    patients = [revised_criss(study, visit=v, percent=percent, population_flag=population_flag) for v in visits]
+    patients = {v: revised_criss(study, visit=v, percent=percent, population_flag=population_flag) for v in visits}
     return _summary(study, patients, f"revised CRISS ≥ {percent:g}%", total, confidence)
 
 
@@ -516,14 +524,14 @@ def _category_patients(table: pd.DataFrame, category: str) -> pd.Series:
     raise AnalysisError(f"Unknown category {category!r}; the categories are: {', '.join(CATEGORIES)}.")
 
 
-def _summary(study: Study, patients: list[pd.DataFrame], index: str, total: bool,
+def _summary(study: Study, patients: dict[str, pd.DataFrame], index: str, total: bool,
              confidence: float) -> pd.DataFrame:
-    with_probability = bool(patients) and "probability" in patients[0].columns
+    """The cohort table of per-patient tables by visit."""
+    with_probability = index == "ACR CRISS"
     categories = [c for c in CATEGORIES if with_probability or c != "probability"]
     rows = []
-    for table in patients:
-        visit = str(table["visit"].iloc[0]) if len(table) else ""
-        visitn = _visitn(study, visit) if len(table) else np.nan
+    for visit, table in patients.items():
+        visitn = _visitn(study, visit)
         for category in categories:
             counted = _category_patients(table, category)
             label = f"{CATEGORIES[category]} ({index})" if category == "improved" else CATEGORIES[category]
@@ -546,7 +554,7 @@ def _summary(study: Study, patients: list[pd.DataFrame], index: str, total: bool
     low, high = exact_ci(summary["subjects"], summary["denominator"], confidence)
     improved = (summary["category"] == "improved").to_numpy()
     summary["ci_low"], summary["ci_high"] = np.where(improved, low, np.nan), np.where(improved, high, np.nan)
-    notes = list(dict.fromkeys(n for t in patients for n in t.attrs.get("notes", [])))
+    notes = list(dict.fromkeys(n for t in patients.values() for n in t.attrs.get("notes", [])))
     return with_conventions(
         summary[columns], *notes,
         f"Improved: n/N (%), N the patients with a result; {confidence:.0%} CI: exact (Clopper–Pearson). "
