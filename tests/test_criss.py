@@ -122,6 +122,11 @@ def test_probabilities_match_the_hand_computed_formula(table):
     for subject, probability in expected.items():
         assert table.at[subject, "probability"] == pytest.approx(probability, abs=1e-9), subject
     assert table.at["P09", "fvc_change"] == -16 and table.at["P02", "haqdi_change"] == pytest.approx(-0.0808)
+    from trialviz.tables.criss import criss_probability
+
+    changes = {"mrss": -8, "fvc": 3, "ptglobal": -1, "mdglobal": -2, "haqdi": -0.25}
+    # X = −5.54 + 6.48 + 0.63 + 0.40 + 0.88 + 0.8525 = 3.7025; 1/(1 + e^−3.7025) = 1/1.0246618 = 0.975932
+    assert criss_probability(changes) == pytest.approx(0.9759317709, abs=1e-9)
 
 
 def test_improved_at_0_6000_not_at_0_5999(table):
@@ -439,6 +444,7 @@ def test_explorer_shows_exports_and_drills_into_the_composite_response(bundled):
     assert panel.slot("trajectory").box.layout.display == "none"
     name, data = app.export("table", "csv")
     table = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    assert name.endswith(".csv")
     improved = table[(table["category"] == "improved") & (table["visit"] == "Month 12")]
     expected = trialviz.criss(bundled, visit="Month 12")
     assert improved["subjects"].sum() == 2 * int(expected["improved"].sum())  # each cohort, then the total

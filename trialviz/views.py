@@ -32,8 +32,15 @@ from great_tables import GT
 from trialviz import figures, tables
 from trialviz.errors import AnalysisError
 from trialviz.report.render import facts_gt, summary_gt
-from trialviz.report.tables import (baseline_gt, composite_gt, counting_gt, km_gt, listing_gt, responders_gt,
-                                    statistics_gt)
+from trialviz.report.tables import (
+    baseline_gt,
+    composite_gt,
+    counting_gt,
+    km_gt,
+    listing_gt,
+    responders_gt,
+    statistics_gt,
+)
 from trialviz.study import Study
 from trialviz.tables.criss import criss_patients, revised_criss_patients
 from trialviz.tables.populations import populations_patients

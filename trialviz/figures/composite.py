@@ -62,16 +62,16 @@ def criss_figure(study: Study, *, visits: tuple[str, ...] | None = None,
             fig.add_trace(go.Scatter(
                 x=rows["x"], y=rows["probability"], mode="markers",
                 name=text(study.cohort_label(cohort)) + (" — not improved by step 1" if worsened else ""),
-                marker=dict(color=colours[cohort], size=10, symbol="x" if worsened else "circle",
-                            line=dict(width=1, color="#ffffff")),
+                marker={"color": colours[cohort], "size": 10, "symbol": "x" if worsened else "circle",
+                            "line": {"width": 1, "color": "#ffffff"}},
                 **legend_entry(len(rows) > 0),
                 customdata=np.column_stack([rows["USUBJID"].astype(str), rows["step1"].astype(str),
                                             rows["visit"].astype(str)]) if len(rows) else None,
                 hovertemplate=f"<b>%{{customdata[0]}}</b><br>{text(cohort)}, %{{customdata[2]}}<br>"
                               f"Probability of improvement %{{y:.3f}}{detail}<extra></extra>"))
-    fig.add_hline(y=IMPROVED_AT, line=dict(color="#6b7280", dash="dash", width=1))
+    fig.add_hline(y=IMPROVED_AT, line={"color": "#6b7280", "dash": "dash", "width": 1})
     fig.add_annotation(xref="paper", x=1, y=IMPROVED_AT, yanchor="bottom", xanchor="right", showarrow=False,
-                       text=f"improved: ≥ {IMPROVED_AT:.2f}", font=dict(size=12, color="#4b5563"))
+                       text=f"improved: ≥ {IMPROVED_AT:.2f}", font={"size": 12, "color": "#4b5563"})
     no_result = int(table["probability"].isna().sum())
     apply_layout(fig, study, "ACR CRISS: each patient's probability of improvement",
                  [f"One point per patient; crosses at 0: not improved by step 1. {len(drawn):,} points"
@@ -80,10 +80,10 @@ def criss_figure(study: Study, *, visits: tuple[str, ...] | None = None,
                  height=480)
     fig.update_layout(
         showlegend=True,
-        xaxis=dict(tickmode="array", tickvals=list(slot.values()),
-                   ticktext=[f"{text(study.cohort_label(c))}<br>{text(v)}" for v, c in slot], title=None, showgrid=False,
-                   range=[-0.6, max(len(slot) - 0.4, 0.6)], zeroline=False),
-        yaxis=dict(title="Probability of improvement", range=[-0.05, 1.05]),
-        meta={"visits": chosen, "patients": int(len(drawn)), "no_result": no_result},
+        xaxis={"tickmode": "array", "tickvals": list(slot.values()),
+                   "ticktext": [f"{text(study.cohort_label(c))}<br>{text(v)}" for v, c in slot], "title": None, "showgrid": False,
+                   "range": [-0.6, max(len(slot) - 0.4, 0.6)], "zeroline": False},
+        yaxis={"title": "Probability of improvement", "range": [-0.05, 1.05]},
+        meta={"visits": chosen, "patients": len(drawn), "no_result": no_result},
     )
     return fig

@@ -18,7 +18,7 @@ Where the items are is the study file's ``[composites.criss]`` (:class:`~trialvi
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -51,25 +51,28 @@ CRITERIA = {"renal": "new scleroderma renal crisis", "fvc": "FVC decline",
 Index = Literal["criss", "revised"]
 
 
-def criss_probability(changes: dict[str, float] | pd.DataFrame) -> float | pd.Series:
+def criss_probability(changes: Mapping[str, float]) -> float:
     """Step 2 of the ACR CRISS: the predicted probability of improvement from the five changes.
 
     Parameters
     ----------
     changes
-        Change from baseline (visit minus baseline) of each core item (:data:`~trialviz.study.CRISS_ITEMS`):
-        a mapping of numbers, or a DataFrame with a column per item.
+        Change from baseline (visit minus baseline) of each core item (:data:`~trialviz.study.CRISS_ITEMS`).
 
     Examples
     --------
     >>> from trialviz.tables.criss import criss_probability
     >>> round(criss_probability({"mrss": -10, "fvc": 0, "ptglobal": 0, "mdglobal": 0, "haqdi": 0}), 4)
-    0.9311
+    0.9282
     """
     x = INTERCEPT + sum(COEFFICIENTS[item] * changes[item] for item in CRISS_ITEMS)
-    if isinstance(x, pd.Series):
-        return 1 / (1 + np.exp(-x))
     return 1 / (1 + math.exp(-x))
+
+
+def _probabilities(changes: pd.DataFrame) -> pd.Series:
+    """:func:`criss_probability` of every row of a frame with a column per core item (missing where one is)."""
+    x = INTERCEPT + sum(COEFFICIENTS[item] * changes[item] for item in CRISS_ITEMS)
+    return 1 / (1 + np.exp(-x))
 
 
 @dataclass(frozen=True)
@@ -333,8 +336,7 @@ def criss(study: Study, *, visit: str, population_flag: str | None = None) -> pd
     mapping = criss_mapping(study)
     items = _items(study, mapping, visit, population_flag)
     met, where, not_checked = _step1(study, mapping, items, population_flag)
-    probability = criss_probability(items.change)
-    probability = probability.where(items.change.notna().all(axis=1))
+    probability = _probabilities(items.change).where(items.change.notna().all(axis=1))
     worsened = met != ""
     probability[worsened] = 0.0
     improved = pd.array([pd.NA if pd.isna(p) else bool(p >= IMPROVED_AT) for p in probability], dtype="boolean")
