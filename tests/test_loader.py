@@ -20,7 +20,8 @@ def test_bundled_study_loads_with_metadata(bundled):
     assert bundled.meta.study_id == "NCT02213705"
     assert bundled.n_subjects == 20
     assert [c.value for c in bundled.cohorts] == ["MSC 1×10⁶/kg", "MSC 3×10⁶/kg"]
-    assert [e.paramcd for e in bundled.endpoints] == ["MRSS", "FVCPP", "DLCOPP", "HAQDI", "PTGLOBAL", "MDGLOBAL", "LVEF"]
+    assert [e.paramcd for e in bundled.endpoints] == ["MRSS", "FVCPP", "DLCOPP", "HAQDI", "PTGLOBAL", "MDGLOBAL",
+                                                      "LVEF"]
     mrss = bundled.endpoint("MRSS")
     assert (mrss.valid_range, mrss.better, mrss.mcid, mrss.unit) == ((0.0, 51.0), "lower", 5.0, "points")
     assert bundled.endpoint("DLCOPP").mcid is None

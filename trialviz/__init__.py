@@ -10,15 +10,36 @@ tables of a trial report and draw plotly figures; :class:`trialviz.Explorer` is 
 
 from importlib.metadata import PackageNotFoundError, version
 
-from trialviz.errors import (AnalysisError, Problem, StudyConfigError, StudyFileError, TrialvizError,
-                             ValidationError)
+from trialviz.errors import AnalysisError, Problem, StudyConfigError, StudyFileError, TrialvizError, ValidationError
 from trialviz.filters import SubjectFilter, filter_study
 from trialviz.io import load_study
 from trialviz.study import Cohort, Endpoint, Study
-from trialviz.tables import (ae_grade, ae_overview, ae_period, ae_soc_pt, analysis_records, ancova, baseline_table,
-                             category_summary, criss, criss_summary, endpoint_summary, endpoint_tests, followup, followup_summary,
-                             grouped_by, kaplan_meier, km_medians, logrank, populations, primary_endpoint_table, published_facts, responders,
-                             revised_criss, revised_criss_summary)
+from trialviz.tables import (
+    ae_grade,
+    ae_overview,
+    ae_period,
+    ae_soc_pt,
+    analysis_records,
+    ancova,
+    baseline_table,
+    category_summary,
+    criss,
+    criss_summary,
+    endpoint_summary,
+    endpoint_tests,
+    followup,
+    followup_summary,
+    grouped_by,
+    kaplan_meier,
+    km_medians,
+    logrank,
+    populations,
+    primary_endpoint_table,
+    published_facts,
+    responders,
+    revised_criss,
+    revised_criss_summary,
+)
 
 try:
     __version__ = version("trialviz")
@@ -26,9 +47,9 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0.0.0"
 
 __all__ = [
-    "AnalysisError", "Cohort", "Endpoint", "Problem", "Study", "StudyConfigError", "StudyFileError",
-    "SubjectFilter", "TrialvizError", "ValidationError", "__version__", "ae_grade", "ae_overview", "ae_period",
-    "ae_soc_pt", "analysis_records", "ancova", "baseline_table", "category_summary", "criss", "criss_summary", "endpoint_summary",
+    "AnalysisError", "Cohort", "Endpoint", "Problem", "Study", "StudyConfigError", "StudyFileError", "SubjectFilter",
+    "TrialvizError", "ValidationError", "__version__", "ae_grade", "ae_overview", "ae_period", "ae_soc_pt",
+    "analysis_records", "ancova", "baseline_table", "category_summary", "criss", "criss_summary", "endpoint_summary",
     "endpoint_tests", "filter_study", "followup", "followup_summary", "grouped_by", "kaplan_meier", "km_medians",
     "load_study", "logrank", "populations", "primary_endpoint_table", "published_facts", "responders",
     "revised_criss", "revised_criss_summary",

@@ -486,8 +486,8 @@ def report_table(name: str, study: Study, *args: Any, title: str | None = None, 
     ----------
     name
         ``populations``, ``baseline``, ``endpoint-summary``, ``endpoint-tests``, ``ancova``, ``responders``,
-        ``criss``, ``revised-criss``, ``ae-overview``, ``ae-soc-pt``, ``ae-grade``, ``ae-period``, ``primary-endpoint``, ``km`` or
-        ``published-facts``.
+        ``criss``, ``revised-criss``, ``ae-overview``, ``ae-soc-pt``, ``ae-grade``, ``ae-period``,
+        ``primary-endpoint``, ``km`` or ``published-facts``.
     study
         A (possibly filtered) study.
     *args, **options

@@ -8,5 +8,6 @@ from trialviz.figures.safety import ae_timeline_figure
 from trialviz.figures.survival import km_figure
 from trialviz.figures.trajectories import trajectory_figure
 
-__all__ = ["ae_timeline_figure", "category_figure", "criss_figure", "enrolment_figure", "km_figure", "patient_endpoints_figure",
-           "patient_timeline_figure", "responder_figure", "trajectory_figure", "waterfall_figure"]
+__all__ = ["ae_timeline_figure", "category_figure", "criss_figure", "enrolment_figure", "km_figure",
+           "patient_endpoints_figure", "patient_timeline_figure", "responder_figure", "trajectory_figure",
+           "waterfall_figure"]

@@ -81,8 +81,8 @@ def criss_figure(study: Study, *, visits: tuple[str, ...] | None = None,
     fig.update_layout(
         showlegend=True,
         xaxis={"tickmode": "array", "tickvals": list(slot.values()),
-                   "ticktext": [f"{text(study.cohort_label(c))}<br>{text(v)}" for v, c in slot], "title": None, "showgrid": False,
-                   "range": [-0.6, max(len(slot) - 0.4, 0.6)], "zeroline": False},
+               "ticktext": [f"{text(study.cohort_label(c))}<br>{text(v)}" for v, c in slot], "title": None,
+               "showgrid": False, "range": [-0.6, max(len(slot) - 0.4, 0.6)], "zeroline": False},
         yaxis={"title": "Probability of improvement", "range": [-0.05, 1.05]},
         meta={"visits": chosen, "patients": len(drawn), "no_result": no_result},
     )

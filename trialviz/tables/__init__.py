@@ -14,6 +14,6 @@ from trialviz.tables.subjects import followup, followup_summary
 from trialviz.tables.survival import kaplan_meier, km_medians, logrank
 
 __all__ = ["ae_grade", "ae_overview", "ae_period", "ae_soc_pt", "analysis_records", "ancova", "baseline_table",
-           "category_summary", "criss", "criss_summary", "endpoint_summary", "endpoint_tests", "followup", "followup_summary", "grouped_by",
-           "kaplan_meier", "km_medians", "logrank", "populations", "primary_endpoint_table", "published_facts", "responders",
-           "revised_criss", "revised_criss_summary"]
+           "category_summary", "criss", "criss_summary", "endpoint_summary", "endpoint_tests", "followup",
+           "followup_summary", "grouped_by", "kaplan_meier", "km_medians", "logrank", "populations",
+           "primary_endpoint_table", "published_facts", "responders", "revised_criss", "revised_criss_summary"]
