@@ -291,6 +291,16 @@ def _step1(study: Study, mapping: CrissMapping, items: _Items,
     return met, where, not_checked
 
 
+def _parts(study: Study, mapping: CrissMapping, visit: str, population_flag: str | None
+           ) -> tuple[_Items, pd.Series, pd.Series, list[str]]:
+    """The core items and step 1 at a visit, derived once per study for the ACR CRISS, the revised CRISS, their
+    cohort tables, figure and drill-downs (shared: callers never change them)."""
+    def compute() -> tuple[_Items, pd.Series, pd.Series, list[str]]:
+        items = _items(study, mapping, visit, population_flag)
+        return (items, *_step1(study, mapping, items, population_flag))
+    return study.derived(("criss parts", visit, population_flag), compute)
+
+
 def criss(study: Study, *, visit: str, population_flag: str | None = None) -> pd.DataFrame:
     """The ACR CRISS of every patient at one visit: the five core changes, step 1, the step-2 probability
     and whether the patient improved.
@@ -334,8 +344,7 @@ def criss(study: Study, *, visit: str, population_flag: str | None = None) -> pd
     20
     """
     mapping = criss_mapping(study)
-    items = _items(study, mapping, visit, population_flag)
-    met, where, not_checked = _step1(study, mapping, items, population_flag)
+    items, met, where, not_checked = _parts(study, mapping, visit, population_flag)
     probability = _probabilities(items.change).where(items.change.notna().all(axis=1))
     worsened = met != ""
     probability[worsened] = 0.0
@@ -415,8 +424,7 @@ def revised_criss(study: Study, *, visit: str, percent: float = 20, population_f
     if not percent > 0:
         raise AnalysisError(f"The revised CRISS's improvement must be a positive percentage, not {percent!r}.")
     mapping = criss_mapping(study)
-    items = _items(study, mapping, visit, population_flag)
-    met, where, not_checked = _step1(study, mapping, items, population_flag)
+    items, met, where, not_checked = _parts(study, mapping, visit, population_flag)
     table = items.subjects.assign(visit=visit)
     counted = pd.Series(0, index=items.change.index)
     unknown = pd.Series(0, index=items.change.index)
