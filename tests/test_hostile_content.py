@@ -31,6 +31,7 @@ from trialviz.app import Explorer
 from trialviz.app.explorer import STUDY_ENVIRONMENT_VARIABLE, TAB_KEYS, error_page
 from trialviz.figures import (
     ae_timeline_figure,
+    criss_figure,
     enrolment_figure,
     km_figure,
     patient_endpoints_figure,
@@ -41,6 +42,7 @@ from trialviz.figures import (
 )
 from trialviz.report.export import FORMULA_STARTS, to_csv_bytes, to_xlsx_bytes
 from trialviz.report.tables import as_html
+from trialviz.study import CRISS_ITEMS
 from trialviz.views import REPORTS, render_report
 
 SUBJECTS = {"S1": "<script>window.__pwned=1</script>", "S2": '<img src=x onerror="window.__pwned=2">',
@@ -108,6 +110,9 @@ def write_hostile_study(folder: Path) -> Path:
             .replace('value = "High"', f"value = {quoted(COHORTS['High'])}")
             .replace('name = "Score"', f"name = {quoted(ENDPOINT)}")
             .replace('unit = "points"', f"unit = {quoted(UNIT)}"))
+    # the one endpoint as all five CRISS items: the composite tables and figure show the hostile visit and labels
+    toml += "\n[composites.criss]\n" + "".join(f'{item} = "SCORE"\n' for item in CRISS_ITEMS) + \
+        f"renal_crisis_terms = [{quoted(TERMS['Pneumonia'])}]\n"
     (folder / "study.toml").write_text(toml, encoding="utf-8")
     return folder
 
@@ -216,6 +221,7 @@ FIGURES = {
     "Kaplan–Meier": lambda s: km_figure(s),
     "patient timeline": lambda s: patient_timeline_figure(s, SUBJECTS["S1"]),
     "patient endpoints": lambda s: patient_endpoints_figure(s, SUBJECTS["S1"]),
+    "composite response": lambda s: criss_figure(s),
 }
 
 

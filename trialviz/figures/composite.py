@@ -65,9 +65,10 @@ def criss_figure(study: Study, *, visits: tuple[str, ...] | None = None,
                 marker={"color": colours[cohort], "size": 10, "symbol": "x" if worsened else "circle",
                             "line": {"width": 1, "color": "#ffffff"}},
                 **legend_entry(len(rows) > 0),
-                customdata=np.column_stack([rows["USUBJID"].astype(str), rows["step1"].astype(str),
-                                            rows["visit"].astype(str)]) if len(rows) else None,
-                hovertemplate=f"<b>%{{customdata[0]}}</b><br>{text(cohort)}, %{{customdata[2]}}<br>"
+                # the identifier as it is (a click lists the patient); the texts drawn in the hover, escaped
+                customdata=np.column_stack([rows["USUBJID"].astype(str), rows["step1"].map(text),
+                                            rows["visit"].map(text)]) if len(rows) else None,
+                hovertemplate=f"<b>%{{customdata[0]}}</b><br>{text(study.cohort_label(cohort))}, %{{customdata[2]}}<br>"
                               f"Probability of improvement %{{y:.3f}}{detail}<extra></extra>"))
     fig.add_hline(y=IMPROVED_AT, line={"color": "#6b7280", "dash": "dash", "width": 1})
     fig.add_annotation(xref="paper", x=1, y=IMPROVED_AT, yanchor="bottom", xanchor="right", showarrow=False,
