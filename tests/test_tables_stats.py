@@ -268,3 +268,10 @@ def test_docstring_examples_run(module):
     name = module if module in ("views", "stats") or module.startswith("report") else f"tables.{module}"
     result = doctest.testmod(importlib.import_module(f"trialviz.{name}"), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_ancova_refuses_a_model_it_cannot_estimate(tiny):
+    # the four patients with a Week 4 value have AGE = BASE + 20 (30/10, 40/20, 50/30, 70/50): AGE adds nothing
+    # that the intercept and the baseline do not already give, so the model's coefficients are not unique
+    with pytest.raises(trialviz.AnalysisError, match="cannot be estimated.*4 patients.*AGE"):
+        trialviz.ancova(tiny, "SCORE", "Week 4", covariates=["AGE"])

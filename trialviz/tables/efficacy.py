@@ -316,6 +316,10 @@ def _ancova_cell(study: Study, param: str, visit: str, timepoint: str, at_visit:
     numeric = [c for c in covariates if c not in factor_names]
     factors_levels = {c: sorted(data[c].astype(str).unique()) for c in covariates if c in factor_names}
     design = _design(data, cohorts, reference, numeric, factors_levels)
+    if np.linalg.matrix_rank(design.to_numpy(dtype=float)) < design.shape[1]:
+        raise AnalysisError(f"ANCOVA of {param} at {at} cannot be estimated: among the {len(data)} patients with "
+                            f"values, a covariate ({', '.join(['baseline', *covariates])}) is constant or "
+                            "determined by the cohort or the other covariates.")
     fit = _ols(data[column], design)
     if fit.df_resid < 1:
         raise AnalysisError(f"ANCOVA of {param} at {at}: too few subjects ({len(data)}) for the model.")
