@@ -211,7 +211,7 @@ def test_drill_down_from_soc_pt_and_grade_rows(bundled):
     assert list(app.drill.patients.options) == sorted(events.loc[events["AEDECOD"] == "Pneumonia", "USUBJID"].unique())
     grades = app.panel("safety").slot("ae-grade").result.drop_duplicates("grade").reset_index(drop=True)
     app._on_row_click("ae-grade", int(grades.index[grades["grade"] == "4"][0]), 0)
-    worst = events.groupby("USUBJID")["AETOXGR"].max()
+    worst = events.groupby("USUBJID", observed=True)["AETOXGR"].max()
     assert list(app.drill.patients.options) == sorted(worst[worst == 4].index)
 
 
