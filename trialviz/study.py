@@ -149,6 +149,9 @@ class Conventions:
         "POSSIBLY RELATED", "PROBABLY RELATED", "DEFINITELY RELATED",
     )
     not_related_values: tuple[str, ...] = ("N", "NO", "NONE", "REMOTE", "UNLIKELY", "NOT RELATED")
+    disease_duration_unit: str = "months"
+    """The unit of ADSL's disease duration (``DURDIS``): months in CDISC's ADaM examples (the pilot's label is
+    "Duration of Disease (Months)"); a study file says ``"years"`` where it records years."""
     missing_values: tuple[str, ...] = ("NA", ".")
     """Unquoted CSV values that mean missing, besides an empty field: R's ``NA``, SAS's ``.`` (a quoted
     ``"NA"`` is always a value)."""

@@ -24,6 +24,7 @@ from trialviz.app.state import (
     CRISS_ENDPOINT,
     TERM_CHOICES,
     ViewState,
+    compare_choices,
     endpoint_choices,
     filter_code,
     onset_choices,
@@ -150,11 +151,12 @@ def safety_views(study: Study, view: Study, state: ViewState) -> TabViews:
         setup.append(f"view = restrict_events(view, onset=({state.onset[0]:g}, {high}))")
         imports.append("from trialviz.filters import restrict_events")
     terms = state.terms or 0.0
+    comparison: dict[str, Any] = {"compare": False} if state.compare is None else {"reference": state.compare}
     shown = {
         "ae-overview": Shown(VIEWS["ae-overview"].bind(title="Adverse events: overview by cohort")),
         "ae-timeline": Shown(VIEWS["ae-timeline"].bind()),
         "ae-soc-pt": Shown(VIEWS["ae-soc-pt"].bind(
-            **({"min_percent": terms} if terms else {}),
+            **({"min_percent": terms} if terms else {}), **comparison,
             title="Adverse events by system organ class and preferred term"
                   + (f" (terms in ≥ {terms:g}% of a cohort)" if terms else ""))),
         "ae-grade": Shown(VIEWS["ae-grade"].bind(title="Patients by worst grade of adverse event")),
@@ -301,7 +303,8 @@ class Slot:
             return "", []
         chosen = rows.iloc[row]
         cohorts = list(dict.fromkeys(table["cohort"]))
-        cohort = cohorts[column - 1] if 1 <= column <= len(cohorts) else None
+        position = (column - 1) // call.view.cells_per_cohort + 1 if column >= 1 else 0
+        cohort = cohorts[position - 1] if 1 <= position <= len(cohorts) else None
         label = str(chosen.get("label", " · ".join(str(chosen[k]) for k in keys))).strip()
         where = f"“{label}”" + (f", {study.cohort_label(cohort) if cohort != TOTAL else TOTAL}" if cohort else "")
         return where, call.patients(study, chosen.to_dict(), None if cohort == TOTAL else cohort)
@@ -466,9 +469,12 @@ class SafetyPanel(Panel):
                                               "figures of this tab count"), onset_choices(study))
         self.terms = Choice("terms", dropdown("Preferred terms", "360px", "Which preferred terms the table by system "
                                               "organ class and preferred term lists"), list(TERM_CHOICES))
+        self.compare = Choice("compare", dropdown("Compare", "420px", "p-values of the table by system organ class "
+                                                  "and preferred term: only when a comparison is asked for"),
+                              compare_choices(study), hidden_when_one=True)
         self.tte = Choice("tte", dropdown("Time to event", "420px"), tte_choices(study), hidden_when_empty=True,
                           hidden_when_one=True)
-        self.controls = [self.onset, self.terms, self.tte]
+        self.controls = [self.onset, self.terms, self.compare, self.tte]
 
 
 PATIENT_FIELDS = {"TRT01P": "Planned treatment", "TRT01A": "Actual treatment", "AGE": "Age", "SEX": "Sex",

@@ -1,0 +1,238 @@
+"""Presentation a clinician trusts at a glance (issue 18): report tables laid out as clinical study reports lay
+them out, checked on the rendered HTML and against plain-pandas recomputations."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import trialviz
+from trialviz.app import Explorer
+from trialviz.app.explorer import TAB_KEYS
+from trialviz.app.state import ViewState
+from trialviz.report.tables import as_html
+from trialviz.tables.common import TOTAL
+from trialviz.views import VIEWS
+
+
+def _stub_rows(html: str) -> list[tuple[str, str]]:
+    """(the th's style and class attributes, its text) of each row label of a rendered table."""
+    return [(style + " " + css, text) for style, css, text in
+            re.findall(r'<th (?:style="([^"]*)" )?scope="row"[^>]*class="([^"]*)">([^<]*)</th>', html)]
+
+
+# --- SOC → PT ---------------------------------------------------------------------------------------------------
+def test_soc_pt_classes_are_bold_headings_above_their_indented_terms(bundled):
+    call = VIEWS["ae-soc-pt"].bind(compare=False)
+    table = call.compute(bundled)
+    rows = _stub_rows(as_html(call.render(table, bundled)))
+    safety = bundled.subjects[bundled.subjects["SAFFL"].eq("Y")][["USUBJID", "TRT01A"]]
+    events = bundled.adverse_events
+    events = events[events["TRTEMFL"].eq("Y")].merge(safety, on="USUBJID")
+    classes = set(events["AEBODSYS"])
+    terms = set(events["AEDECOD"])
+    assert rows[0] == ("font-weight: bold; gt_row gt_left gt_stub", "Any adverse event")
+    for attributes, text in rows[1:]:
+        if text in classes:
+            assert "font-weight: bold" in attributes and "gt_indent" not in attributes, text
+        else:
+            assert text in terms and "gt_indent_2" in attributes and "bold" not in attributes, text
+    # every term sits under its own class; classes by decreasing patients over the cohorts (recounted here)
+    soc_of = events.drop_duplicates("AEDECOD").set_index("AEDECOD")["AEBODSYS"]
+    current = None
+    for _, text in rows[1:]:
+        if text in classes:
+            current = text
+        else:
+            assert soc_of[text] == current, text
+    patients = events.groupby(["AEBODSYS", "TRT01A"], observed=True)["USUBJID"].nunique().groupby("AEBODSYS", observed=True).sum()
+    shown_classes = [text for _, text in rows[1:] if text in classes]
+    assert [patients[c] for c in shown_classes] == sorted(patients, reverse=True)
+
+
+def test_soc_pt_p_values_only_when_a_comparison_is_asked_for(bundled):
+    plain = VIEWS["ae-soc-pt"].bind(compare=False)
+    table = plain.compute(bundled)
+    assert "p_value" not in table.columns
+    html = as_html(plain.render(table, bundled))
+    assert ">p: " not in html and "Fisher" not in html
+    compared = VIEWS["ae-soc-pt"].bind(reference="MSC 3×10⁶/kg")
+    html = as_html(compared.render(compared.compute(bundled), bundled))
+    assert "p: MSC 1×10⁶/kg vs MSC 3×10⁶/kg" in html and "unadjusted for the number of tests shown" in html
+
+
+def test_the_dashboard_compares_cohorts_only_on_request(bundled):
+    app = Explorer(bundled)
+    app.tabs.selected_index = TAB_KEYS.index("safety")
+    soc_pt = app.panel("safety").slot("ae-soc-pt")
+    assert app.control("compare").read() is None and ">p: " not in soc_pt.html.value
+    assert "p_value" not in soc_pt.result.columns
+    app.control("compare").choose("MSC 1×10⁶/kg")
+    assert "compare=MSC" in app.bridge.query and "reference='MSC 1×10⁶/kg'" in app.panel("safety").code
+    assert "p: MSC 3×10⁶/kg vs MSC 1×10⁶/kg" in soc_pt.html.value
+    state, ignored = ViewState.from_query("tab=safety&compare=Nobody")
+    assert Explorer(bundled, state).state.compare is None
+
+
+# --- worst grade ------------------------------------------------------------------------------------------------
+def _cells(html: str, label: str) -> list[str]:
+    """The body cells of the row labelled ``label``."""
+    row = re.search(rf">{re.escape(label)}</th>(.*?)</tr>", html, re.S)
+    assert row is not None, label
+    return re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1))
+
+
+def test_worst_grade_patients_and_events_in_separate_labelled_columns(bundled):
+    call = VIEWS["ae-grade"].bind()
+    html = as_html(call.render(call.compute(bundled), bundled))
+    assert html.count(">Patients by worst grade, n (%)</th>") == 3 and html.count(">Events of the grade</th>") == 3
+    assert "MSC 1×10⁶/kg (N = 10)</span>" in html  # the cohort spans its two columns
+    # recounted with plain pandas: treatment-emergent events of the safety population
+    safety = bundled.subjects[bundled.subjects["SAFFL"].eq("Y")][["USUBJID", "TRT01A"]]
+    events = bundled.adverse_events
+    events = events[events["TRTEMFL"].eq("Y")].merge(safety, on="USUBJID")
+    worst = events.groupby("USUBJID", observed=True)["AETOXGR"].max()
+    low = events[events["TRT01A"] == "MSC 1×10⁶/kg"]
+    n_low = int((safety["TRT01A"] == "MSC 1×10⁶/kg").sum())
+    for grade in (1, 3):
+        patients = int((worst[worst.index.isin(low["USUBJID"])] == grade).sum())
+        n_events = int((low["AETOXGR"] == grade).sum())
+        cells = _cells(html, f"Grade {grade}")
+        assert cells[:2] == [f"{patients} ({100 * patients / n_low:.1f}%)", str(n_events)], grade
+    any_grade = _cells(html, "Any grade")
+    assert any_grade[0] == f"{low['USUBJID'].nunique()} ({100 * low['USUBJID'].nunique() / n_low:.1f}%)"
+    assert any_grade[1] == str(len(low))
+    assert not re.search(r"\) \[\d+\]", html)  # no "0 (0.0%) [1]"
+
+
+def test_a_click_on_a_grade_row_events_cell_lists_that_cohorts_patients(bundled):
+    app = Explorer(bundled)
+    app.tabs.selected_index = TAB_KEYS.index("safety")
+    grades = app.panel("safety").slot("ae-grade").result.drop_duplicates("grade").reset_index(drop=True)
+    row = int(grades.index[grades["grade"] == "3"][0])
+    app._on_row_click("ae-grade", row, 4)  # cells: label, low patients, low events, high patients, high events
+    events = bundled.adverse_events
+    worst = events[events["TRTEMFL"].eq("Y")].groupby("USUBJID", observed=True)["AETOXGR"].max()
+    high = set(bundled.subjects.loc[bundled.subjects["TRT01A"] == "MSC 3×10⁶/kg", "USUBJID"])
+    assert list(app.drill.patients.options) == sorted(p for p in worst[worst == 3].index if p in high)
+
+
+# --- tests: each estimate named, with its CI; the Hodges–Lehmann shift -----------------------------------------
+def test_hodges_lehmann_shift_by_hand():
+    from trialviz.stats import hodges_lehmann_shift, mann_whitney_null_counts
+
+    # U of two samples of 5: 252 orderings; P(U ≤ 2) = (1 + 1 + 2)/252 ≤ 0.025 < P(U ≤ 3) = 7/252, so c = 3
+    assert mann_whitney_null_counts(5, 5)[:4].tolist() == [1, 1, 2, 3]
+    # the 25 differences (10…14) − (0…4) are 6…14 with multiplicities 1, 2, 3, 4, 5, 4, 3, 2, 1:
+    # the 13th (median) is 10, the 3rd 7 and the 23rd 13
+    assert hodges_lehmann_shift([10, 11, 12, 13, 14], [0, 1, 2, 3, 4]) == (10.0, 7.0, 13.0)
+    estimate, low, high = hodges_lehmann_shift([4, 6, 9], [1, 2])  # 10 orderings: 95% is out of reach
+    assert estimate == 4.5 and np.isnan(low) and np.isnan(high)
+
+
+def test_the_null_distribution_of_u_is_scipys_exact_one():
+    from scipy import stats
+
+    from trialviz.stats import mann_whitney_null_counts
+
+    rng = np.random.default_rng(18)
+    for m, n in ((3, 4), (7, 9), (12, 10)):
+        x, y = rng.normal(size=m), rng.normal(size=n) + 0.5
+        u = int(stats.mannwhitneyu(x, y, method="exact").statistic)
+        cumulative = np.cumsum(mann_whitney_null_counts(m, n))
+        expected = stats.mannwhitneyu(x, y, method="exact", alternative="less").pvalue  # P(U ≤ u)
+        assert cumulative[u] / cumulative[-1] == pytest.approx(expected)
+
+
+def test_tests_name_their_estimates_with_cis(bundled):
+    from scipy import stats
+
+    tests = trialviz.endpoint_tests(bundled, "MRSS", visit="Month 6")
+    between = tests[tests["reference"] != ""].iloc[0]
+    change = _changes(bundled, "MRSS", "Month 6")
+    x, y = change[between["cohort"]], change[between["reference"]]
+    assert between["estimate_of"] == "Hodges–Lehmann shift"
+    assert between["estimate"] == np.median(np.subtract.outer(x, y))  # the median of the pairwise differences
+    assert between["ci_low"] <= between["estimate"] <= between["ci_high"]
+    paired = tests[tests["test"].str.startswith("Paired")].iloc[0]
+    values = change[paired["cohort"]]
+    ci = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
+    assert paired["estimate_of"] == "Mean change" and (paired["ci_low"], paired["ci_high"]) == pytest.approx(ci)
+    signed = tests[tests["test"].str.startswith("Wilcoxon")].iloc[0]
+    assert signed["estimate_of"] == "Median change" and signed["estimate"] == np.median(change[signed["cohort"]])
+    html = as_html(VIEWS["endpoint-tests"].bind("MRSS", visit="Month 6").render(tests, bundled))
+    for text in ("Hodges–Lehmann shift", "Mean change", "Median change", "95% CI",
+                 "p-values are unadjusted for the number of tests shown."):
+        assert text in html
+    call = VIEWS["ancova"].bind("MRSS", "Month 6")
+    assert "Difference of LS means (change)" in as_html(call.render(call.compute(bundled), bundled))
+
+
+def _changes(study, param: str, visit: str) -> dict[str, np.ndarray]:
+    """Change from baseline at a visit per planned cohort, analysis records of the efficacy population."""
+    adsl = study.subjects[study.subjects["EFFFL"].eq("Y")][["USUBJID", "TRT01P"]]
+    data = study.measurements.merge(adsl, on="USUBJID")
+    data = data[(data["PARAMCD"] == param) & (data["AVISIT"] == visit) & data["ANL01FL"].eq("Y")
+                & data["CHG"].notna()]
+    return {str(c): part["CHG"].to_numpy(dtype=float) for c, part in data.groupby("TRT01P", observed=True)}
+
+
+# --- Table 1 ----------------------------------------------------------------------------------------------------
+def _group_lines(html: str, group: str) -> list[str]:
+    """The texts of the rows under a row group of a rendered table, up to the next group."""
+    start = html.index(f">{group}</th>")
+    following = html.find("gt_group_heading", start + 1)
+    block = html[start:following if following > 0 else len(html)]
+    return re.findall(r">([^<>]+)</t[hd]>", block)[1:]
+
+
+def test_table_one_has_units_integers_and_the_filters_words(bundled, pilot):
+    call = VIEWS["baseline"].bind()
+    html = as_html(call.render(call.compute(bundled), bundled))
+    itt = bundled.subjects[bundled.subjects["ITTFL"].eq("Y")]
+    ages = itt["AGE"].astype(int)
+    assert _group_lines(html, "Age (years)")[-4:] == [  # the cohorts' then the total's min–max, as integers
+        "Min–max", *[f"{part.min()}–{part.max()}" for _, part in ages.groupby(itt["TRT01P"], observed=True)],
+        f"{ages.min()}–{ages.max()}"]
+    women = int(itt["SEX"].eq("F").sum())
+    sex = _group_lines(html, "Sex")
+    assert sex[0] == "Women" and sex[sex.index("Men") - 1] == f"{women} ({100 * women / len(itt):.1f}%)"
+    assert "Disease duration (years)" in html  # the study file: disease_duration_unit = "years"
+    assert ">n</th>" not in html and ">F</th>" not in html  # no missing values: no n lines; no ADSL codes
+    pilot_html = as_html(call.render(call.compute(pilot), pilot))
+    assert "Disease duration (months)" in pilot_html and "Disease duration group (months)" in pilot_html
+    # the pilot's Table 1: integers (age) as integers; one patient without a BMI: "n (with a value)" there
+    assert re.search(r">Min–max</th>\s*<td[^>]*>\d+–\d+</td>", _block(pilot_html, "Age (years)"))
+
+
+def _block(html: str, group: str) -> str:
+    start = html.index(f">{group}</th>")
+    following = html.find("gt_group_heading", start + 1)
+    return html[start:following]
+
+
+def test_table_one_counts_values_only_where_some_are_missing(pilot):
+    call = VIEWS["baseline"].bind()
+    html = as_html(call.render(call.compute(pilot), pilot))
+    itt = pilot.subjects[pilot.subjects["ITTFL"].eq("Y")]
+    with_bmi = int(itt["BMIBL"].notna().sum())
+    assert with_bmi == len(itt) - 1  # the pilot's one patient without a baseline weight
+    bmi = _group_lines(html, "BMI at baseline (kg/m²)")
+    assert bmi[0] == "n (with a value)" and bmi[4] == str(with_bmi)  # after the three cohorts, the total
+    assert "n (with a value)" not in _group_lines(html, "Age (years)")
+
+
+# --- published facts --------------------------------------------------------------------------------------------
+def test_a_limit_is_consistent_with_and_an_equal_value_reproduced(bundled):
+    call = VIEWS["published-facts"].bind()
+    html = as_html(call.render(call.compute(bundled), bundled))
+    ages = bundled.subjects["AGE"]
+    row = re.search(r">Age at entry \(eligibility 18–70 years\)</td>(.*?)</tr>", html, re.S).group(1)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
+    assert cells[:3] == ["18; 70", f"{ages.min()}; {ages.max()}",
+                         "✔ consistent with the published limits"]
+    enrolled = re.search(r">Patients in the primary outcome analysis</td>(.*?)</tr>", html, re.S).group(1)
+    assert "✔ reproduced" in enrolled and "consistent" not in enrolled
