@@ -236,3 +236,24 @@ def test_a_limit_is_consistent_with_and_an_equal_value_reproduced(bundled):
                          "✔ consistent with the published limits"]
     enrolled = re.search(r">Patients in the primary outcome analysis</td>(.*?)</tr>", html, re.S).group(1)
     assert "✔ reproduced" in enrolled and "consistent" not in enrolled
+
+
+# --- a cohort the filters removed -------------------------------------------------------------------------------
+def test_a_cohort_the_filters_removed_is_no_column(bundled, pilot):
+    low = "MSC 1×10⁶/kg"
+    view = trialviz.filter_study(bundled, cohorts=["MSC 3×10⁶/kg"])
+    assert view.cohort_values() == ["MSC 3×10⁶/kg"]
+    for name in ("ae-overview", "ae-soc-pt", "ae-grade", "baseline", "populations"):
+        call = VIEWS[name].bind(**({"compare": False} if name == "ae-soc-pt" else {}))
+        table = call.compute(view)
+        assert low not in set(table["cohort"]), name
+        assert low not in as_html(call.render(table, view)) and "(N = 0)" not in as_html(call.render(table, view))
+    # a filter that leaves a cohort with nobody (the pilot's placebo arm, by its patients' ids) drops it too
+    placebo = pilot.subjects.loc[pilot.subjects["TRT01P"] == "Placebo", "USUBJID"]
+    others = trialviz.filter_study(pilot, subjects=sorted(set(pilot.subjects["USUBJID"]) - set(placebo)))
+    assert "Placebo" not in others.cohort_values() and len(others.cohort_values()) == 2
+    # the dashboard: no column, and a comparison with the removed cohort is dropped rather than failing
+    app = Explorer(bundled, ViewState(tab="safety", compare=low))
+    app.control("cohorts").boxes[low].value = False
+    soc_pt = app.panel("safety").slot("ae-soc-pt")
+    assert low not in soc_pt.html.value and ">p: " not in soc_pt.html.value and app.status.value == ""

@@ -218,6 +218,8 @@ class StudyMeta:
     ADTTE ``PARAMCD``): their names and whether they are efficacy analyses."""
     criss: CrissMapping | None = None
     """Where the ACR CRISS items are (study file ``[composites.criss]``); ``None`` when not declared."""
+    narrowed_from: StudyMeta | None = field(default=None, repr=False, compare=False)
+    """The metadata these were made from by leaving out the cohorts a filter removed (the rest is the same)."""
 
     @property
     def display_name(self) -> str:
@@ -300,7 +302,8 @@ class Study:
         (:func:`~trialviz.filters.restrict_events`) is a subset of none.
         """
         source = self._subset_of
-        return source if source is not None and source.meta is self.meta else None
+        same = source is not None and (source.meta is self.meta or self.meta.narrowed_from is source.meta)
+        return source if same else None
 
     def own_rows(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows of ``frame`` (a dataset of this study or of :attr:`subset_of`) that belong to this study's

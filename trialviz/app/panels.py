@@ -151,7 +151,9 @@ def safety_views(study: Study, view: Study, state: ViewState) -> TabViews:
         setup.append(f"view = restrict_events(view, onset=({state.onset[0]:g}, {high}))")
         imports.append("from trialviz.filters import restrict_events")
     terms = state.terms or 0.0
-    comparison: dict[str, Any] = {"compare": False} if state.compare is None else {"reference": state.compare}
+    # a comparison with a cohort the filters removed is no comparison (the table has no column of it)
+    compared = state.compare is not None and state.compare in view.cohort_values() and len(view.cohort_values()) > 1
+    comparison: dict[str, Any] = {"reference": state.compare} if compared else {"compare": False}
     shown = {
         "ae-overview": Shown(VIEWS["ae-overview"].bind(title="Adverse events: overview by cohort")),
         "ae-timeline": Shown(VIEWS["ae-timeline"].bind()),
