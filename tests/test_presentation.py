@@ -257,3 +257,131 @@ def test_a_cohort_the_filters_removed_is_no_column(bundled, pilot):
     app.control("cohorts").boxes[low].value = False
     soc_pt = app.panel("safety").slot("ae-soc-pt")
     assert low not in soc_pt.html.value and ">p: " not in soc_pt.html.value and app.status.value == ""
+
+
+# --- figures ----------------------------------------------------------------------------------------------------
+def test_kaplan_meier_numbers_at_risk_stand_under_the_ticks_and_curves_stop_at_last_follow_up(bundled, pilot):
+    from trialviz.figures import km_figure
+    from trialviz.tables.survival import default_times, time_to_event_records
+
+    for study in (bundled, pilot):
+        fig = km_figure(study)
+        data, _, _ = time_to_event_records(study, None)
+        ticks = default_times(float(data["time"].max()))
+        at_risk = [t for t in fig.data if t.mode == "text"]
+        assert len(at_risk) == len(study.cohort_values())
+        for axis in (fig.layout.xaxis, fig.layout.xaxis2):  # both axes tick exactly at the at-risk times
+            assert list(axis.tickvals) == ticks
+        for trace in at_risk:
+            assert list(trace.x) == ticks and trace.cliponaxis is False
+        # every cohort's row inside the at-risk axis range (no row cut off), in study order from the top
+        labels = [study.cohort_label(c) for c in study.cohort_values()]
+        assert list(fig.layout.yaxis2.categoryarray) == labels[::-1]
+        assert fig.layout.yaxis2.range[0] < 0 and fig.layout.yaxis2.range[1] > len(labels) - 1
+        curves = {t.name: max(t.x) for t in fig.data if t.mode == "lines" and t.showlegend is not False}
+        last = data.groupby("cohort", observed=True)["time"].max()
+        assert curves == {c: last[c] for c in study.cohort_values()}  # each curve ends at its own last time
+        bands = [t for t in fig.data if t.fill == "toself"]
+        assert all(b.line.dash == "dot" and b.line.width > 0 for b in bands)  # edges seen where bands overlap
+
+
+def _rotated_title_fits(fig, axis) -> bool:
+    """Whether a y-axis title (rotated, ~0.6 em a character) fits along its plot area's height."""
+    plot = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    span = (axis.domain[1] - axis.domain[0]) if axis.domain else 1.0
+    title = axis.title.text or ""
+    return len(title) * 0.6 * 14 <= plot * span
+
+
+def test_axis_titles_fit_beside_their_plots_below_the_title_block(bundled, pilot):
+    from trialviz import figures
+    from trialviz.figures.style import FIRST_LINE_OFFSET, TITLE_LINE
+
+    made = [figures.enrolment_figure(bundled), figures.enrolment_figure(pilot),
+            figures.waterfall_figure(bundled, "MRSS", "Month 12"), figures.km_figure(bundled),
+            figures.km_figure(pilot), figures.ae_timeline_figure(bundled)]
+    for fig in made:
+        lines = fig.layout.title.text.count("<br>") + 1
+        # plotly hangs the block from the middle of its first line: its top is half a line above the pad
+        block_end = fig.layout.title.pad.t - FIRST_LINE_OFFSET + TITLE_LINE * lines
+        assert fig.layout.margin.t >= block_end, fig.layout.title.text
+        assert fig.layout.title.yref == "container" and fig.layout.title.yanchor == "top"
+        assert _rotated_title_fits(fig, fig.layout.yaxis), fig.layout.title.text
+
+
+def test_the_simulated_mark_is_clear_of_plotlys_toolbar(bundled):
+    from trialviz import figures
+
+    for fig in (figures.km_figure(bundled), figures.waterfall_figure(bundled, "MRSS", "Month 12")):
+        mark = next(a for a in fig.layout.annotations if a.name == "simulated")
+        assert fig.layout.modebar.orientation == "v"  # the toolbar: a column at the right edge
+        # the mark ends left of that column (~28 px): the figure's right margin plus its shift
+        assert fig.layout.margin.r - mark.xshift >= 40 and mark.xanchor == "right"
+        # and above the title block, inside the top margin
+        assert mark.y == 1 and mark.yanchor == "top" and mark.yshift >= fig.layout.margin.t - 8
+
+
+def test_patient_timeline_rows_legend_and_notes(bundled, pilot):
+    from trialviz.figures import patient_timeline_figure
+
+    events = pilot.adverse_events
+    terms = events.groupby("USUBJID", observed=True)["AEDECOD"].nunique()
+    busiest = str(terms.idxmax())
+    fig = patient_timeline_figure(pilot, busiest)
+    rows = 2 + int(terms.max())  # follow-up, visits, one row per term
+    assert fig.layout.meta["rows"] == rows and fig.layout.yaxis.automargin is True
+    plot = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    assert plot >= 30 * rows  # a row of 30 px each, however many terms
+    assert "primary-endpoint window" not in fig.layout.title.text  # the pilot has none
+    age = int(pilot.subjects.set_index("USUBJID").at[busiest, "AGE"])
+    assert f"{age} years" in fig.layout.title.text and f"{age}.0" not in fig.layout.title.text
+    legend = {t.name: t for t in fig.data if len(t.x) == 1 and t.x[0] is None}
+    assert legend["Mild"].mode == "lines"  # a grade's bar, as drawn
+    bundled_fig = patient_timeline_figure(bundled, "MSC-SSC-001")
+    legend = {t.name: t for t in bundled_fig.data if len(t.x) == 1 and t.x[0] is None}
+    serious = bundled.adverse_events.query("USUBJID == 'MSC-SSC-001'")["AESER"].eq("Y")
+    if serious.any():
+        assert legend["Serious"].marker.symbol == "diamond"
+    assert "shaded: primary-endpoint window" in bundled_fig.layout.title.text
+
+
+def test_a_waterfall_of_many_patients_has_no_per_patient_labels(pilot):
+    from trialviz.figures import waterfall_figure
+    from trialviz.figures.efficacy import LABELLED_BARS_UP_TO
+
+    fig = waterfall_figure(pilot, "ACTOT", "Week 24")
+    patients = fig.layout.meta["patients"]
+    assert patients > LABELLED_BARS_UP_TO
+    assert fig.layout.xaxis.showticklabels is False and not fig.layout.xaxis.tickvals
+    drawn = sorted(p for t in fig.data for p in t.customdata)
+    assert len(drawn) == patients  # every bar kept, the hover names its patient
+    assert all("%{customdata}" in t.hovertemplate for t in fig.data)
+
+
+def test_the_adverse_event_timeline_says_how_many_patients_it_does_not_draw(pilot):
+    from trialviz.figures import ae_timeline_figure
+
+    safety = pilot.subjects[pilot.subjects["SAFFL"].eq("Y")]
+    events = pilot.adverse_events
+    events = events[events["TRTEMFL"].eq("Y") & events["USUBJID"].isin(safety["USUBJID"])]
+    with_events = events["USUBJID"].nunique()
+    fig = ae_timeline_figure(pilot, max_patients=100)
+    assert len(fig.layout.meta["patients"]) == 100
+    assert fig.layout.meta["not_drawn"] == len(safety) - 100
+    assert (f"{with_events - 100:,} with events and {len(safety) - with_events:,} without not drawn"
+            in fig.layout.title.text)
+
+
+def test_long_tables_fold_and_the_adverse_event_timeline_scrolls(bundled, pilot):
+    from trialviz.app.panels import FOLDED_ABOVE_ROWS
+
+    app = Explorer(pilot, ViewState(tab="safety", terms=0.0))
+    safety = app.panel("safety")
+    soc_pt = safety.slot("ae-soc-pt").html.value
+    rows = soc_pt.count("<tr")
+    assert rows > FOLDED_ABOVE_ROWS and soc_pt.startswith("<details class='tv-section'><summary>")
+    assert f"({rows:,} rows: click to show)" in soc_pt
+    assert safety.slot("ae-grade").html.value.startswith("<details class='tv-section' open>")
+    assert "tv-scroll" in safety.slot("ae-timeline").box._dom_classes
+    small = Explorer(bundled, ViewState(tab="safety")).panel("safety").slot("ae-soc-pt").html.value
+    assert small.startswith("<details class='tv-section' open>")

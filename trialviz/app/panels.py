@@ -42,6 +42,8 @@ from trialviz.tables.common import TOTAL
 from trialviz.views import VIEWS, ViewCall
 
 NO_PATIENTS = "No patient matches the filters: widen them on the left."
+FOLDED_ABOVE_ROWS = 60
+"""A table of more rows than this shows folded (its title, a click away): a long tab stays short."""
 
 
 # --- what a tab shows: a pure function of the study and the state ----------------------------------------------
@@ -272,9 +274,16 @@ class Slot:
             self.note.value = f"<p class='tv-sub tv-unavailable'>{html.escape(reason)}</p>"
 
     def show_table(self, call: ViewCall, table: pd.DataFrame, study: Study) -> str:
+        """Show a computed table (a section that folds; folded when long) and return its report HTML."""
         content = as_html(call.render(table, study))
         drill = f" data-table='{self.name}'" if call.view.drill is not None else ""
-        self.html.value = f"<div class='tv-drill'{drill}>{content}</div>" if drill else content
+        body = f"<div class='tv-drill'{drill}>{content}</div>" if drill else content
+        rows = content.count("<tr")
+        folded = rows > FOLDED_ABOVE_ROWS
+        summary = html.escape(call.title) + (f" <span class='tv-sub'>({rows:,} rows: click to show)</span>"
+                                             if folded else "")
+        self.html.value = (f"<details class='tv-section'{'' if folded else ' open'}><summary>{summary}</summary>"
+                           f"{body}</details>")
         self._shown(call, table)
         return content
 
@@ -462,7 +471,7 @@ class EfficacyPanel(Panel):
 
 class SafetyPanel(Panel):
     title, key = "Safety", "safety"
-    slots = (("ae-overview", "tv-ae-overview"), ("ae-timeline", ""), ("ae-soc-pt", "tv-ae-soc-pt"),
+    slots = (("ae-overview", "tv-ae-overview"), ("ae-timeline", "tv-scroll"), ("ae-soc-pt", "tv-ae-soc-pt"),
              ("ae-grade", "tv-ae-grade"), ("km-figure", ""))
 
     def __init__(self, study: Study, context: PanelContext):
