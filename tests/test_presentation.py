@@ -385,3 +385,20 @@ def test_long_tables_fold_and_the_adverse_event_timeline_scrolls(bundled, pilot)
     assert "tv-scroll" in safety.slot("ae-timeline").box._dom_classes
     small = Explorer(bundled, ViewState(tab="safety")).panel("safety").slot("ae-soc-pt").html.value
     assert small.startswith("<details class='tv-section' open>")
+
+
+def test_the_patients_listing_speaks_clinicians_words_with_integer_days_and_grades(bundled, pilot):
+    from trialviz.app.panels import patient_summary_html
+
+    call = VIEWS["patient-events"].bind("MSC-SSC-001")
+    html = as_html(call.render(call.compute(bundled), bundled))
+    for label in ("Adverse event", "System organ class", "Onset (study day)", "Grade", "Serious"):
+        assert f">{label}</th>" in html, label
+    assert ">AEDECOD<" not in html and ">AETOXGR<" not in html
+    events = bundled.adverse_events.query("USUBJID == 'MSC-SSC-001'")
+    first_grade = int(events.sort_values("ASTDY", kind="stable")["AETOXGR"].iloc[0])
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html[html.index("<tbody"):])
+    assert str(first_grade) in cells and f"{first_grade}.0" not in cells
+    assert not any(re.fullmatch(r"-?\d+\.0", c) for c in cells)  # no "12.0" days or grades
+    subject = pilot.subjects.iloc[0]
+    assert f"Age: <b>{int(subject['AGE'])}</b>" in patient_summary_html(subject)

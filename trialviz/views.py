@@ -33,6 +33,7 @@ from trialviz import figures, tables
 from trialviz.errors import AnalysisError
 from trialviz.report.render import facts_gt, summary_gt
 from trialviz.report.tables import (
+    LISTING_LABELS,
     baseline_gt,
     composite_gt,
     counting_gt,
@@ -459,7 +460,7 @@ VIEWS: dict[str, View] = {view.name: view for view in (
          tables.published_facts, "trialviz.published_facts",
          render=lambda table, study, title: facts_gt(table, title=title)),
     View("patient-events", "Adverse events of the patient", patient_events, "patient_events",
-         render=lambda table, study, title: listing_gt(table, title=title),
+         render=lambda table, study, title: listing_gt(table, title=title, labels=LISTING_LABELS),
          imports="from trialviz.tables.safety import patient_events", in_report=False),
     _figure("enrolment", "Enrolment and treatment", figures.enrolment_figure),
     _figure("trajectory", "Endpoint over time", figures.trajectory_figure),

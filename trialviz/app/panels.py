@@ -504,6 +504,10 @@ def patient_summary_html(subject: pd.Series) -> str:
             shown = "–"
         elif column.endswith("DT"):
             shown = str(value)[:10]
+        elif isinstance(value, float) and value.is_integer():  # an age of 61.0 reads 61
+            shown = str(int(value))
+        elif column == "SEX":
+            shown = {"F": "woman", "M": "man"}.get(str(value), str(value))
         elif column == "DTHFL":
             shown = {"Y": "yes", "N": "no"}.get(str(value), str(value))
         else:

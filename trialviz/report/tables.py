@@ -287,9 +287,27 @@ def composite_gt(table: pd.DataFrame, study: Study, *, title: str) -> GT:
     return _finish(gt, table, "n/N (%) patients; exact 95% CI of the percentage of improvers.")
 
 
-def listing_gt(table: pd.DataFrame, *, title: str) -> GT:
-    """A listing (one row per record, the data's own columns) as a report table."""
-    shown = table.astype("string").fillna("")
+LISTING_LABELS = {"AEDECOD": "Adverse event", "AEBODSYS": "System organ class", "ASTDY": "Onset (study day)",
+                  "AENDY": "End (study day)", "AETOXGR": "Grade", "AESEV": "Severity", "AESER": "Serious",
+                  "AEREL": "Related to treatment", "AGE": "Age (years)"}
+"""A listing's columns in clinicians' words (the variable stays in the tidy table and the exports)."""
+
+
+def _listing_text(column: pd.Series) -> pd.Series:
+    """A listing column as text: whole numbers (days, grades, ages) as integers, Y/N as yes/no."""
+    numbers = pd.to_numeric(column, errors="coerce") if not pd.api.types.is_string_dtype(column) else None
+    if numbers is not None and numbers.notna().any() and (numbers.dropna() % 1 == 0).all():
+        return numbers.astype("Int64").astype("string").fillna("")
+    text = column.astype("string").fillna("")
+    return text.replace({"Y": "yes", "N": "no"}) if set(text.unique()) <= {"Y", "N", ""} else text
+
+
+def listing_gt(table: pd.DataFrame, *, title: str, labels: dict[str, str] | None = None) -> GT:
+    """A listing (one row per record) as a report table: columns named by ``labels`` (the data's own names
+    otherwise), whole numbers shown as integers."""
+    shown = pd.DataFrame({column: _listing_text(table[column]) for column in table.columns}, index=table.index)
+    if labels:
+        shown = shown.rename(columns={c: labels.get(str(c), str(c)) for c in shown.columns})
     return _finish(GT(shown, id=_table_id(title)).tab_header(title=title), table)
 
 
