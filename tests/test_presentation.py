@@ -3,6 +3,7 @@ them out, checked on the rendered HTML and against plain-pandas recomputations."
 
 from __future__ import annotations
 
+import io
 import re
 
 import numpy as np
@@ -402,3 +403,55 @@ def test_the_patients_listing_speaks_clinicians_words_with_integer_days_and_grad
     assert not any(re.fullmatch(r"-?\d+\.0", c) for c in cells)  # no "12.0" days or grades
     subject = pilot.subjects.iloc[0]
     assert f"Age: <b>{int(subject['AGE'])}</b>" in patient_summary_html(subject)
+
+
+# --- exports ----------------------------------------------------------------------------------------------------
+def test_a_tabs_export_holds_every_table_as_shown_and_raw_with_its_provenance(bundled):
+    import csv
+    import io
+
+    import openpyxl
+
+    from trialviz.filters import SubjectFilter
+
+    app = Explorer(bundled, ViewState(tab="safety", filter=SubjectFilter(sex=("F",))))
+    titles = [title for title, _, _ in app.panel("safety").exportable.tables]
+    assert len(titles) == 3  # overview, SOC → PT, worst grade
+    name, data = app.export("table", "csv")
+    assert name == "msc-ssc-safety-women.csv"  # the filters in the file name
+    text = data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    about = dict(rows[1:rows.index([])]) if [] in rows else {}
+    assert about["Filters"] == "women" and about["Tab"] == "Safety"
+    assert about["Population"] == 'Safety population (SAFFL = "Y"), by actual treatment (TRT01A).'
+    assert bundled.provenance.content_hash in about["Data"]
+    for title in titles:
+        assert [f"# Table: {title} — as shown"] in rows and [f"# Table: {title} — raw numbers"] in rows
+    # the overview as shown (rounded) and raw, recounted from the women's events with plain pandas
+    women = bundled.subjects[bundled.subjects["SEX"].eq("F") & bundled.subjects["SAFFL"].eq("Y")]
+    events = bundled.adverse_events
+    events = events[events["TRTEMFL"].eq("Y") & events["USUBJID"].isin(women["USUBJID"])]
+    low = women["TRT01A"].eq("MSC 1×10⁶/kg")
+    with_event = events.loc[events["USUBJID"].isin(women.loc[low, "USUBJID"]), "USUBJID"].nunique()
+    shown_at = rows.index(["# Table: Adverse events: overview by cohort — as shown"])
+    assert rows[shown_at + 1][1] == f"MSC 1×10⁶/kg (N = {int(low.sum())})"
+    assert rows[shown_at + 2][1].startswith(f"{with_event} ({100 * with_event / low.sum():.1f}%)")
+    raw_at = rows.index(["# Table: Adverse events: overview by cohort — raw numbers"])
+    header = rows[raw_at + 1]
+    first = dict(zip(header, rows[raw_at + 2]))
+    assert float(first["percent"]) == pytest.approx(100 * with_event / low.sum(), rel=1e-12)  # unrounded
+    name, data = app.export("table", "xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    assert name == "msc-ssc-safety-women.xlsx" and len(book.sheetnames) == 1 + len(titles)
+    assert book.sheetnames[0] == "About" and book["About"]["B4"].value == "women"
+
+
+def test_the_command_lines_csv_stays_tidy(bundled):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "trialviz", "table", "ae-grade"], capture_output=True, check=True,
+                            timeout=120)
+    table = pd.read_csv(io.BytesIO(result.stdout))
+    assert list(table.columns) == ["cohort", "grade", "subjects", "denominator", "percent", "events"]
+    assert not result.stdout.decode().startswith("about,")

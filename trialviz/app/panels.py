@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import ipywidgets as widgets
 import pandas as pd
 import plotly.graph_objects as go
+from great_tables import GT
 
 from trialviz.app.controls import Choice, Control, dropdown
 from trialviz.app.figure_widgets import ClickHandler, new_figure_widget, replace_figure, send_queued_messages
@@ -228,6 +229,8 @@ class Exportable:
 
     tables: list[tuple[str, pd.DataFrame, str]] = field(default_factory=list)
     figures: list[tuple[str, go.Figure]] = field(default_factory=list)
+    report_tables: list[GT] = field(default_factory=list)
+    """The report table of each of ``tables`` (its cells as shown, for the exports)."""
 
 
 class Slot:
@@ -245,6 +248,7 @@ class Slot:
         self.note = widgets.HTML()
         self.note.add_class("tv-view-note")
         self.figure: go.FigureWidget | None = None
+        self.report: GT | None = None
         self.call: ViewCall | None = None
         self.result: Any = None
         self.box.children = [self.note] if self.kind == "figure" else [self.html, self.note]
@@ -275,7 +279,8 @@ class Slot:
 
     def show_table(self, call: ViewCall, table: pd.DataFrame, study: Study) -> str:
         """Show a computed table (a section that folds; folded when long) and return its report HTML."""
-        content = as_html(call.render(table, study))
+        self.report = call.render(table, study)
+        content = as_html(self.report)
         drill = f" data-table='{self.name}'" if call.view.drill is not None else ""
         body = f"<div class='tv-drill'{drill}>{content}</div>" if drill else content
         rows = content.count("<tr")
@@ -386,6 +391,7 @@ class Panel:
         if slot.kind == "table":
             content = slot.show_table(call, result, on)
             exportable.tables.append((call.title, result, content))
+            exportable.report_tables.append(slot.report)
         else:
             slot.show_figure(call, result, self.context.figure_width, self._drill_into(slot))
             exportable.figures.append((slot.name, result))
