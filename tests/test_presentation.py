@@ -455,3 +455,42 @@ def test_the_command_lines_csv_stays_tidy(bundled):
     table = pd.read_csv(io.BytesIO(result.stdout))
     assert list(table.columns) == ["cohort", "grade", "subjects", "denominator", "percent", "events"]
     assert not result.stdout.decode().startswith("about,")
+
+
+# --- server output ----------------------------------------------------------------------------------------------
+def test_serve_prints_the_address_once_the_server_answers_and_logs_no_warning():
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    from trialviz.app.serve import READY_PROBE, free_port
+
+    port = free_port(8987)
+    server = subprocess.Popen([sys.executable, "-m", "trialviz", "serve", "--port", str(port), "--no-browser"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip())
+            if line.startswith("Open http://"):
+                # printed after the server answered: it answers now (a refusal of the probe is an answer)
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/{READY_PROBE}", timeout=10)
+                except urllib.error.HTTPError as answer:
+                    assert answer.code in (403, 404)  # a path it does not serve
+            if "Kernel pool of dashboard.ipynb is filled" in line and any(x.startswith("Open http") for x in lines):
+                break
+        assert any(x == f"Open http://127.0.0.1:{port}/ in a browser (Ctrl+C stops the server)." for x in lines), lines
+        printed = next(i for i, x in enumerate(lines) if x.startswith("Open http"))
+        assert any("Voilà is running at" in x for x in lines[:printed]), lines  # the server first, then the address
+        assert not [x for x in lines if "WARNING" in x or "Traceback" in x], lines
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
