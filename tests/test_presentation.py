@@ -494,3 +494,22 @@ def test_serve_prints_the_address_once_the_server_answers_and_logs_no_warning():
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
+
+
+# --- a study of 2,000 patients ----------------------------------------------------------------------------------
+def test_the_benchmark_generator_has_a_2000_patient_scale_that_the_views_handle(tmp_path):
+    from benchmarks.synthetic import SCALES, ensure_study
+    from trialviz.figures import ae_timeline_figure, waterfall_figure
+
+    assert SCALES["clinical"].subjects == 2_000
+    folder = ensure_study(tmp_path, "clinical", ("csv",))["csv"]
+    study = trialviz.load_study(folder)
+    assert study.n_subjects == 2_000 and len(study.cohort_values()) == 4
+    param = study.default_endpoint()
+    visit = study.default_visit(param)
+    waterfall = waterfall_figure(study, param, visit)
+    assert waterfall.layout.xaxis.showticklabels is False  # hundreds of bars: no per-patient labels
+    timeline = ae_timeline_figure(study)
+    safety = int(study.subjects["SAFFL"].eq("Y").sum())
+    assert timeline.layout.meta["not_drawn"] == safety - len(timeline.layout.meta["patients"])
+    assert "not drawn" in timeline.layout.title.text
