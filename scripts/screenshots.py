@@ -1,10 +1,12 @@
 """Screenshots of every dashboard tab in headless Chromium, as a clinician sees them.
 
     .venv/bin/python scripts/screenshots.py [--study FOLDER] [--name NAME] [--output DIR] [--tabs Overview,Safety]
+                                            [--full]
 
 Serves the study with ``trialviz serve`` (the bundled study by default), opens the dashboard in Debian's
-Chromium (``/usr/bin/chromium`` or ``$TRIALVIZ_CHROMIUM``) at 1400 × 1000 and writes ``NAME-TAB.png`` (the full
-page) per tab into ``docs/screenshots/`` by default: the README's screenshots are made with it.
+Chromium (``/usr/bin/chromium`` or ``$TRIALVIZ_CHROMIUM``) at 1400 × 1000 and writes ``NAME-TAB.png`` per tab
+(what the window shows; with ``--full`` the whole tab, however tall) into ``docs/screenshots/`` by default: the
+README's screenshots are made with it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def main() -> int:
     parser.add_argument("--name", default="bundled", help="file name prefix (default: bundled)")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--tabs", default=",".join(TABS))
+    parser.add_argument("--full", action="store_true", help="the whole tab, not the window")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -53,9 +56,10 @@ def main() -> int:
                 # the page scrolls inside the app's box: the tallest scrolling height is the page's
                 height = page.evaluate("document.querySelector('.tv-app').getBoundingClientRect().height + "
                                        "document.querySelector('.tv-app').getBoundingClientRect().top")
-                page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 16000)})
-                page.wait_for_timeout(1500)
-                page.screenshot(path=str(path), full_page=True)
+                if args.full:
+                    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 16000)})
+                    page.wait_for_timeout(1500)
+                page.screenshot(path=str(path))
                 page.set_viewport_size({"width": 1400, "height": 1000})
                 print(f"{path} ({height} px tall)")
             context.close()
