@@ -513,3 +513,13 @@ def test_the_benchmark_generator_has_a_2000_patient_scale_that_the_views_handle(
     safety = int(study.subjects["SAFFL"].eq("Y").sum())
     assert timeline.layout.meta["not_drawn"] == safety - len(timeline.layout.meta["patients"])
     assert "not drawn" in timeline.layout.title.text
+
+
+def test_the_soc_pt_table_sorts_by_frequency_or_alphabetically_on_request(bundled):
+    app = Explorer(bundled, ViewState(tab="safety"))
+    soc_pt = app.panel("safety").slot("ae-soc-pt")
+    assert app.control("order").read() == "frequency" and "order=" not in app.bridge.query
+    app.control("order").choose("alphabetical")
+    assert "order=alphabetical" in app.bridge.query and "sort='alphabetical'" in app.panel("safety").code
+    classes = [t for a, t in _stub_rows(soc_pt.html.value) if "bold" in a][1:]  # after "Any adverse event"
+    assert classes == sorted(classes) and len(classes) > 3

@@ -162,6 +162,7 @@ def safety_views(study: Study, view: Study, state: ViewState) -> TabViews:
         "ae-timeline": Shown(VIEWS["ae-timeline"].bind()),
         "ae-soc-pt": Shown(VIEWS["ae-soc-pt"].bind(
             **({"min_percent": terms} if terms else {}), **comparison,
+            **({"sort": state.order} if state.order not in (None, "frequency") else {}),
             title="Adverse events by system organ class and preferred term"
                   + (f" (terms in ≥ {terms:g}% of a cohort)" if terms else ""))),
         "ae-grade": Shown(VIEWS["ae-grade"].bind(title="Patients by worst grade of adverse event")),
@@ -489,9 +490,12 @@ class SafetyPanel(Panel):
         self.compare = Choice("compare", dropdown("Compare", "420px", "p-values of the table by system organ class "
                                                   "and preferred term: only when a comparison is asked for"),
                               compare_choices(study), hidden_when_one=True)
+        self.order = Choice("order", dropdown("Order", "300px", "Order of the classes and terms of the table by system "
+                                              "organ class and preferred term"),
+                            [("By decreasing frequency", "frequency"), ("Alphabetical", "alphabetical")])
         self.tte = Choice("tte", dropdown("Time to event", "420px"), tte_choices(study), hidden_when_empty=True,
                           hidden_when_one=True)
-        self.controls = [self.onset, self.terms, self.compare, self.tte]
+        self.controls = [self.onset, self.terms, self.compare, self.order, self.tte]
 
 
 PATIENT_FIELDS = {"TRT01P": "Planned treatment", "TRT01A": "Actual treatment", "AGE": "Age", "SEX": "Sex",

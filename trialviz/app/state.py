@@ -23,6 +23,8 @@ TABS = ("overview", "baseline", "efficacy", "safety", "patient")
 MEASURES = ("value", "change")
 POPULATION_FLAGS = ("EFFFL", "ITTFL", "FASFL", "SAFFL", "PPROTFL")
 ALL_ENROLLED = ""
+ORDERS = ("frequency", "alphabetical")
+"""Orders of the adverse-event table by class and term (:func:`trialviz.ae_soc_pt`'s ``sort``)."""
 TERM_CHOICES = (("All", 0.0), ("In ≥ 1% of a cohort", 1.0), ("In ≥ 5% of a cohort", 5.0),
                 ("In ≥ 10% of a cohort", 10.0))
 ALL_TERMS_UP_TO = 400
@@ -111,6 +113,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("onset", _range, _format_range),
     Setting("terms", _percent, lambda value: f"{value:g}"),
     Setting("compare"),
+    Setting("order", _one_of(ORDERS)),
     Setting("tte"),
     Setting("patient"),
 )
@@ -140,6 +143,9 @@ class ViewState:
     compare: str | None = None
     """The cohort the adverse-event table compares the others with (Fisher's exact test); ``None``: no
     comparison, no p-values (asked for, not shown by default: a p-value per term is a test per term)."""
+    order: str | None = None
+    """The order of the adverse-event table by class and term: ``"frequency"`` (decreasing, the default) or
+    ``"alphabetical"``."""
     tte: str | None = None
     """The time-to-event parameter (ADTTE ``PARAMCD``) of the Kaplan–Meier figure."""
     patient: str | None = None
@@ -359,7 +365,7 @@ def normalise(study: Study, state: ViewState) -> tuple[ViewState, list[str]]:
         compare = None
     normalised = replace(
         state, filter=replace(subject_filter, **criteria), endpoint=endpoint, visit=visit, timepoint=timepoint,
-        tte=tte, compare=compare,
+        tte=tte, compare=compare, order=state.order or ORDERS[0],
         population=default_population(study) if population is None else population, onset=onset,
         terms=default_terms(study) if terms is None else terms,
         tab=state.tab if state.tab in TABS else "overview")
