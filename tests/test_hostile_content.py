@@ -364,8 +364,8 @@ def test_dashboard_and_command_line_exports_are_neutralised(hostile, hostile_dir
         name, data = app.export("table", fmt)
         cells = ([c for row in csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")) for c in row]
                  if fmt == "csv" else
-                 [c for row in openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True)
-                  for c in row])
+                 [c for sheet in openpyxl.load_workbook(io.BytesIO(data)).worksheets
+                  for row in sheet.iter_rows(values_only=True) for c in row])
         assert "'=High" in cells and "=High" not in cells, name
     output = tmp_path / "soc.xlsx"
     for fmt in ("csv", "xlsx"):
