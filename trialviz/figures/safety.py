@@ -109,7 +109,7 @@ def ae_timeline_figure(study: Study, *, population_flag: str | None = None, trea
         ))
     apply_layout(fig, study, "Adverse events by study day of onset",
         ["Each row a patient with events; grey: follow-up from treatment (day 1) to last contact; diamond: "
-         "serious.", pop.note + note], plot_height=ROW_HEIGHT * len(rows) + 40)
+         "serious.", pop.note, note.strip()], plot_height=ROW_HEIGHT * len(rows) + 40)
     fig.update_layout(
         xaxis=dict(title="Study day of onset (day 1 = treatment)", zeroline=False),
         yaxis=dict(automargin=True, tickmode="array", tickvals=list(range(len(rows))), ticktext=labels_y,
