@@ -15,7 +15,6 @@ from trialviz.app import Explorer
 from trialviz.app.explorer import TAB_KEYS
 from trialviz.app.state import ViewState
 from trialviz.report.tables import as_html
-from trialviz.tables.common import TOTAL
 from trialviz.views import VIEWS
 
 
@@ -49,7 +48,8 @@ def test_soc_pt_classes_are_bold_headings_above_their_indented_terms(bundled):
             current = text
         else:
             assert soc_of[text] == current, text
-    patients = events.groupby(["AEBODSYS", "TRT01A"], observed=True)["USUBJID"].nunique().groupby("AEBODSYS", observed=True).sum()
+    by_cohort = events.groupby(["AEBODSYS", "TRT01A"], observed=True)["USUBJID"].nunique()
+    patients = by_cohort.groupby("AEBODSYS", observed=True).sum()
     shown_classes = [text for _, text in rows[1:] if text in classes]
     assert [patients[c] for c in shown_classes] == sorted(patients, reverse=True)
 
@@ -438,7 +438,7 @@ def test_a_tabs_export_holds_every_table_as_shown_and_raw_with_its_provenance(bu
     assert rows[shown_at + 2][1].startswith(f"{with_event} ({100 * with_event / low.sum():.1f}%)")
     raw_at = rows.index(["# Table: Adverse events: overview by cohort — raw numbers"])
     header = rows[raw_at + 1]
-    first = dict(zip(header, rows[raw_at + 2]))
+    first = dict(zip(header, rows[raw_at + 2], strict=True))
     assert float(first["percent"]) == pytest.approx(100 * with_event / low.sum(), rel=1e-12)  # unrounded
     name, data = app.export("table", "xlsx")
     book = openpyxl.load_workbook(io.BytesIO(data))

@@ -179,10 +179,10 @@ def baseline_gt(table: pd.DataFrame, study: Study, *, title: str = "Baseline cha
         group = str(part["label"].iloc[0])
         if category == "":
             d = _decimals(part.loc[part["statistic"].isin(["min", "max"]), "value"])
-            shown_lines = [("Mean (SD)", lambda s: f"{_num(s['mean'], d + 1)} ({_num(s['sd'], min(d + 2, 2))})"),
-                           ("Median (Q1–Q3)", lambda s: f"{_num(s['median'], d + 1)} ({_num(s['q1'], d + 1)}–"
-                                                        f"{_num(s['q3'], d + 1)})"),
-                           ("Min–max", lambda s: f"{_num(s['min'], d)}–{_num(s['max'], d)}")]
+            shown_lines = [("Mean (SD)", lambda s, d=d: f"{_num(s['mean'], d + 1)} ({_num(s['sd'], min(d + 2, 2))})"),
+                           ("Median (Q1–Q3)", lambda s, d=d: f"{_num(s['median'], d + 1)} ({_num(s['q1'], d + 1)}–"
+                                                             f"{_num(s['q3'], d + 1)})"),
+                           ("Min–max", lambda s, d=d: f"{_num(s['min'], d)}–{_num(s['max'], d)}")]
             if any(stats_by.loc[c, "n"] < sizes.get(c, 0) for c in cohorts):
                 shown_lines.insert(0, ("n (with a value)", lambda s: _num(s["n"], 0)))
             for name, make in shown_lines:
