@@ -1,6 +1,6 @@
 """A seeded, synthetic ADaM study of any size, for the performance benchmark (never a trial result).
 
-    .venv/bin/python -m benchmarks.synthetic OUTDIR [--scale full|smoke] [--formats parquet,csv,xpt]
+    .venv/bin/python -m benchmarks.synthetic OUTDIR [--scale full|clinical|smoke] [--formats parquet,csv,xpt]
 
 At the full scale it is a large pooled study: 20,000 subjects in 4 cohorts, 12 endpoints × 12 visits
 (2,880,000 BDS records), 200,000 adverse events and one time-to-event record per subject, written once
@@ -8,6 +8,10 @@ per format into ``OUTDIR/<format>/`` (``adsl``, ``adeff``, ``adae``, ``adtte`` a
 that each folder loads with ``trialviz.load_study(folder)`` exactly as a user's study would. The data are
 random draws with a plausible shape (cohort effects on the endpoints, missed visits, graded and
 serious events, censoring); they pass validation without a warning.
+
+The ``clinical`` scale is a large trial a clinician would open in the dashboard: 2,000 subjects in 4
+cohorts, 6 endpoints × 8 visits and 12,000 adverse events (the scale of issue 18's presentation checks:
+tables, figures and tabs that must stay readable far past a few dozen patients).
 
 A ``manifest.json`` records the parameters: :func:`ensure_study` reuses a folder whose manifest matches
 and writes it again otherwise.
@@ -50,6 +54,7 @@ class Scale:
 
 SCALES = {
     "full": Scale(subjects=20_000, cohorts=4, endpoints=12, visits=12, adverse_events=200_000),
+    "clinical": Scale(subjects=2_000, cohorts=4, endpoints=6, visits=8, adverse_events=12_000),
     "smoke": Scale(subjects=400, cohorts=4, endpoints=4, visits=6, adverse_events=4_000),
 }
 

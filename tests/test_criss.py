@@ -444,7 +444,9 @@ def test_explorer_shows_exports_and_drills_into_the_composite_response(bundled):
     assert panel.slot("criss-figure").figure is not None and "Improved (ACR CRISS)" in panel.slot("criss").html.value
     assert panel.slot("trajectory").box.layout.display == "none"
     name, data = app.export("table", "csv")
-    table = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    # the tab's export: a header block, then each table as shown and its raw numbers; the first raw block
+    raw = next(block for block in data.decode("utf-8-sig").split("\r\n\r\n") if "— raw numbers" in block)
+    table = pd.read_csv(io.StringIO(raw.split("\r\n", 1)[1]))
     assert name.endswith(".csv")
     improved = table[(table["category"] == "improved") & (table["visit"] == "Month 12")]
     expected = trialviz.criss(bundled, visit="Month 12")

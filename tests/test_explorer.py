@@ -257,12 +257,15 @@ def test_exports_hold_the_numbers_on_screen(bundled, tmp_path):
     app = Explorer(bundled)
     _open(app, "Safety")
     name, data = app.export("table", "csv")
-    table = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    blocks = data.decode("utf-8-sig").split("\r\n\r\n")
+    raw = next(b for b in blocks if b.startswith("# Table: Adverse events: overview by cohort — raw numbers"))
+    table = pd.read_csv(io.StringIO(raw.split("\r\n", 1)[1]))
     shown = trialviz.ae_overview(bundled)
     assert name.endswith(".csv") and table["events"].tolist() == shown["events"].tolist()
     name, data = app.export("table", "xlsx")
-    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
-    assert [c.value for c in sheet[1]][:3] == list(shown.columns[:3])
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["Adverse events- overview by coh"]
+    below = len(shown["category"].unique()) + 5  # title row, header, the rows as shown, blank rows, then raw
+    assert [c.value for c in sheet[below]][:3] == list(shown.columns[:3])
     name, data = app.export("report", "html")
     report = data.decode()
     assert "Adverse events: overview by cohort" in report and bundled.provenance.files[0].sha256 in report

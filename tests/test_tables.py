@@ -51,8 +51,7 @@ def test_single_value_has_no_sd_or_ci(tiny):
     table = trialviz.endpoint_summary(trialviz.filter_study(tiny, subjects=["S1"]), "SCORE")
     row = _row(table, measure="value", cohort="Low", visit="Week 4")
     assert row["n"] == 1 and row["mean"] == 6 and math.isnan(row["sd"]) and math.isnan(row["ci_low"])
-    empty = _row(table, measure="value", cohort="High", visit="Week 4")
-    assert empty["n"] == 0 and math.isnan(empty["mean"])
+    assert "High" not in set(table["cohort"])  # a cohort the filter removed is no part of the table
 
 
 def test_ae_overview_by_hand(tiny):

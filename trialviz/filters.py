@@ -90,7 +90,8 @@ class SubjectFilter:
         """A new study with only the matching subjects, in every dataset."""
         if self.is_empty:
             return study
-        return study.with_subjects(self.mask(study), self.describe(study))
+        view = study.with_subjects(self.mask(study), self.describe(study))
+        return _without_removed_cohorts(study, view)
 
     def describe(self, study: Study | None = None) -> str:
         """The filter in words, for table footnotes and report headers."""
@@ -182,6 +183,26 @@ def _baseline_values(data: pd.DataFrame, analysis_flag: str) -> dict[str | None,
         str(paramcd): part.droplevel("PARAMCD") for paramcd, part in values.groupby(level="PARAMCD", observed=True)}
     by_endpoint[None] = values.iloc[:0].droplevel("PARAMCD")
     return by_endpoint
+
+
+def _without_removed_cohorts(study: Study, view: Study) -> Study:
+    """``view`` without the cohorts its filter removed (every patient of theirs filtered out): a table of the
+    view has no column, and a figure no legend entry, of a cohort it has no patient of. A cohort the whole
+    study has no patient of stays (the study file declares it), and so does every cohort when no patient is
+    left (the view then says that nobody matches)."""
+    columns = [c for c in dict.fromkeys((study.conventions.efficacy_cohort, study.conventions.safety_cohort))
+               if c in study.subjects.columns]
+    if view.n_subjects == 0 or not columns:
+        return view
+
+    def present(subjects: pd.DataFrame) -> set[str]:
+        return {str(v) for column in columns for v in subjects[column].dropna().unique()}
+
+    before, after = present(study.subjects), present(view.subjects)
+    kept = tuple(c for c in study.meta.cohorts if c.value in after or c.value not in before)
+    if len(kept) == len(study.meta.cohorts):
+        return view
+    return replace(view, meta=replace(view.meta, cohorts=kept, narrowed_from=view.meta.narrowed_from or view.meta))
 
 
 def _require_column(study: Study, column: str) -> None:

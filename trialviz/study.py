@@ -149,6 +149,9 @@ class Conventions:
         "POSSIBLY RELATED", "PROBABLY RELATED", "DEFINITELY RELATED",
     )
     not_related_values: tuple[str, ...] = ("N", "NO", "NONE", "REMOTE", "UNLIKELY", "NOT RELATED")
+    disease_duration_unit: str = "months"
+    """The unit of ADSL's disease duration (``DURDIS``): months in CDISC's ADaM examples (the pilot's label is
+    "Duration of Disease (Months)"); a study file says ``"years"`` where it records years."""
     missing_values: tuple[str, ...] = ("NA", ".")
     """Unquoted CSV values that mean missing, besides an empty field: R's ``NA``, SAS's ``.`` (a quoted
     ``"NA"`` is always a value)."""
@@ -215,6 +218,8 @@ class StudyMeta:
     ADTTE ``PARAMCD``): their names and whether they are efficacy analyses."""
     criss: CrissMapping | None = None
     """Where the ACR CRISS items are (study file ``[composites.criss]``); ``None`` when not declared."""
+    narrowed_from: StudyMeta | None = field(default=None, repr=False, compare=False)
+    """The metadata these were made from by leaving out the cohorts a filter removed (the rest is the same)."""
 
     @property
     def display_name(self) -> str:
@@ -297,7 +302,8 @@ class Study:
         (:func:`~trialviz.filters.restrict_events`) is a subset of none.
         """
         source = self._subset_of
-        return source if source is not None and source.meta is self.meta else None
+        same = source is not None and (source.meta is self.meta or self.meta.narrowed_from is source.meta)
+        return source if same else None
 
     def own_rows(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows of ``frame`` (a dataset of this study or of :attr:`subset_of`) that belong to this study's

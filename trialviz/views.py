@@ -33,9 +33,11 @@ from trialviz import figures, tables
 from trialviz.errors import AnalysisError
 from trialviz.report.render import facts_gt, summary_gt
 from trialviz.report.tables import (
+    LISTING_LABELS,
     baseline_gt,
     composite_gt,
     counting_gt,
+    grade_gt,
     km_gt,
     listing_gt,
     responders_gt,
@@ -108,6 +110,8 @@ class View:
     """How ``trialviz table NAME`` computes it from its options; by default ``compute(study)``."""
     tidy: Tidy | None = None
     """Its long, tidy form for CSV; by default the table as computed."""
+    cells_per_cohort: int = 1
+    """How many cells of a report row each cohort has (the worst-grade table: patients, then events)."""
 
     def table_for(self, study: Study, options: Options) -> pd.DataFrame:
         """The table ``trialviz table NAME`` computes, with the command line's ``options``."""
@@ -373,8 +377,8 @@ def _tidy_km_with_medians(table: pd.DataFrame, study: Study, options: Options) -
 
 def _tidy_tests(table: pd.DataFrame, study: Study, options: Options) -> pd.DataFrame:
     renamed = table.rename(columns={"statistic": "test_statistic"})
-    columns = ["cohort", "reference", "param", "visit", "timepoint", "measure", "term", "n", "estimate", "se", "ci_low",
-               "ci_high", "df", "test_statistic", "p_value", "test"]
+    columns = ["cohort", "reference", "param", "visit", "timepoint", "measure", "term", "n", "estimate_of", "estimate",
+               "se", "ci_low", "ci_high", "df", "test_statistic", "p_value", "test"]
     return renamed[[c for c in columns if c in renamed.columns]].reset_index(drop=True)
 
 
@@ -432,10 +436,13 @@ VIEWS: dict[str, View] = {view.name: view for view in (
          render=_counting(["category"]), tidy=_counts(["category"]), drill=ae_overview_patients, drill_keys=("category",),
          drill_options=_EVENT_OPTIONS),
     View("ae-soc-pt", "Adverse events by system organ class and preferred term", tables.ae_soc_pt,
-         "trialviz.ae_soc_pt", render=_counting(["soc", "pt"]), tidy=_counts(["soc", "pt"]), drill=ae_soc_pt_patients,
+         "trialviz.ae_soc_pt", render=_counting(["soc", "pt"], outline="pt"), tidy=_counts(["soc", "pt"]),
+         drill=ae_soc_pt_patients,
          drill_keys=("soc", "pt"), drill_options=("category", *_EVENT_OPTIONS)),
     View("ae-grade", "Adverse events by worst grade", tables.ae_grade, "trialviz.ae_grade",
-         render=_counting(["grade"]), tidy=_counts(["grade"]), drill=ae_grade_patients, drill_keys=("grade",),
+         render=lambda table, study, title: grade_gt(table, study, title=title), tidy=_counts(["grade"]),
+         cells_per_cohort=2,
+         drill=ae_grade_patients, drill_keys=("grade",),
          drill_options=_EVENT_OPTIONS),
     View("ae-period", "Adverse events by onset period", tables.ae_period, "trialviz.ae_period",
          render=_by_period(), tidy=_counts(["period", "category"]), drill=ae_period_patients, drill_keys=("period", "category"),
@@ -454,7 +461,7 @@ VIEWS: dict[str, View] = {view.name: view for view in (
          tables.published_facts, "trialviz.published_facts",
          render=lambda table, study, title: facts_gt(table, title=title)),
     View("patient-events", "Adverse events of the patient", patient_events, "patient_events",
-         render=lambda table, study, title: listing_gt(table, title=title),
+         render=lambda table, study, title: listing_gt(table, title=title, labels=LISTING_LABELS),
          imports="from trialviz.tables.safety import patient_events", in_report=False),
     _figure("enrolment", "Enrolment and treatment", figures.enrolment_figure),
     _figure("trajectory", "Endpoint over time", figures.trajectory_figure),

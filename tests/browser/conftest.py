@@ -174,9 +174,10 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-TAB_MARKERS = {"Overview": ".tv-flow table", "Baseline": ".tv-baseline table", "Efficacy": ".tv-endpoint-summary table",
-               "Safety": ".tv-ae-overview table", "Patient": ".tv-patient-events"}
-"""An element each dashboard tab shows once it has been computed."""
+TAB_MARKERS = {"Overview": ".tv-flow .tv-section > summary", "Baseline": ".tv-baseline .tv-section > summary",
+               "Efficacy": ".tv-endpoint-summary .tv-section > summary",
+               "Safety": ".tv-ae-overview .tv-section > summary", "Patient": ".tv-patient-events"}
+"""An element each dashboard tab shows once it has been computed (a table's title: a long table is folded)."""
 
 
 def open_dashboard(page, url: str) -> None:

@@ -145,12 +145,16 @@ def test_every_export_holds_the_numbers_on_screen(server, page, bundled):
         download = info.value
         files[button] = (download.suggested_filename, download.path().read_bytes())
     name, data = files["Table CSV"]
-    table = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
-    assert name.endswith(".csv") and table["events"].tolist() == shown["events"].tolist()
+    # the tab's export: a header block, then every table as shown and its raw numbers (the overview first)
+    raw = next(block for block in data.decode("utf-8-sig").split("\r\n\r\n") if "— raw numbers" in block)
+    table = pd.read_csv(io.StringIO(raw.split("\r\n", 1)[1]))
+    assert name == "msc-ssc-safety-all-patients.csv" and table["events"].tolist() == shown["events"].tolist()
     assert table["subjects"].tolist() == shown["subjects"].tolist()
-    sheet = openpyxl.load_workbook(io.BytesIO(files["Table XLSX"][1])).active
-    values = list(sheet.iter_rows(values_only=True))
-    assert list(values[0][:3]) == list(shown.columns[:3]) and len(values) == len(shown) + 1
+    book = openpyxl.load_workbook(io.BytesIO(files["Table XLSX"][1]))
+    assert book.sheetnames[0] == "About" and len(book.sheetnames) == 4  # about, then overview, SOC → PT, grade
+    values = list(book.worksheets[1].iter_rows(values_only=True))
+    raw_header = len(shown["category"].unique()) + 4  # title, header, the rows as shown, two blank rows
+    assert list(values[raw_header][:3]) == list(shown.columns[:3]) and len(values) == raw_header + len(shown) + 1
     assert files["Figure PNG"][1][:8] == b"\x89PNG\r\n\x1a\n"
     assert b"<svg" in files["Figure SVG"][1][:500] and "Adverse events by study day" in files["Figure SVG"][1].decode()
     assert b"Plotly.newPlot" in files["Figure HTML"][1]

@@ -16,9 +16,11 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any
 
 import ipywidgets as widgets
+import pandas as pd
 
 from trialviz.app.bridge import BrowserBridge
 from trialviz.app.exports import FIGURE_FORMATS, figure_bytes, view_report
@@ -30,8 +32,9 @@ from trialviz.app.source import STUDY_ENVIRONMENT_VARIABLE, StudySource  # noqa:
 from trialviz.app.state import ViewState, normalise
 from trialviz.errors import TrialvizError
 from trialviz.figures.style import cohort_colours
-from trialviz.report.export import to_csv_bytes, to_xlsx_bytes
+from trialviz.report.export import shown_table, tab_csv_bytes, tab_xlsx_bytes
 from trialviz.study import Study
+from trialviz.tables.common import conventions_of
 
 log = logging.getLogger(__name__)
 
@@ -381,6 +384,24 @@ class Explorer:
             self.status.value = ("<div class='tv-warning' role='status'>The export failed: an unexpected error "
                                  "occurred. The views shown are unchanged.</div>")
 
+    def export_header(self, tab: str, tables: list[pd.DataFrame]) -> list[tuple[str, str]]:
+        """What a tab's table export says about itself: the study, the tab, the filters, the population of each
+        table, the data's provenance (files and SHA-256) and when and with what it was made."""
+        from trialviz import __version__
+
+        meta, provenance = self.study.meta, self.study.provenance
+        header = [("Study", f"{meta.display_name}: {meta.title} ({meta.study_id})"), ("Tab", tab),
+                  ("Filters", self.view.filter_description or "all patients")]
+        header += [("Population", note) for note in _population_notes(tables)]
+        if meta.simulated:
+            header.append(("Simulated data", meta.simulation_note))
+        header.append(("Data", f"{provenance.location} (content hash {provenance.content_hash})"))
+        header += [("Data file", f"{f.name}: {f.dataset}, {f.rows} records, SHA-256 {f.sha256}")
+                   for f in provenance.files]
+        created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        header.append(("Exported", f"{created} with trialviz {__version__}"))
+        return header
+
     def export(self, kind: str, fmt: str) -> tuple[str, bytes]:
         """Build the file for an export button of the visible tab and send it to the browser as a download."""
         index = self.tabs.selected_index or 0
@@ -392,9 +413,12 @@ class Explorer:
         if kind == "table":
             if not exportable.tables:
                 raise TrialvizError("this tab has no table to export.")
-            name, table, _ = exportable.tables[0]
-            data = to_csv_bytes(table) if fmt == "csv" else to_xlsx_bytes(table, name)
-            filename = f"{stem}-{_file_stem(name)}.{fmt}"
+            tables = [(name, shown_table(report), table) for (name, table, _), report in
+                      zip(exportable.tables, exportable.report_tables, strict=True)]
+            header = self.export_header(panel.title, [table for _, table, _ in exportable.tables])
+            data = tab_csv_bytes(header, tables) if fmt == "csv" else tab_xlsx_bytes(header, tables)
+            filters = _file_stem(self.view.filter_description or "all patients")[:80].strip("-")
+            filename = f"{stem}-{filters}.{fmt}"
             mime = "text/csv" if fmt == "csv" else \
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         elif kind == "figure":
@@ -409,6 +433,12 @@ class Explorer:
             filename, mime = f"{stem}-report.html", "text/html"
         self.bridge.download(filename, data, mime)
         return filename, data
+
+
+def _population_notes(tables: list[pd.DataFrame]) -> list[str]:
+    """The notes of the tables that say which population they count, each once."""
+    notes = [note for table in tables for note in conventions_of(table) if re.search(r"population \(", note)]
+    return list(dict.fromkeys(notes))
 
 
 def _file_stem(text: str) -> str:

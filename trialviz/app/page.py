@@ -28,6 +28,10 @@ STYLE = """
 .tv-drill-box { background: #eef2ff; border: 1px solid #6366f1; border-radius: 6px; padding: 6px 10px; margin: 4px 0; }
 .tv-drill table tbody td { cursor: pointer; }
 .tv-view { margin: 6px 0; }
+/* a section folds at its title; a tall figure (the adverse events of hundreds of patients) scrolls in its box */
+.tv-section > summary { cursor: pointer; font-weight: 600; font-size: 16px; padding: 4px 0; }
+.tv-section .gt_heading { display: none; }  /* the summary above is the title */
+.tv-scroll { max-height: 820px; overflow-y: auto !important; }
 .tv-code pre { background: #f3f4f6; padding: 10px; border-radius: 6px; font-size: 13px; white-space: pre-wrap; }
 .tv-listing { border-collapse: collapse; font-size: 13px; }
 .tv-listing td, .tv-listing th { border-bottom: 1px solid #e5e7eb; padding: 3px 8px; text-align: left; }

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import ipywidgets as widgets
 import pandas as pd
 import plotly.graph_objects as go
+from great_tables import GT
 
 from trialviz.app.controls import Choice, Control, dropdown
 from trialviz.app.figure_widgets import ClickHandler, new_figure_widget, replace_figure, send_queued_messages
@@ -24,6 +25,7 @@ from trialviz.app.state import (
     CRISS_ENDPOINT,
     TERM_CHOICES,
     ViewState,
+    compare_choices,
     endpoint_choices,
     filter_code,
     onset_choices,
@@ -41,6 +43,8 @@ from trialviz.tables.common import TOTAL
 from trialviz.views import VIEWS, ViewCall
 
 NO_PATIENTS = "No patient matches the filters: widen them on the left."
+FOLDED_ABOVE_ROWS = 60
+"""A table of more rows than this shows folded (its title, a click away): a long tab stays short."""
 
 
 # --- what a tab shows: a pure function of the study and the state ----------------------------------------------
@@ -150,11 +154,15 @@ def safety_views(study: Study, view: Study, state: ViewState) -> TabViews:
         setup.append(f"view = restrict_events(view, onset=({state.onset[0]:g}, {high}))")
         imports.append("from trialviz.filters import restrict_events")
     terms = state.terms or 0.0
+    # a comparison with a cohort the filters removed is no comparison (the table has no column of it)
+    compared = state.compare is not None and state.compare in view.cohort_values() and len(view.cohort_values()) > 1
+    comparison: dict[str, Any] = {"reference": state.compare} if compared else {"compare": False}
     shown = {
         "ae-overview": Shown(VIEWS["ae-overview"].bind(title="Adverse events: overview by cohort")),
         "ae-timeline": Shown(VIEWS["ae-timeline"].bind()),
         "ae-soc-pt": Shown(VIEWS["ae-soc-pt"].bind(
-            **({"min_percent": terms} if terms else {}),
+            **({"min_percent": terms} if terms else {}), **comparison,
+            **({"sort": state.order} if state.order not in (None, "frequency") else {}),
             title="Adverse events by system organ class and preferred term"
                   + (f" (terms in ≥ {terms:g}% of a cohort)" if terms else ""))),
         "ae-grade": Shown(VIEWS["ae-grade"].bind(title="Patients by worst grade of adverse event")),
@@ -222,6 +230,8 @@ class Exportable:
 
     tables: list[tuple[str, pd.DataFrame, str]] = field(default_factory=list)
     figures: list[tuple[str, go.Figure]] = field(default_factory=list)
+    report_tables: list[GT] = field(default_factory=list)
+    """The report table of each of ``tables`` (its cells as shown, for the exports)."""
 
 
 class Slot:
@@ -239,6 +249,7 @@ class Slot:
         self.note = widgets.HTML()
         self.note.add_class("tv-view-note")
         self.figure: go.FigureWidget | None = None
+        self.report: GT | None = None
         self.call: ViewCall | None = None
         self.result: Any = None
         self.box.children = [self.note] if self.kind == "figure" else [self.html, self.note]
@@ -268,9 +279,17 @@ class Slot:
             self.note.value = f"<p class='tv-sub tv-unavailable'>{html.escape(reason)}</p>"
 
     def show_table(self, call: ViewCall, table: pd.DataFrame, study: Study) -> str:
-        content = as_html(call.render(table, study))
+        """Show a computed table (a section that folds; folded when long) and return its report HTML."""
+        self.report = call.render(table, study)
+        content = as_html(self.report)
         drill = f" data-table='{self.name}'" if call.view.drill is not None else ""
-        self.html.value = f"<div class='tv-drill'{drill}>{content}</div>" if drill else content
+        body = f"<div class='tv-drill'{drill}>{content}</div>" if drill else content
+        rows = content.count("<tr")
+        folded = rows > FOLDED_ABOVE_ROWS
+        summary = html.escape(call.title) + (f" <span class='tv-sub'>({rows:,} rows: click to show)</span>"
+                                             if folded else "")
+        self.html.value = (f"<details class='tv-section'{'' if folded else ' open'}><summary>{summary}</summary>"
+                           f"{body}</details>")
         self._shown(call, table)
         return content
 
@@ -301,7 +320,8 @@ class Slot:
             return "", []
         chosen = rows.iloc[row]
         cohorts = list(dict.fromkeys(table["cohort"]))
-        cohort = cohorts[column - 1] if 1 <= column <= len(cohorts) else None
+        position = (column - 1) // call.view.cells_per_cohort + 1 if column >= 1 else 0
+        cohort = cohorts[position - 1] if 1 <= position <= len(cohorts) else None
         label = str(chosen.get("label", " · ".join(str(chosen[k]) for k in keys))).strip()
         where = f"“{label}”" + (f", {study.cohort_label(cohort) if cohort != TOTAL else TOTAL}" if cohort else "")
         return where, call.patients(study, chosen.to_dict(), None if cohort == TOTAL else cohort)
@@ -372,6 +392,7 @@ class Panel:
         if slot.kind == "table":
             content = slot.show_table(call, result, on)
             exportable.tables.append((call.title, result, content))
+            exportable.report_tables.append(slot.report)
         else:
             slot.show_figure(call, result, self.context.figure_width, self._drill_into(slot))
             exportable.figures.append((slot.name, result))
@@ -457,7 +478,7 @@ class EfficacyPanel(Panel):
 
 class SafetyPanel(Panel):
     title, key = "Safety", "safety"
-    slots = (("ae-overview", "tv-ae-overview"), ("ae-timeline", ""), ("ae-soc-pt", "tv-ae-soc-pt"),
+    slots = (("ae-overview", "tv-ae-overview"), ("ae-timeline", "tv-scroll"), ("ae-soc-pt", "tv-ae-soc-pt"),
              ("ae-grade", "tv-ae-grade"), ("km-figure", ""))
 
     def __init__(self, study: Study, context: PanelContext):
@@ -466,9 +487,15 @@ class SafetyPanel(Panel):
                                               "figures of this tab count"), onset_choices(study))
         self.terms = Choice("terms", dropdown("Preferred terms", "360px", "Which preferred terms the table by system "
                                               "organ class and preferred term lists"), list(TERM_CHOICES))
+        self.compare = Choice("compare", dropdown("Compare", "420px", "p-values of the table by system organ class "
+                                                  "and preferred term: only when a comparison is asked for"),
+                              compare_choices(study), hidden_when_one=True)
+        self.order = Choice("order", dropdown("Order", "300px", "Order of the classes and terms of the table by system "
+                                              "organ class and preferred term"),
+                            [("By decreasing frequency", "frequency"), ("Alphabetical", "alphabetical")])
         self.tte = Choice("tte", dropdown("Time to event", "420px"), tte_choices(study), hidden_when_empty=True,
                           hidden_when_one=True)
-        self.controls = [self.onset, self.terms, self.tte]
+        self.controls = [self.onset, self.terms, self.compare, self.order, self.tte]
 
 
 PATIENT_FIELDS = {"TRT01P": "Planned treatment", "TRT01A": "Actual treatment", "AGE": "Age", "SEX": "Sex",
@@ -487,6 +514,10 @@ def patient_summary_html(subject: pd.Series) -> str:
             shown = "–"
         elif column.endswith("DT"):
             shown = str(value)[:10]
+        elif isinstance(value, float) and value.is_integer():  # an age of 61.0 reads 61
+            shown = str(int(value))
+        elif column == "SEX":
+            shown = {"F": "woman", "M": "man"}.get(str(value), str(value))
         elif column == "DTHFL":
             shown = {"Y": "yes", "N": "no"}.get(str(value), str(value))
         else:

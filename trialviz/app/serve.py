@@ -31,15 +31,58 @@ from trialviz.paths import DASHBOARD_NOTEBOOK, VOILA_CONFIG_DIR, VOILA_TEMPLATE_
 
 
 def voila_command(port: int, *, open_browser: bool = False, ip: str = "127.0.0.1",
-                  extra: list[str] | None = None) -> list[str]:
-    """The Voilà command line that serves the dashboard."""
+                  extra: list[str] | None = None, notary_dir: str | Path | None = None) -> list[str]:
+    """The Voilà command line that serves the dashboard.
+
+    ``notary_dir``: a folder holding a notebook signature store in which the dashboard is signed
+    (:func:`trust_dashboard`): Voilà then finds it trusted instead of warning, and the user's own Jupyter
+    signature store is left alone. Kernels talk to the server over local sockets (IPC), not TCP, so that
+    ipykernel has no unencrypted TCP to warn about.
+    """
     return [
         sys.executable, "-m", "voila", str(DASHBOARD_NOTEBOOK),
         f"--port={port}", f"--Voila.ip={ip}",
         f"--Voila.config_file_paths={VOILA_CONFIG_DIR}",
         *([] if open_browser else ["--no-browser"]),
+        *([f"--NotebookNotary.data_dir={notary_dir}"] if notary_dir is not None else []),
+        "--KernelManager.transport=ipc",
         *(extra or []),
     ]
+
+
+def trust_dashboard(notary_dir: str | Path) -> None:
+    """Sign the dashboard notebook in a signature store of its own, in ``notary_dir`` (see :func:`voila_command`)."""
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    notebook = nbformat.read(DASHBOARD_NOTEBOOK, as_version=4)
+    notary = NotebookNotary(data_dir=str(notary_dir))
+    notary.sign(notebook)
+    notary.close()
+
+
+READY_PROBE = "trialviz-ready-probe"
+"""A path the server does not serve (it answers 403 or 404): asking for it renders no dashboard (which would take
+a kernel)."""
+
+
+def wait_until_answering(url: str, process: subprocess.Popen, *, timeout_s: float = 180.0) -> bool:
+    """Whether the server at ``url`` answers an HTTP request (any status; :data:`READY_PROBE` is asked for)
+    before ``timeout_s`` seconds, while ``process`` runs."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(url + READY_PROBE, timeout=5):
+                return True
+        except urllib.error.HTTPError:
+            return True  # it answered, with an error status: it is listening
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.25)
+    return False
 
 
 def dashboard_environment(study: str | Path | None) -> dict[str, str]:
@@ -76,12 +119,30 @@ def serve(study: str | Path | None = None, *, port: int | None = None, open_brow
 
     SIGTERM and SIGINT (Ctrl+C) stop Voilà, which shuts its kernels down, and are waited for.
     """
+    import tempfile
+    import webbrowser
+
     env = dashboard_environment(study)
     port = port or free_port()
     url = f"http://{'127.0.0.1' if ip in ('0.0.0.0', '') else ip}:{port}/"
-    print(f"trialviz dashboard on {env.get(STUDY_ENVIRONMENT_VARIABLE, 'the bundled MSC-SSc study')}")
-    print(f"Open {url} in a browser (Ctrl+C stops the server).", flush=True)
-    process = subprocess.Popen(voila_command(port, open_browser=open_browser, ip=ip), env=env)
+    print(f"trialviz dashboard on {env.get(STUDY_ENVIRONMENT_VARIABLE, 'the bundled MSC-SSc study')}: starting…",
+          flush=True)
+    notary = tempfile.TemporaryDirectory(prefix="trialviz-notary-")
+    trust_dashboard(notary.name)
+    # Voilà never opens a browser itself: trialviz opens it once the server answers, where there is one
+    process = subprocess.Popen(voila_command(port, ip=ip, notary_dir=notary.name), env=env)
+
+    def announce() -> None:
+        if not wait_until_answering(url, process):
+            return
+        print(f"Open {url} in a browser (Ctrl+C stops the server).", flush=True)
+        if open_browser:
+            try:
+                webbrowser.get().open(url)
+            except webbrowser.Error:
+                print("(No web browser found here to open it.)", flush=True)
+
+    threading.Thread(target=announce, name="trialviz-announce", daemon=True).start()
     kernels: list[psutil.Process] = []
 
     def stop(_signal: int, _frame: FrameType | None) -> None:
@@ -100,6 +161,7 @@ def serve(study: str | Path | None = None, *, port: int | None = None, open_brow
         # not one of them yet, and can outlive it (seen in CI: a kernel that failed to write its connection
         # file and never exited)
         _stop(kernels)
+        notary.cleanup()
 
 
 def _children(pid: int) -> list[psutil.Process]:

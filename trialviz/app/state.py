@@ -23,6 +23,8 @@ TABS = ("overview", "baseline", "efficacy", "safety", "patient")
 MEASURES = ("value", "change")
 POPULATION_FLAGS = ("EFFFL", "ITTFL", "FASFL", "SAFFL", "PPROTFL")
 ALL_ENROLLED = ""
+ORDERS = ("frequency", "alphabetical")
+"""Orders of the adverse-event table by class and term (:func:`trialviz.ae_soc_pt`'s ``sort``)."""
 TERM_CHOICES = (("All", 0.0), ("In ≥ 1% of a cohort", 1.0), ("In ≥ 5% of a cohort", 5.0),
                 ("In ≥ 10% of a cohort", 10.0))
 ALL_TERMS_UP_TO = 400
@@ -110,6 +112,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("timepoint"),
     Setting("onset", _range, _format_range),
     Setting("terms", _percent, lambda value: f"{value:g}"),
+    Setting("compare"),
+    Setting("order", _one_of(ORDERS)),
     Setting("tte"),
     Setting("patient"),
 )
@@ -136,6 +140,12 @@ class ViewState:
     """The safety tab's onset period (first and last study day); ``None``: any time."""
     terms: float | None = None
     """The adverse-event table's preferred terms: the least percentage of a cohort's patients (``0``: all)."""
+    compare: str | None = None
+    """The cohort the adverse-event table compares the others with (Fisher's exact test); ``None``: no
+    comparison, no p-values (asked for, not shown by default: a p-value per term is a test per term)."""
+    order: str | None = None
+    """The order of the adverse-event table by class and term: ``"frequency"`` (decreasing, the default) or
+    ``"alphabetical"``."""
     tte: str | None = None
     """The time-to-event parameter (ADTTE ``PARAMCD``) of the Kaplan–Meier figure."""
     patient: str | None = None
@@ -237,6 +247,12 @@ def onset_choices(study: Study) -> list[tuple[str, tuple[float, float] | None]]:
         periods.append((f"After the window (day ≥ {window[1] + 1})", (float(window[1] + 1), float("inf"))))
     periods += [("First 12 months (days 1–365)", (1.0, 365.0)), ("After 12 months (day ≥ 366)", (366.0, float("inf")))]
     return periods
+
+
+def compare_choices(study: Study) -> list[tuple[str, str | None]]:
+    """The comparisons the adverse-event table offers, as (label, reference cohort); ``None``: none."""
+    return [("No comparison (no p-values)", None),
+            *[(f"Each cohort vs {study.cohort_label(c)} (Fisher)", c) for c in study.cohort_values()]]
 
 
 def default_terms(study: Study) -> float:
@@ -343,9 +359,13 @@ def normalise(study: Study, state: ViewState) -> tuple[ViewState, list[str]]:
     if terms is not None and terms not in [value for _, value in TERM_CHOICES]:
         ignored.append(f"a preferred-term threshold of {terms:g}% is not offered")
         terms = None
+    compare = state.compare
+    if compare is not None and compare not in cohorts:
+        ignored.append(f"no cohort {compare!r} to compare with")
+        compare = None
     normalised = replace(
         state, filter=replace(subject_filter, **criteria), endpoint=endpoint, visit=visit, timepoint=timepoint,
-        tte=tte,
+        tte=tte, compare=compare, order=state.order or ORDERS[0],
         population=default_population(study) if population is None else population, onset=onset,
         terms=default_terms(study) if terms is None else terms,
         tab=state.tab if state.tab in TABS else "overview")

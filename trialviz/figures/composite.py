@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from trialviz.figures.style import apply_layout, cohort_colours, legend_entry, text
+from trialviz.figures.style import apply_layout, cohort_colours, drawn_cohorts, legend_entry, text
 from trialviz.study import Study
 from trialviz.tables.criss import IMPROVED_AT, criss, criss_visits
 
@@ -47,10 +47,10 @@ def criss_figure(study: Study, *, visits: tuple[str, ...] | None = None,
         pd.DataFrame(columns=["USUBJID", "cohort", "visit", "probability", "step1", "improved"])
     notes = by_visit[0].attrs.get("notes", []) if by_visit else []
     drawn = table[table["probability"].notna().to_numpy()]
-    colours = cohort_colours(study.cohort_values())
+    colours = cohort_colours(drawn_cohorts(study))
     # a reproducible horizontal spread, so that patients with the same probability stay apart
     jitter = np.random.default_rng(0).uniform(-0.3, 0.3, len(drawn))
-    cohorts = study.cohort_values()
+    cohorts = drawn_cohorts(study)
     slot = {(v, c): i for i, (v, c) in enumerate((v, c) for v in chosen for c in cohorts)}
     x = np.array([slot[(v, c)] for v, c in zip(drawn["visit"], drawn["cohort"], strict=True)], dtype=float) + jitter
     drawn = drawn.assign(x=x)

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from trialviz.errors import AnalysisError
-from trialviz.figures.style import apply_layout, cohort_colours, legend_entry, text
+from trialviz.figures.style import LEGEND_MARGIN, apply_layout, cohort_colours, drawn_cohorts, legend_entry, text
 from trialviz.study import Study
 from trialviz.tables.endpoints import MEASURE_COLUMNS, MEASURE_LABELS, Measure, analysis_records, check_timepoint
 
@@ -18,6 +18,11 @@ def figure_timepoint(study: Study, param: str, timepoint: str | None) -> str | N
         return check_timepoint(study, param, timepoint) or None
     timepoints = study.timepoints(param)
     return timepoints[0] if timepoints else None
+
+
+LABELLED_BARS_UP_TO = 60
+"""Up to this many bars, each is labelled with its patient under the axis; above, the labels would overlap:
+the bars keep their order and the hover names the patient."""
 
 
 def waterfall_figure(study: Study, param: str, visit: str, *, measure: Measure = "change",
@@ -81,10 +86,10 @@ def waterfall_figure(study: Study, param: str, visit: str, *, measure: Measure =
         chosen = np.sort(np.random.default_rng(seed).choice(patients, size=max_patients, replace=False))
         at_visit = at_visit.iloc[chosen]
     position = {s: i for i, s in enumerate(at_visit["USUBJID"])}
-    colours = cohort_colours(study.cohort_values())
+    colours = cohort_colours(drawn_cohorts(study))
     unit = "%" if measure == "percent change" else endpoint.unit
     fig = go.Figure()
-    for cohort in study.cohort_values():
+    for cohort in drawn_cohorts(study):
         rows = at_visit[at_visit["cohort"] == cohort]
         fig.add_trace(go.Bar(
             x=rows["USUBJID"].map(position), y=rows[column], name=text(cohort), marker_color=colours[cohort],
@@ -106,13 +111,15 @@ def waterfall_figure(study: Study, param: str, visit: str, *, measure: Measure =
          f"{patients:,} patients with a value at {visit}."
          + (f" Bars: a random {max_patients:,} of them, in the same order." if sampled else ""),
          records.attrs.get("population_note", "")],
-        height=460)
+        height=560)  # the patients' labels under the bars take 30 px more than a legend row
     fig.update_layout(
         bargap=0.15,
         showlegend=True,  # plotly hides a legend of one cohort; the colour still needs its key
-        margin=dict(b=150),
+        margin=dict(b=150 if not sampled and len(position) <= LABELLED_BARS_UP_TO else LEGEND_MARGIN),
         xaxis=dict(showticklabels=False, title=f"A random {max_patients:,} of {patients:,} patients, least to "
                    "most improved", showgrid=False) if sampled else
+        dict(showticklabels=False, ticks="", title=f"{len(position):,} patients, least to most improved (hover a "
+             "bar for the patient)", showgrid=False) if len(position) > LABELLED_BARS_UP_TO else
         dict(tickmode="array", tickvals=list(range(len(position))),
              ticktext=[text(s) for s in position], tickangle=-60, title=None, showgrid=False),
         yaxis=dict(title=text(f"{MEASURE_LABELS[measure]} ({unit})" if unit else MEASURE_LABELS[measure]),
@@ -148,14 +155,14 @@ def responder_figure(study: Study, param: str, *, threshold: float | None = None
     table = responders(study, param, threshold=threshold, relative=relative, population_flag=population_flag,
                        total=False, timepoint=timepoint)
     endpoint = study.endpoint(param)
-    colours = cohort_colours(study.cohort_values())
+    colours = cohort_colours(drawn_cohorts(study))
     scheduled = set(study.visits(param))
     visits = [v for v in table.drop_duplicates("visit").sort_values("visitn", kind="stable")["visit"]
               if v in scheduled]
     position = {v: i for i, v in enumerate(visits)}
     offsets = {c: (i - (len(colours) - 1) / 2) * 0.08 for i, c in enumerate(colours)}
     fig = go.Figure()
-    for cohort in study.cohort_values():
+    for cohort in drawn_cohorts(study):
         rows = table[table["cohort"] == cohort].set_index("visit").reindex(visits)
         percent = rows["percent"].to_numpy(dtype=float)
         fig.add_trace(go.Scatter(

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from trialviz.errors import AnalysisError
-from trialviz.figures.style import apply_layout, cohort_colours, legend_entry, text
+from trialviz.figures.style import apply_layout, cohort_colours, drawn_cohorts, legend_entry, text
 from trialviz.study import Study
 from trialviz.tables.subjects import followup
 
@@ -55,9 +55,9 @@ def enrolment_figure(study: Study, *, max_patients: int = 400, seed: int = 0) ->
         chosen = np.sort(np.random.default_rng(seed).choice(len(times), size=max_patients, replace=False))
         shown = times.iloc[chosen]  # keeps its index: each patient's place in the order of all patients
         sampled_note = f" Lines: a random {max_patients:,} of {len(times):,} patients, each at its place in that order."
-    colours = cohort_colours(study.cohort_values())
+    colours = cohort_colours(drawn_cohorts(study))
     fig = go.Figure()
-    for cohort in study.cohort_values():
+    for cohort in drawn_cohorts(study):
         rows = shown[shown[cohort_variable] == cohort]
         # one line per patient, start to last contact (start again when unknown), None between patients
         starts = rows["start"].astype(object).to_numpy()
@@ -81,7 +81,7 @@ def enrolment_figure(study: Study, *, max_patients: int = 400, seed: int = 0) ->
                                    f"{len(times):,} patients, in order of treatment.{sampled_note}"],
                  height=max(360, 120 + 9 * len(times)) if len(times) < 60 else 640)
     fig.update_layout(xaxis=dict(title=None, type="date"),
-                      yaxis=dict(title="Patients in order of treatment", autorange="reversed", showgrid=False,
+                      yaxis=dict(title="Patient (order of treatment)", autorange="reversed", showgrid=False,
                                  zeroline=False),
                       meta={"patients": int(len(times)), **({"drawn": int(len(shown))} if sampled_note else {})})
     return fig

@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 
 from trialviz.errors import AnalysisError
 from trialviz.figures.safety import UNKNOWN_COLOUR, _severity_labels
-from trialviz.figures.style import apply_layout, cohort_colours, rgba, text
+from trialviz.figures.style import apply_layout, cohort_colours, drawn_cohorts, rgba, text
 from trialviz.filters import SubjectFilter
 from trialviz.study import Study
 from trialviz.tables.endpoints import endpoint_summary
@@ -82,18 +82,51 @@ def patient_timeline_figure(study: Study, usubjid: str) -> go.Figure:
                         line=dict(color="#111827", width=1)),
             hovertemplate=f"<b>{term}</b><br>{text(level)}{' · serious' if serious else ''}<br>"
                           f"days {start:g}–{end:g}<extra></extra>"))
+    # the legend shows the marks as drawn: a bar per grade, a circle or a diamond (serious) at onset
     for level, colour in colours.items():
         if (labels == level).any():
-            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=text(level),
-                                     marker=dict(color=colour, size=11)))
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=text(level),
+                                     line=dict(color=colour, width=12)))
+    if len(events):
+        serious_flags = events["AESER"].astype("string").eq("Y").fillna(False) if "AESER" in events.columns else \
+            pd.Series(False, index=events.index)
+        for serious, name in ((False, "Not serious"), (True, "Serious")):
+            if (serious_flags == serious).any():
+                fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, marker=dict(
+                    symbol="diamond" if serious else "circle", size=12, color="#9ca3af",
+                    line=dict(color="#111827", width=1))))
     cohort = subject.get(study.conventions.efficacy_cohort, "")
-    extra = ", ".join(f"{k} {subject[k]}" for k in ("SEX", "AGE") if k in subject.index and pd.notna(subject[k]))
-    apply_layout(fig, study, f"Patient {usubjid}: follow-up, visits and adverse events",
-                                  [f"{study.cohort_label(str(cohort))}; {extra}. Day 1 = treatment; diamond: "
-                                   "serious; shaded: primary-endpoint window."], height=max(300, 190 + 34 * len(events)))
-    fig.update_layout(xaxis=dict(title="Study day"), yaxis=dict(title=None, autorange="reversed", type="category"),
-                      legend=dict(title=dict(text=legend_title)), meta={"patient": usubjid, "events": len(events)})
+    extra = ", ".join(part for part in (_sex_words(subject.get("SEX")), _age_words(subject.get("AGE"))) if part)
+    note = f"{study.cohort_label(str(cohort))}{'; ' + extra if extra else ''}. Day 1 = treatment; diamond: serious"
+    note += "; shaded: primary-endpoint window." if window is not None else "."
+    rows = 2 + events["AEDECOD"].nunique() if "AEDECOD" in events.columns else 2 + min(len(events), 1)
+    apply_layout(fig, study, f"Patient {usubjid}: follow-up, visits and adverse events", [note],
+                 plot_height=ROW_HEIGHT * rows + 40)
+    # every row is labelled, however many terms: a row of fixed height each, and the labels' width as margin
+    fig.update_layout(xaxis=dict(title="Study day"),
+                      yaxis=dict(title=None, autorange="reversed", type="category", automargin=True,
+                                 tickmode="linear", dtick=1),
+                      legend=dict(title=dict(text=legend_title)), meta={"patient": usubjid, "events": len(events),
+                                                                        "rows": rows})
     return fig
+
+
+ROW_HEIGHT = 30
+"""Pixels a row (follow-up, visits, an adverse-event term) of a patient's timeline takes."""
+
+
+def _sex_words(value: object) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return {"F": "woman", "M": "man"}.get(str(value), str(value))
+
+
+def _age_words(value: object) -> str:
+    """An age as clinicians write it: ``55 years`` (whole years as integers)."""
+    age = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    if pd.isna(age):
+        return ""
+    return f"{int(age)} years" if float(age).is_integer() else f"{age:.1f} years"
 
 
 def patient_endpoints_figure(study: Study, usubjid: str, *, params: list[str] | None = None,
@@ -131,7 +164,7 @@ def patient_endpoints_figure(study: Study, usubjid: str, *, params: list[str] | 
     grid_rows = math.ceil(len(params) / columns)
     fig = make_subplots(rows=grid_rows, cols=columns, subplot_titles=[text(study.endpoint(p).label) for p in params],
                         vertical_spacing=0.16, horizontal_spacing=0.07)
-    colour = cohort_colours(study.cohort_values()).get(cohort, "#444444")
+    colour = cohort_colours(drawn_cohorts(study)).get(cohort, "#444444")
     cohort_only = SubjectFilter(cohorts=(cohort,)).apply(reference)
     for i, param in enumerate(params):
         row, col = i // columns + 1, i % columns + 1

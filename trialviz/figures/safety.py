@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from trialviz.figures.style import apply_layout, text
+from trialviz.figures.style import apply_layout, drawn_cohorts, text
 from trialviz.study import Study
 from trialviz.tables.safety import grade_of, is_related, safety_events, study_day
 from trialviz.tables.subjects import followup
@@ -15,6 +15,8 @@ from trialviz.tables.subjects import followup
 GRADE_COLOURS = {1: "#fdd49e", 2: "#fc8d59", 3: "#d7301f", 4: "#7f0000", 5: "#000000"}
 SEVERITY_COLOURS = {"MILD": "#fdd49e", "MODERATE": "#fc8d59", "SEVERE": "#b30000"}
 UNKNOWN_COLOUR = "#9ca3af"
+ROW_HEIGHT = 22
+"""Pixels a patient's row of the adverse-event timeline takes: a tall one scrolls in the dashboard."""
 
 
 def _severity_labels(events: pd.DataFrame) -> tuple[pd.Series, dict[str, str], str]:
@@ -66,12 +68,15 @@ def ae_timeline_figure(study: Study, *, population_flag: str | None = None, trea
     events = events.assign(day=study_day(events))
     labels, colours, legend_title = _severity_labels(events)
     events = events.assign(level=labels, related=is_related(study, events))
-    order = {c: i for i, c in enumerate(study.cohort_values())}
+    order = {c: i for i, c in enumerate(drawn_cohorts(study))}
     patients = (events.drop_duplicates("USUBJID")[["USUBJID", "cohort"]]
                 .assign(rank=lambda f: f["cohort"].map(order)).sort_values(["rank", "USUBJID"]))
-    note = ""
+    patients_all = patients
+    without = len(pop.subjects) - len(patients)
+    note = f" {without:,} patient(s) without an event not drawn." if without > 0 else ""
     if len(patients) > max_patients:
-        note = f" Showing the first {max_patients} of {len(patients)} patients with events."
+        note = (f" The first {max_patients:,} of {len(patients):,} patients with events (by cohort and identifier); "
+                f"{len(patients) - max_patients:,} with events and {without:,} without not drawn.")
         patients = patients.head(max_patients)
         events = events[events["USUBJID"].isin(patients["USUBJID"])]
     rows = {subject: i for i, subject in enumerate(patients["USUBJID"])}
@@ -104,14 +109,15 @@ def ae_timeline_figure(study: Study, *, population_flag: str | None = None, trea
         ))
     apply_layout(fig, study, "Adverse events by study day of onset",
         ["Each row a patient with events; grey: follow-up from treatment (day 1) to last contact; diamond: "
-         "serious.", pop.note + note], height=max(380, 110 + 26 * len(rows)))
+         "serious.", pop.note, note.strip()], plot_height=ROW_HEIGHT * len(rows) + 40)
     fig.update_layout(
         xaxis=dict(title="Study day of onset (day 1 = treatment)", zeroline=False),
-        yaxis=dict(tickmode="array", tickvals=list(range(len(rows))), ticktext=labels_y,
+        yaxis=dict(automargin=True, tickmode="array", tickvals=list(range(len(rows))), ticktext=labels_y,
                    range=[len(rows) - 0.5, -0.7],  # first patient on top; autorange pads tall figures
                    title=None, showgrid=False),
         legend=dict(title=dict(text=legend_title)),
-        meta={"events": int(len(events)), "patients": list(rows)},
+        meta={"events": int(len(events)), "patients": list(rows), "not_drawn": int(without + len(patients_all) -
+                                                                                  len(patients))},
     )
     return fig
 

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from trialviz.figures.drill import PatientsAt, keep_patients
 from trialviz.figures.efficacy import figure_timepoint
-from trialviz.figures.style import apply_layout, cohort_colours, legend_entry, rgba, text
+from trialviz.figures.style import apply_layout, cohort_colours, drawn_cohorts, legend_entry, rgba, text
 from trialviz.io.text import as_str
 from trialviz.study import Study
 from trialviz.tables.endpoints import (
@@ -78,7 +78,7 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
     summary = summarise_records(study, param, records, measures=[measure], total=False)
     visits = summary.drop_duplicates("visit").sort_values("visitn", kind="stable")["visit"].tolist()
     position = {visit: i for i, visit in enumerate(visits)}
-    cohorts = study.cohort_values()
+    cohorts = drawn_cohorts(study)
     colours = cohort_colours(cohorts)
     fig = go.Figure()
 

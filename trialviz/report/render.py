@@ -106,18 +106,27 @@ def facts_gt(facts: pd.DataFrame, *, title: str = "Published facts and the same 
             return f"{value:.1f}" if not value.is_integer() else f"{value:.0f}"
         return str(value)
 
-    verdict = {True: "✔ reproduced", False: "✘ differs", None: "—"}
+    verdicts = {("equal", True): "✔ reproduced", ("equal", False): "✘ differs",
+                ("within", True): "✔ consistent with the published limits",
+                ("within", False): "✘ outside the published limits"}
+    comparisons = facts["comparison"] if "comparison" in facts.columns else pd.Series("equal", index=facts.index)
+    checks = []
+    for matches, comparison in zip(facts["matches"], comparisons, strict=True):
+        missing = matches is None or (isinstance(matches, float) and math.isnan(matches))
+        checks.append("—" if missing else verdicts[(str(comparison), bool(matches))])
     shown = pd.DataFrame({
         "Fact": facts["label"],
         "Published": facts["published"].map(show),
         "Computed from the data": facts["computed"].map(show),
-        "Check": [verdict[None if m is None or (isinstance(m, float) and math.isnan(m)) else bool(m)]
-                  for m in facts["matches"]],
+        "Check": checks,
         "Source": facts["source"],
     })
     gt = GT(shown, id=_table_id(title)).tab_header(title=title)
     gt = gt.tab_source_note("Published values are quoted exactly from the source; computed values come from the "
                             "package's own table functions on the loaded data.")
+    gt = gt.tab_source_note("“Reproduced”: the computed value equals the published one. “Consistent with the "
+                            "published limits”: the published value is a limit (an eligibility range, say) and "
+                            "the observed range lies inside it; the data cannot reproduce a limit.")
     return _style(gt)
 
 

@@ -21,7 +21,7 @@ LABELS: dict[str, str] = {
     "HEIGHTBL": "Height at baseline (cm)", "WEIGHTBL": "Weight at baseline (kg)",
     "BMIBL": "BMI at baseline (kg/m²)",
     "BMIBLGR1": "BMI group", "DURDIS": "Disease duration", "DURDSGR1": "Disease duration group",
-    "EDUCLVL": "Years of education", "MMSETOT": "MMSE total", "SITEGR1": "Pooled site",
+    "EDUCLVL": "Education (years)", "MMSETOT": "MMSE total (points, 0–30)", "SITEGR1": "Pooled site",
 }
 CONTINUOUS_STATISTICS = ("n", "mean", "sd", "median", "q1", "q3", "min", "max")
 MISSING = "Missing"
@@ -40,6 +40,8 @@ def _values(study: Study, subjects: pd.DataFrame, variable: str) -> tuple[pd.Ser
     if variable in subjects.columns:
         column = subjects[variable]
         label = LABELS.get(variable, variable)
+        if variable in ("DURDIS", "DURDSGR1"):
+            label += f" ({study.conventions.disease_duration_unit})"
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
             return pd.to_numeric(column, errors="coerce"), label, None
         text = column.astype("string").str.strip().replace("", pd.NA)

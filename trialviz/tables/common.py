@@ -150,7 +150,7 @@ def grouped_by(study: Study, column: str) -> Study:
         levels = sorted(str(v) for v in values["_value"].unique())
     conventions = replace(study.conventions, safety_cohort=column, efficacy_cohort=column)
     cohorts = tuple(Cohort(value=v, label=v) for v in levels)
-    meta = replace(study.meta, cohorts=cohorts, conventions=conventions)
+    meta = replace(study.meta, cohorts=cohorts, conventions=conventions, narrowed_from=None)
     return replace(study, meta=meta)
 
 

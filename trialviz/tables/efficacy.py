@@ -18,7 +18,7 @@ from scipy import stats
 
 from trialviz.errors import AnalysisError
 from trialviz.study import Study
-from trialviz.stats import signed_rank_test
+from trialviz.stats import hodges_lehmann_shift, signed_rank_test
 from trialviz.tables.common import require_cohort, with_conventions
 from trialviz.tables.endpoints import MEASURE_COLUMNS, analysis_records, cell_order, records_notes
 
@@ -62,7 +62,7 @@ def _last_visit(records: pd.DataFrame, column: str, param: str) -> str:
 
 def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measure: TestedMeasure = "change",
                    reference: str | None = None, population_flag: str | None = None,
-                   timepoint: str | None = None) -> pd.DataFrame:
+                   timepoint: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
     """Nonparametric and t tests of an endpoint's change from baseline, at each visit or one.
 
     Within each cohort: Wilcoxon signed-rank test of the change against 0 (``scipy.stats.wilcoxon``'s
@@ -87,6 +87,8 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
         ADSL flag of the efficacy population; defaults to the study's (``EFFFL``).
     timepoint
         One ``ATPT`` text; every timepoint by default (each tested on its own, never pooled).
+    confidence
+        Level of the confidence intervals of the estimates.
 
     Returns
     -------
@@ -94,8 +96,9 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
         One row per visit, timepoint, cohort and test: ``param``, ``measure``, ``visit``, ``timepoint``
         (``""`` where the parameter has none), ``visitn``, ``cohort``,
         ``reference`` (empty for within-cohort tests), ``test``, ``n`` (subjects; both groups for
-        between-cohort tests), ``estimate`` (mean change for the t-test, median change for the signed-rank
-        test, difference of medians for the Mann–Whitney test), ``statistic``, ``p_value``.
+        between-cohort tests), ``estimate_of`` (what the estimate is: the mean change for the t-test, the
+        median change for the signed-rank test, the Hodges–Lehmann shift for the Mann–Whitney test),
+        ``estimate``, ``ci_low``, ``ci_high``, ``statistic``, ``p_value``.
 
     Examples
     --------
@@ -122,34 +125,43 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
         in_cohort = {c: cohort_of == c for c in cohorts}
         values = {c: measured[mask] for c, mask in in_cohort.items()}
         for cohort, x in values.items():
-            rows += _within(where, cohort, x, pairs[in_cohort[cohort]], measure)
+            rows += _within(where, cohort, x, pairs[in_cohort[cohort]], measure, confidence)
         for cohort, x in values.items():
             y = values[reference]
             if cohort == reference or len(x) == 0 or len(y) == 0:
                 continue
             result = stats.mannwhitneyu(x, y, alternative="two-sided")
+            shift, low, high = hodges_lehmann_shift(x, y, confidence)
             rows.append({**where, "cohort": cohort, "reference": reference,
                          "test": "Mann–Whitney U test (two-sided)", "n": len(x) + len(y),
-                         "estimate": float(np.median(x) - np.median(y)), "statistic": float(result.statistic),
-                         "p_value": float(result.pvalue)})
+                         "estimate_of": "Hodges–Lehmann shift", "estimate": shift, "ci_low": low, "ci_high": high,
+                         "statistic": float(result.statistic), "p_value": float(result.pvalue)})
     table = pd.DataFrame(rows, columns=["param", "measure", "visit", "timepoint", "visitn", "cohort", "reference",
-                                        "test", "n", "estimate", "statistic", "p_value"])
+                                        "test", "n", "estimate_of", "estimate", "ci_low", "ci_high", "statistic",
+                                        "p_value"])
     return with_conventions(table, *records_notes(records),
-                            "Within cohorts: Wilcoxon signed-rank (zero changes dropped) and paired t-test; "
-                            f"between cohorts: Mann–Whitney U against {reference}. All tests two-sided, "
-                            "unadjusted for multiplicity.")
+                            "Within cohorts: Wilcoxon signed-rank (zero changes dropped) with the median change "
+                            "and its distribution-free CI (binomial order statistics), and the paired t-test with "
+                            f"the mean change and its t CI; between cohorts: Mann–Whitney U against {reference} "
+                            "with the Hodges–Lehmann shift (median of the pairwise differences) and its "
+                            f"distribution-free (Moses) CI. CIs {confidence:.0%}. All tests two-sided; p-values "
+                            "unadjusted for the number of tests shown.")
 
 
 def _within(where: dict[str, object], cohort: str, x: np.ndarray, pairs: np.ndarray,
-            measure: TestedMeasure) -> list[dict[str, object]]:
+            measure: TestedMeasure, confidence: float) -> list[dict[str, object]]:
     """The within-cohort tests of one cohort at one visit: ``x`` its changes, ``pairs`` its (visit value,
-    baseline) rows."""
+    baseline) rows. Each estimate is named (``estimate_of``) and has its confidence interval."""
     out: list[dict[str, object]] = []
     common = {**where, "cohort": cohort, "reference": "", "n": len(x)}
     if np.count_nonzero(x) > 0:
         statistic, p_value = signed_rank_test(x)
+        # the median's distribution-free CI: order statistics from the binomial (scipy's quantile test)
+        median_ci = stats.quantile_test(x, q=0.0, p=0.5).confidence_interval(confidence)
         out.append({**common, "test": "Wilcoxon signed-rank test (change ≠ 0)",
-                    "estimate": float(np.median(x)), "statistic": statistic, "p_value": p_value})
+                    "estimate_of": f"Median {measure}", "estimate": float(np.median(x)),
+                    "ci_low": float(median_ci.low), "ci_high": float(median_ci.high),
+                    "statistic": statistic, "p_value": p_value})
     if len(x) > 1:
         if measure == "change":
             visit_value, baseline = pairs[~np.isnan(pairs).any(axis=1)].T
@@ -159,8 +171,10 @@ def _within(where: dict[str, object], cohort: str, x: np.ndarray, pairs: np.ndar
         else:
             result = stats.ttest_1samp(x, 0.0)
             test, estimate = "One-sample t-test (percent change ≠ 0)", float(x.mean())
-        out.append({**common, "test": test, "estimate": estimate, "statistic": float(result.statistic),
-                    "p_value": float(result.pvalue)})
+        mean_ci = result.confidence_interval(confidence)
+        out.append({**common, "test": test, "estimate_of": f"Mean {measure}", "estimate": estimate,
+                    "ci_low": float(mean_ci.low), "ci_high": float(mean_ci.high),
+                    "statistic": float(result.statistic), "p_value": float(result.pvalue)})
     return out
 
 

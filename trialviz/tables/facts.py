@@ -196,7 +196,9 @@ def published_facts(study: Study) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``key``, ``label``, ``published``, ``computed`` (``None`` for text-only facts), ``matches``
-        (``True``/``False``, ``None`` for text-only facts), ``source``, ``quote``.
+        (``True``/``False``, ``None`` for text-only facts), ``comparison`` (``"equal"``: the computed value
+        should reproduce the published one; ``"within"``: a published limit, such as an eligibility range,
+        that the observed range should be consistent with), ``source``, ``quote``.
 
     Examples
     --------
@@ -209,5 +211,7 @@ def published_facts(study: Study) -> pd.DataFrame:
     for fact in study.meta.facts:
         computed = compute_fact(study, fact)
         rows.append({"key": fact.key, "label": fact.label, "published": fact.value, "computed": computed,
-                     "matches": fact_matches(fact, computed), "source": fact.source, "quote": fact.quote})
-    return pd.DataFrame(rows, columns=["key", "label", "published", "computed", "matches", "source", "quote"])
+                     "matches": fact_matches(fact, computed), "comparison": fact.comparison, "source": fact.source,
+                     "quote": fact.quote})
+    return pd.DataFrame(rows, columns=["key", "label", "published", "computed", "matches", "comparison", "source",
+                                       "quote"])

@@ -345,10 +345,11 @@ def _with_denominators(table: pd.DataFrame, sizes: pd.Series) -> pd.DataFrame:
 
 def ae_soc_pt(study: Study, *, category: str = "any", reference: str | None = None,
               population_flag: str | None = None, treatment_emergent: bool = True, total: bool = True,
-              sort: Literal["frequency", "alphabetical"] = "frequency", min_percent: float = 0.0
-              ) -> pd.DataFrame:
+              sort: Literal["frequency", "alphabetical"] = "frequency", min_percent: float = 0.0,
+              compare: bool = True) -> pd.DataFrame:
     """Adverse events by system organ class and preferred term: patients n (%) of the cohort's safety
-    population, event counts, and Fisher's exact test of each cohort against a reference cohort.
+    population, event counts, and (with ``compare``) Fisher's exact test of each cohort against a reference
+    cohort.
 
     Parameters
     ----------
@@ -373,6 +374,9 @@ def ae_soc_pt(study: Study, *, category: str = "any", reference: str | None = No
         Show only the preferred terms reported in at least this percentage of the patients of one cohort
         or more (clinical study reports often use 5); every class keeps its row, which counts all its
         terms. The notes say how many terms are shown. ``0``: every term.
+    compare
+        Test each cohort against ``reference`` (Fisher's exact test, unadjusted); ``False``: counts only, no
+        ``p_value`` and ``test`` columns (the dashboard compares only when asked to).
 
     Returns
     -------
@@ -418,11 +422,13 @@ def ae_soc_pt(study: Study, *, category: str = "any", reference: str | None = No
     lines = lines.sort_values(["_order", "_cohort"], kind="stable").drop(columns=["_order", "_cohort"])
     table = pd.concat([overall, lines], ignore_index=True)[
         ["soc", "pt", "label", "cohort", "subjects", "denominator", "percent", "events"]]
-    table = fisher_against(table, reference, ["soc", "pt"])
-    return with_conventions(table, pop.note, _emergent_note(study, treatment_emergent),
-                            "Patients counted once per class and per term; events counted each time. "
-                            "p: Fisher's exact test (two-sided) of patients with the event against "
-                            f"{reference}, unadjusted; blank where neither group has a patient with it.",
+    counted = "Patients counted once per class and per term; events counted each time; a class row counts " \
+              "every term of the class."
+    if compare:
+        table = fisher_against(table, reference, ["soc", "pt"])
+        counted += (f" p: Fisher's exact test (two-sided) of patients with the event against {reference}, "
+                    "unadjusted for the number of tests shown; blank where neither group has a patient with it.")
+    return with_conventions(table, pop.note, _emergent_note(study, treatment_emergent), counted,
                             "Sorted by decreasing frequency over all cohorts." if sort == "frequency" else
                             "Sorted alphabetically.", terms_note)
 
