@@ -99,6 +99,15 @@ def with_conventions(table: pd.DataFrame, *notes: str) -> pd.DataFrame:
     return table
 
 
+def stack_rows(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """``frames`` one under the other (a new index). Empty frames are left out first, so that they never decide
+    a column's type (pandas deprecates letting them); with every frame empty, the first one's columns."""
+    with_rows = [frame for frame in frames if len(frame)]
+    if not with_rows:
+        return frames[0].iloc[0:0].reset_index(drop=True)
+    return pd.concat(with_rows, ignore_index=True)
+
+
 def conventions_of(table: pd.DataFrame) -> list[str]:
     return list(table.attrs.get("notes", []))
 

@@ -12,7 +12,7 @@ from trialviz.io.text import as_str, is_yes, map_distinct, upper_text
 from trialviz.study import Study
 from trialviz.stats import exact_ci
 from trialviz.tables.common import (TOTAL, Population, cohort_columns, fisher_against, population,
-                                    require_cohort, with_conventions)
+                                    require_cohort, stack_rows, with_conventions)
 
 SEVERITY_ORDER = ("MILD", "MODERATE", "SEVERE", "LIFE THREATENING", "FATAL")
 """Severity (``AESEV``) from mildest to worst; a study without CTCAE grades is tabulated on this scale."""
@@ -414,13 +414,13 @@ def ae_soc_pt(study: Study, *, category: str = "any", reference: str | None = No
                       f"{len(kept)} of {len(highest)} terms; a class row counts all its terms.")
         pts = pts[pd.MultiIndex.from_frame(pts[["soc", "pt"]]).isin(kept)]
     rank = _frequency_rank(socs, pts, sort)
-    lines = pd.concat([socs, pts], ignore_index=True)
+    lines = stack_rows([socs, pts])
     lines = lines.assign(label=np.where(lines["pt"] == "", lines["soc"], "  " + lines["pt"].astype(str)))
     lines = _with_denominators(lines, sizes)
     lines["_order"] = [rank[(s, p)] for s, p in zip(lines["soc"], lines["pt"], strict=True)]
     lines["_cohort"] = lines["cohort"].map({c: i for i, c in enumerate(sizes.index)})
     lines = lines.sort_values(["_order", "_cohort"], kind="stable").drop(columns=["_order", "_cohort"])
-    table = pd.concat([overall, lines], ignore_index=True)[
+    table = stack_rows([overall, lines])[
         ["soc", "pt", "label", "cohort", "subjects", "denominator", "percent", "events"]]
     counted = "Patients counted once per class and per term; events counted each time; a class row counts " \
               "every term of the class."
