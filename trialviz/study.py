@@ -458,7 +458,7 @@ class Study:
             number = (pd.to_numeric(rows["ATPTN"], errors="coerce").to_numpy(dtype=float)
                       if "ATPTN" in rows.columns else float("nan"))
             order = pd.DataFrame({"t": text, "n": number})
-            order = order[order["t"] != ""].groupby("t")["n"].min().reset_index()
+            order = order[order["t"] != ""].groupby("t", observed=False)["n"].min().reset_index()
             return [str(t) for t in order.sort_values(["n", "t"], kind="stable", na_position="last")["t"]]
 
         return list(self._lookup(("timepoints", paramcd), compute))

@@ -71,7 +71,7 @@ def combine_key(codes: list[np.ndarray], length: int) -> np.ndarray:
         for column, size in zip(codes, sizes, strict=True):
             key = key * size + (np.asarray(column, dtype=np.int64) + 1)
         return key
-    return pd.DataFrame(dict(enumerate(codes))).groupby(list(range(len(codes))), sort=False).ngroup().to_numpy()
+    return pd.DataFrame(dict(enumerate(codes))).groupby(list(range(len(codes))), sort=False, observed=False).ngroup().to_numpy()
 
 
 def combine(codes: list[np.ndarray], length: int) -> np.ndarray:
@@ -155,7 +155,7 @@ def classify_visits(frame: pd.DataFrame) -> pd.DataFrame:
         "derived": text_of(rows["DTYPE"]) != "" if "DTYPE" in rows.columns else False,
         "baseline": text_of(rows["ABLFL"]) == "Y" if "ABLFL" in rows.columns else False,
     })
-    table = parts.groupby("visit", sort=False).agg(visitn=("visitn", "min"), derived=("derived", "all"),
+    table = parts.groupby("visit", sort=False, observed=False).agg(visitn=("visitn", "min"), derived=("derived", "all"),
                                                   baseline=("baseline", "all"), records=("visitn", "size"))
     names = pd.Series(table.index, index=table.index, dtype=object)
     unscheduled = names.str.match(UNSCHEDULED)

@@ -217,7 +217,7 @@ def category_figure(study: Study, param: str, *, timepoint: str | None = None,
     scheduled = study.visits(param)
     table = table[table["visit"].isin(scheduled)]
     fig = go.Figure()
-    for category, rows in table.groupby("category", sort=True):
+    for category, rows in table.groupby("category", sort=True, observed=False):
         fig.add_trace(go.Bar(
             x=[[text(v) for v in rows["visit"]], [text(study.cohort_label(c)) for c in rows["cohort"]]],
             y=rows["percent"], name=text(category),

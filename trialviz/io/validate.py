@@ -437,7 +437,7 @@ def _advisory_rules(dataset: RawDataset, meta: StudyMeta) -> list[FrameRule]:
             from trialviz.visits import text_of
 
             given |= text_of(frame["AVALC"]) != ""
-        has_values = given.groupby(_codes(frame["PARAMCD"])).transform("any")
+        has_values = given.groupby(_codes(frame["PARAMCD"]), observed=False).transform("any")
         return has_values | frame["PARAMCD"].isna()
 
     rules.append(FrameRule("no values", "Every AVAL of this parameter is missing (blank), so its tables and figures "
@@ -632,7 +632,7 @@ def _report_failures(cases: pd.DataFrame, schema: pa.DataFrameSchema, dataset: R
     # pandera names a failed check by its error text when it has one, else by its name
     column_checks = {key: check.error for column in schema.columns.values() for check in column.checks
                      for key in (check.name, check.error)}
-    for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
+    for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False, observed=False):
         check = str(check)
         column = "" if column is None or column != column else str(column)
         if check == "column_in_dataframe":

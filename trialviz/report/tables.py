@@ -172,7 +172,7 @@ def baseline_gt(table: pd.DataFrame, study: Study, *, title: str = "Baseline cha
     cohorts = list(dict.fromkeys(table["cohort"]))
     headers = {c: cohort_header(study, c, int(sizes.get(c, 0))) for c in cohorts}
     lines: list[dict[str, Any]] = []
-    for (variable, category), part in table.groupby(["variable", "category"], sort=False):
+    for (variable, category), part in table.groupby(["variable", "category"], sort=False, observed=False):
         # all-missing statistics (the SD of one patient, every statistic of an empty cohort) are kept as gaps
         stats_by = part.pivot_table(index="cohort", columns="statistic", values="value", aggfunc="first",
                                     dropna=False).reindex(cohorts)
@@ -270,7 +270,7 @@ def composite_gt(table: pd.DataFrame, study: Study, *, title: str) -> GT:
     one, step-1 worsening and no result as n/N (%)."""
     cohorts = list(dict.fromkeys(table["cohort"]))
     lines = []
-    for (visit, _), rows in table.groupby(["visit", "category"], sort=False):
+    for (visit, _), rows in table.groupby(["visit", "category"], sort=False, observed=False):
         cells = []
         for row in rows.itertuples(index=False):
             if row.category == "probability":

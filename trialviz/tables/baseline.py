@@ -62,7 +62,7 @@ def _category_order(subjects: pd.DataFrame, variable: str, text: pd.Series) -> l
     present = text.dropna()
     if numeric in subjects.columns:
         ranks = pd.to_numeric(subjects.loc[present.index, numeric], errors="coerce")
-        order = ranks.groupby(present.to_numpy()).min().sort_values(kind="stable", na_position="last")
+        order = ranks.groupby(present.to_numpy(), observed=False).min().sort_values(kind="stable", na_position="last")
         return [str(v) for v in order.index]
     return sorted(str(v) for v in present.unique())
 

@@ -62,8 +62,8 @@ def category_summary(study: Study, param: str, *, timepoint: str | None = None,
     parts = pd.DataFrame({"cohort": records["cohort"].to_numpy(), "cell": codes, "category": category})
     if total:
         parts = pd.concat([parts, parts.assign(cohort=TOTAL)], ignore_index=True)
-    counts = parts.groupby(["cohort", "cell", "category"]).size()
-    denominators = parts.groupby(["cohort", "cell"]).size()
+    counts = parts.groupby(["cohort", "cell", "category"], observed=False).size()
+    denominators = parts.groupby(["cohort", "cell"], observed=False).size()
     grid = pd.MultiIndex.from_product([cohorts, list(cells.index), categories], names=["cohort", "cell", "category"])
     table = counts.reindex(grid, fill_value=0).rename("subjects").reset_index()
     table["denominator"] = denominators.reindex(pd.MultiIndex.from_arrays(

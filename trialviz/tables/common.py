@@ -153,7 +153,7 @@ def grouped_by(study: Study, column: str) -> Study:
     numeric = f"{column}N"
     if numeric in adsl.columns:
         values = values.assign(_rank=pd.to_numeric(adsl.loc[values.index, numeric], errors="coerce"))
-        order = values.groupby("_value")["_rank"].min().sort_values(kind="stable", na_position="last")
+        order = values.groupby("_value", observed=False)["_rank"].min().sort_values(kind="stable", na_position="last")
         levels = [str(v) for v in order.index]
     else:
         levels = sorted(str(v) for v in values["_value"].unique())

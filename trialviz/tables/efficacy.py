@@ -46,7 +46,7 @@ def visit_records(records: pd.DataFrame, column: str, visit: str | None,
             raise AnalysisError(f"Unknown visit {visit!r} for {param}; visits with a change from baseline: "
                                 f"{visits}.")
         cells = cells[cells["visit"] == visit]
-    groups = dict(tuple(with_values.groupby(codes, sort=False)))  # one pass, not a comparison per cell
+    groups = dict(tuple(with_values.groupby(codes, sort=False, observed=False)))  # one pass, not a comparison per cell
     return {(str(cell.visit), str(cell.timepoint)): groups[code] for code, cell in zip(
         cells.index, cells.itertuples(index=False), strict=True)}
 

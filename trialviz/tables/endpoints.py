@@ -178,7 +178,7 @@ def cell_order(records: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
                           "visitn": pd.to_numeric(records["AVISITN"], errors="coerce").to_numpy(dtype=float),
                           "timepointn": pd.to_numeric(records["ATPTN"], errors="coerce").to_numpy(dtype=float),
                           "kind": records["visit_kind"].to_numpy(), "baseline": baseline})
-    cells = parts.groupby("cell").agg(visit=("visit", "first"), timepoint=("timepoint", "first"),
+    cells = parts.groupby("cell", observed=False).agg(visit=("visit", "first"), timepoint=("timepoint", "first"),
                                       dtype=("dtype", "first"), visitn=("visitn", "min"),
                                       timepointn=("timepointn", "min"), kind=("kind", "first"),
                                       baseline=("baseline", "all"))
@@ -302,7 +302,7 @@ def summarise_records(study: Study, param: str, records: pd.DataFrame, *,
 def _describe_groups(values: pd.Series, groups: np.ndarray, names: pd.Index, confidence: float) -> pd.DataFrame:
     """:func:`describe` of ``values`` (none missing) in every group: ``groups`` holds each value's position in
     ``names``, the groups' names. One row per group with a value, indexed by its name."""
-    grouped = values.groupby(groups, sort=False)
+    grouped = values.groupby(groups, sort=False, observed=False)
     table = grouped.agg(n="count", mean="mean", sd="std", median="median", min="min", max="max")
     quartiles = grouped.quantile([0.25, 0.75]).unstack().reindex(columns=[0.25, 0.75])
     table["q1"], table["q3"] = quartiles[0.25], quartiles[0.75]

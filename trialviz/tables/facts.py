@@ -108,7 +108,7 @@ def _window_related_terms(study: Study) -> list[list[str]]:
     grades = grade_of(chosen)
     labels = chosen["AEDECOD"].astype(str) + (", grade " + grades.astype("Int64").astype(str)
                                                if grades is not None else "")
-    per_subject = labels.groupby(chosen["USUBJID"].to_numpy()).agg(lambda s: sorted(s))
+    per_subject = labels.groupby(chosen["USUBJID"].to_numpy(), observed=False).agg(lambda s: sorted(s))
     return sorted(per_subject.tolist(), key=lambda terms: (len(terms), terms))
 
 

@@ -111,7 +111,7 @@ def responders(study: Study, param: str, *, threshold: float | None = None, rela
     for (visit_name, timepoint_name), at_visit in visit_records(records, "_change", visit, param).items():
         visitn = float(at_visit["AVISITN"].min())
         # responders and patients of every cohort in one groupby, not a comparison per cohort
-        counts = at_visit.groupby("cohort", sort=False)["_responder"].agg(["sum", "size"])
+        counts = at_visit.groupby("cohort", sort=False, observed=False)["_responder"].agg(["sum", "size"])
         counts.loc[TOTAL] = [at_visit["_responder"].sum(), len(at_visit)]
         for cohort in cohorts:
             subjects, denominator = counts.loc[cohort] if cohort in counts.index else (0, 0)

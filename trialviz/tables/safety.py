@@ -439,7 +439,7 @@ def _frequency_rank(socs: pd.DataFrame, pts: pd.DataFrame, sort: str) -> dict[tu
         if frame.empty:
             return []
         usable = frame[frame["cohort"] != TOTAL] if sort == "frequency" else frame
-        sums = usable.groupby(keys)["subjects"].sum().reset_index()
+        sums = usable.groupby(keys, observed=False)["subjects"].sum().reset_index()
         by = (["_neg", *keys] if sort == "frequency" else keys)
         sums["_neg"] = -sums["subjects"]
         ranked = sums.sort_values(by, kind="stable")[keys]
@@ -519,8 +519,8 @@ def ae_grade(study: Study, *, population_flag: str | None = None, treatment_emer
                 continue
             if group is not None:
                 patients, counted = patients[patients["soc"] == group], counted[counted["soc"] == group]
-            subjects = patients.groupby("cohort")["USUBJID"].nunique().reindex(sizes.index, fill_value=0)
-            n_events = counted.groupby("cohort").size().reindex(sizes.index, fill_value=0)
+            subjects = patients.groupby("cohort", observed=False)["USUBJID"].nunique().reindex(sizes.index, fill_value=0)
+            n_events = counted.groupby("cohort", observed=False).size().reindex(sizes.index, fill_value=0)
             if TOTAL in sizes.index:
                 subjects[TOTAL], n_events[TOTAL] = patients["USUBJID"].nunique(), len(counted)
             label = {"any": "Any adverse event", "missing": "Grade missing"}.get(
@@ -658,7 +658,7 @@ def ae_grade_patients(study: Study, *, grade: str, cohort: str | None = None, po
     an event), on the scale and in the order the table uses."""
     events, _ = safety_events(study, flag=population_flag, treatment_emergent=treatment_emergent)
     levels, rank, _ = _grade_scale(events)
-    worst = rank.groupby(events["USUBJID"].astype(str).to_numpy()).max()
+    worst = rank.groupby(events["USUBJID"].astype(str).to_numpy(), observed=False).max()
     if grade == "any":
         chosen = worst.index
     elif grade == "missing":
