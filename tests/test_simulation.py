@@ -10,7 +10,7 @@ from trialviz.paths import BUNDLED_STUDY_DIR
 
 def test_generator_reproduces_the_bundled_files_byte_for_byte(tmp_path):
     written = msc_ssc.write(tmp_path)
-    assert {p.name for p in written} == {"adsl.csv", "adeff.csv", "adae.csv", "adtte.csv"}
+    assert {p.name for p in written} == {"adsl.csv", "adeff.csv", "adae.csv", "adtte.csv", "adlb.csv"}
     for path in written:
         assert path.read_bytes() == (BUNDLED_STUDY_DIR / path.name).read_bytes(), path.name
 

@@ -138,6 +138,8 @@ def cmd_table(args: argparse.Namespace) -> int:
     view = REPORTS[args.name]
     options = vars(args)
     table = view.table_for(study, options)
+    if not len(table) and table.attrs.get("notes"):  # e.g. lab-grade on a study without grades: say so
+        print(" ".join(table.attrs["notes"]), file=sys.stderr)
 
     def html() -> str:
         from trialviz.report.tables import as_html
@@ -183,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="revised-criss: relative improvement (%%) of the core items other than FVC (default 20)")
     table.add_argument("--covariate", action="append",
                        help="ancova: ADSL covariate (repeatable), e.g. SITEGR1")
+    table.add_argument("--listing", action="store_true",
+                       help="hys-law: list the potential Hy's law cases instead of the quadrant counts")
     table.add_argument("--format", choices=["csv", "markdown", "html", "xlsx"], default="csv")
     table.add_argument("--output", help="write to this file instead of standard output")
     table.set_defaults(run=cmd_table)

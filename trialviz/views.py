@@ -45,6 +45,8 @@ from trialviz.report.tables import (
 )
 from trialviz.study import Study
 from trialviz.tables.criss import criss_patients, revised_criss_patients
+from trialviz.tables.labs import (hys_law_cases, hys_law_patients, lab_abnormal_patients, lab_grade_patients,
+                                  lab_shift_patients)
 from trialviz.tables.populations import populations_patients
 from trialviz.tables.safety import (
     ae_grade_patients,
@@ -383,6 +385,45 @@ def _tidy_tests(table: pd.DataFrame, study: Study, options: Options) -> pd.DataF
 
 
 
+LAB_COLUMNS = ["cohort", "param", "timepoint", "direction", "baseline", "worst", "subjects", "denominator", "percent"]
+
+
+def _lab_table(function: Callable[..., pd.DataFrame]) -> Command:
+    """``trialviz table lab-…``: every parameter with a normal range, or ``--param`` (and ``--timepoint``)."""
+    return lambda study, options: function(study, param=options.get("param"), timepoint=options.get("timepoint"))
+
+
+def _tidy_lab(table: pd.DataFrame, study: Study, options: Options) -> pd.DataFrame:
+    return table[LAB_COLUMNS].reset_index(drop=True)
+
+
+def _lab_render(table: pd.DataFrame, study: Study, title: str) -> GT:
+    """Patients per row (n/N (%): the denominator differs between rows), under a heading per parameter."""
+    if not len(table):
+        return listing_gt(table.iloc[:, :0].assign(**{"": []}), title=title).tab_source_note(
+            " ".join(table.attrs.get("notes", [])))
+    keys = [c for c in ("param", "timepoint", "direction", "scale", "baseline", "worst") if c in table.columns]
+    return counting_gt(table, study, title=title, keys=keys, group="heading", show_events=False,
+                       fixed_denominator=False)
+
+
+def _hys_law(study: Study, options: Options) -> pd.DataFrame:
+    from trialviz.tables import hys_law
+
+    return hys_law_cases(study) if options.get("listing") else hys_law(study)
+
+
+def _hys_law_render(table: pd.DataFrame, study: Study, title: str) -> GT:
+    if "quadrant" not in table.columns:
+        return listing_gt(table, title=title)
+    return counting_gt(table, study, title=title, keys=["quadrant"], show_events=False, fixed_denominator=False)
+
+
+def _tidy_hys_law(table: pd.DataFrame, study: Study, options: Options) -> pd.DataFrame:
+    if "quadrant" not in table.columns:  # --listing: the potential cases
+        return table.reset_index(drop=True)
+    return table[["cohort", "quadrant", "subjects", "denominator", "percent"]].reset_index(drop=True)
+
 
 def _criss(study: Study, options: Options) -> pd.DataFrame:
     from trialviz.tables import criss_summary
@@ -460,6 +501,21 @@ VIEWS: dict[str, View] = {view.name: view for view in (
     View("published-facts", "Published facts and the same quantities computed from the data",
          tables.published_facts, "trialviz.published_facts",
          render=lambda table, study, title: facts_gt(table, title=title)),
+    View("lab-shift", "Laboratory shift from baseline to the worst post-baseline value", tables.lab_shift,
+         "trialviz.lab_shift", render=_lab_render, command=_lab_table(tables.lab_shift), tidy=_tidy_lab,
+         drill=lab_shift_patients, drill_keys=("param", "timepoint", "direction", "scale", "baseline", "worst")),
+    View("lab-grade", "Laboratory toxicity grades: worst post-baseline grade", tables.lab_grade,
+         "trialviz.lab_grade", render=_lab_render, command=_lab_table(tables.lab_grade), tidy=_tidy_lab,
+         drill=lab_grade_patients, drill_keys=("param", "timepoint", "direction", "worst")),
+    View("lab-abnormal", "Laboratory values outside the normal range after baseline", tables.lab_abnormal,
+         "trialviz.lab_abnormal", render=_lab_render, command=_lab_table(tables.lab_abnormal), tidy=_tidy_lab,
+         drill=lab_abnormal_patients, drill_keys=("param", "timepoint", "direction", "baseline")),
+    View("hys-law", "Liver signals: Hy's law quadrants", tables.hys_law, "trialviz.hys_law",
+         render=_hys_law_render, command=_hys_law, tidy=_tidy_hys_law, drill=hys_law_patients,
+         drill_keys=("quadrant",)),
+    View("hys-law-cases", "Potential Hy's law cases", hys_law_cases, "hys_law_cases",
+         render=lambda table, study, title: listing_gt(table, title=title),
+         imports="from trialviz.tables.labs import hys_law_cases", in_report=False),
     View("patient-events", "Adverse events of the patient", patient_events, "patient_events",
          render=lambda table, study, title: listing_gt(table, title=title, labels=LISTING_LABELS),
          imports="from trialviz.tables.safety import patient_events", in_report=False),
@@ -471,6 +527,9 @@ VIEWS: dict[str, View] = {view.name: view for view in (
     _figure("criss-figure", "ACR CRISS: each patient's probability of improvement", figures.criss_figure),
     _figure("ae-timeline", "Adverse events over time", figures.ae_timeline_figure),
     _figure("km-figure", "Kaplan–Meier curves", figures.km_figure),
+    _figure("hys-law-figure", "Liver signals: Hy's law", figures.hys_law_figure),
+    _figure("lab-outliers", "Lab values over time against the normal range", figures.lab_outlier_figure),
+    _figure("patient-labs", "Patient lab values against the normal range", figures.patient_labs_figure),
     _figure("patient-timeline", "Patient timeline", figures.patient_timeline_figure),
     _figure("patient-endpoints", "Patient endpoints", figures.patient_endpoints_figure),
 )}

@@ -1,7 +1,7 @@
 """Seeded simulation of patient-level data for the MSC-SSc trial (NCT02213705).
 
 The trial's individual patient data are not public. This module writes ADaM-shaped CSV files
-(``adsl``, ``adeff``, ``adae``, ``adtte``) that reproduce every published, checkable fact exactly
+(``adsl``, ``adeff``, ``adae``, ``adtte``, ``adlb``) that reproduce every published, checkable fact exactly
 (see ``data/msc_ssc/study.toml`` and ``../shared/trial/README.md``) and fill everything else with
 plausible, clearly **simulated** values. Regenerate the bundled files with::
 
@@ -49,6 +49,14 @@ Assumptions (not published; each with its reason)
   simulated, because none is published.
 - Lung function is measured at baseline and months 3, 6, 12, 18 and 24; the other endpoints at every
   visit. About 7 % of post-baseline visits are missed at random and about 5 % of DLCO tests alone.
+- Laboratory data (``adlb``; none published): haematology (haemoglobin, white cells, neutrophils,
+  lymphocytes, platelets) and liver tests (ALT, AST, alkaline phosphatase, total bilirubin) at baseline and
+  months 1, 3, 6, 12 and 24, on the days of the efficacy visits, from a random stream of their own
+  (seed ``[SEED, LAB_STREAM]``). Baselines follow severe diffuse SSc (mild anaemia of chronic disease in
+  about a quarter, normal liver tests), values vary around each patient's own level with no treatment
+  effect (none is published); a transient transaminase rise (3–6 × ULN, as from a concomitant drug) occurs
+  at about 0.5 % of post-baseline tests. Normal ranges are those of a typical French hospital laboratory;
+  ``ATOXGR`` is the CTCAE v5 grade, signed (negative for the low direction: anaemia, cytopenias).
 - Infusion-related events occur on the infusion day (nausea, flushing) and days 1–3 (asthenia);
   which patients had them is drawn at random (their cohort is not public).
 - The sources of step 1 of the ACR CRISS (see ``[composites.criss]`` in the study file), added without
@@ -161,9 +169,54 @@ LVEF_VISITS = ("Baseline", "Month 12", "Month 24")
 LVEF_PARAM = "Left ventricular ejection fraction (%)"
 HEART_FAILURE_TERM = "Cardiac failure"
 
+LAB_STREAM = 17
+"""Second seed of the lab data's own random stream."""
+LAB_VISITS = frozenset({0, 1, 3, 6, 12, 24})
+
+
+@dataclass(frozen=True)
+class LabModel:
+    """One simulated lab test: category, normal range (by sex where it differs), log-normal or normal
+    variation, and the CTCAE v5 grade limits of its abnormal direction."""
+
+    paramcd: str
+    param: str
+    unit: str
+    category: str
+    low: tuple[float, float]  # lower limit of normal (women, men)
+    high: tuple[float, float]  # upper limit of normal (women, men)
+    mean: tuple[float, float]  # baseline mean (women, men)
+    between_sd: float  # between patients (relative, on the log scale)
+    within_sd: float  # between visits of one patient (relative)
+    decimals: int
+    direction: str  # "LOW" or "HIGH": the direction CTCAE grades
+    limits: tuple[float, float, float]  # grade 2, 3, 4 limits: absolute (LOW) or × ULN (HIGH)
+
+
+LAB_TESTS = (
+    LabModel("HGB", "Haemoglobin (g/L)", "g/L", "HAEMATOLOGY", (120, 130), (160, 175), (126, 139), 0.09, 0.05, 0,
+             "LOW", (100, 80, 0)),
+    LabModel("WBC", "Leukocytes (10^9/L)", "10^9/L", "HAEMATOLOGY", (4.0, 4.0), (10.0, 10.0), (7.0, 7.2), 0.25,
+             0.15, 1, "LOW", (3.0, 2.0, 1.0)),
+    LabModel("NEUT", "Neutrophils (10^9/L)", "10^9/L", "HAEMATOLOGY", (1.8, 1.8), (7.5, 7.5), (4.5, 4.6), 0.3,
+             0.2, 2, "LOW", (1.5, 1.0, 0.5)),
+    LabModel("LYMPH", "Lymphocytes (10^9/L)", "10^9/L", "HAEMATOLOGY", (1.0, 1.0), (4.0, 4.0), (1.5, 1.6), 0.35,
+             0.2, 2, "LOW", (0.8, 0.5, 0.2)),
+    LabModel("PLAT", "Platelets (10^9/L)", "10^9/L", "HAEMATOLOGY", (150, 150), (400, 400), (280, 265), 0.25, 0.1,
+             0, "LOW", (75, 50, 25)),
+    LabModel("ALT", "Alanine aminotransferase (U/L)", "U/L", "LIVER", (7, 10), (35, 45), (18, 24), 0.35, 0.2, 0,
+             "HIGH", (3, 5, 20)),
+    LabModel("AST", "Aspartate aminotransferase (U/L)", "U/L", "LIVER", (10, 10), (35, 40), (21, 24), 0.3, 0.15,
+             0, "HIGH", (3, 5, 20)),
+    LabModel("ALP", "Alkaline phosphatase (U/L)", "U/L", "LIVER", (35, 40), (105, 130), (70, 78), 0.25, 0.1, 0,
+             "HIGH", (2.5, 5, 20)),
+    LabModel("BILI", "Bilirubin, total (umol/L)", "umol/L", "LIVER", (3, 3), (21, 21), (8, 9), 0.4, 0.25, 0,
+             "HIGH", (1.5, 3, 10)),
+)
+
 
 def simulate(seed: int = SEED) -> dict[str, pd.DataFrame]:
-    """Simulate the four datasets; returns ``{"adsl": …, "adeff": …, "adae": …, "adtte": …}``."""
+    """Simulate the five datasets; returns ``{"adsl": …, "adeff": …, "adae": …, "adtte": …, "adlb": …}``."""
     rng = np.random.default_rng(seed)
     infusions, month24_day, cutoff, draws = _enrolment_and_followup(rng)
     print(f"enrolment accepted at draw {draws}; data cut-off {cutoff.date()}", file=sys.stderr)
@@ -174,7 +227,9 @@ def simulate(seed: int = SEED) -> dict[str, pd.DataFrame]:
     adeff = pd.concat([adeff, _ejection_fraction(np.random.default_rng((seed, LVEF_STREAM)), adeff, adae)],
                       ignore_index=True)
     adtte = _time_to_first_sae(adsl, adae)
-    return {"adsl": adsl, "adeff": adeff, "adae": adae, "adtte": adtte}
+    # the lab data draw from a stream of their own, so that adding them left the other datasets as they were
+    adlb = _laboratory(np.random.default_rng([seed, LAB_STREAM]), adsl, adeff)
+    return {"adsl": adsl, "adeff": adeff, "adae": adae, "adtte": adtte, "adlb": adlb}
 
 
 def write(folder: Path = BUNDLED_STUDY_DIR, seed: int = SEED) -> list[Path]:
@@ -313,6 +368,57 @@ def _measurements(rng: np.random.Generator, adsl: pd.DataFrame) -> pd.DataFrame:
     frame.insert(0, "STUDYID", STUDYID)
     return frame[["STUDYID", "USUBJID", "TRTP", "PARAMCD", "PARAM", "AVISIT", "AVISITN", "ADY", "AVAL", "BASE",
                   "CHG", "PCHG", "ABLFL", "ANL01FL"]]
+
+
+def _laboratory(rng: np.random.Generator, adsl: pd.DataFrame, adeff: pd.DataFrame) -> pd.DataFrame:
+    """Haematology and liver tests on the days of the efficacy visits (see the module's assumptions)."""
+    visit_days = adeff[adeff["PARAMCD"] == "MRSS"].set_index(["USUBJID", "AVISITN"])["ADY"]
+    rows = []
+    for subject in adsl.itertuples(index=False):
+        man = int(subject.SEX == "M")
+        anaemic = rng.random() < 0.25
+        for test in LAB_TESTS:
+            level = test.mean[man] * np.exp(rng.normal(0, test.between_sd))
+            if anaemic and test.paramcd == "HGB":
+                level *= 0.85
+            baseline_value = baseline_indicator = baseline_grade = None
+            for visit, month in VISITS:
+                if month not in LAB_VISITS or (subject.USUBJID, month) not in visit_days.index:
+                    continue
+                value = level * np.exp(rng.normal(0, test.within_sd))
+                if month and test.paramcd in ("ALT", "AST") and rng.random() < 0.005:
+                    value = test.high[man] * rng.uniform(3, 6)
+                value = round(float(value), test.decimals)
+                low, high = test.low[man], test.high[man]
+                indicator = "LOW" if value < low else "HIGH" if value > high else "NORMAL"
+                grade = _ctcae_grade(test, value, low, high)
+                ady = int(visit_days[(subject.USUBJID, month)])
+                adt = subject.TRTSDT + pd.Timedelta(days=ady - 1 if ady >= 1 else ady)
+                if month == 0:
+                    baseline_value, baseline_indicator, baseline_grade = value, indicator, grade
+                rows.append((subject.USUBJID, subject.TRT01A, test.category, test.paramcd, test.param, visit, month,
+                             adt, ady, value, test.unit, baseline_value, low, high, indicator, baseline_indicator,
+                             grade, baseline_grade, "Y" if month == 0 else ""))
+    frame = pd.DataFrame(rows, columns=["USUBJID", "TRTA", "PARCAT1", "PARAMCD", "PARAM", "AVISIT", "AVISITN", "ADT",
+                                        "ADY", "AVAL", "AVALU", "BASE", "ANRLO", "ANRHI", "ANRIND", "BNRIND", "ATOXGR",
+                                        "BTOXGR", "ABLFL"])
+    decimals = frame["PARAMCD"].map({t.paramcd: t.decimals for t in LAB_TESTS})
+    change = np.where(frame["ABLFL"] == "Y", np.nan, frame["AVAL"] - frame["BASE"])
+    frame["CHG"] = [round(v, d) if v == v else v for v, d in zip(change, decimals, strict=True)]
+    frame["ANL01FL"] = "Y"
+    frame.insert(0, "STUDYID", STUDYID)
+    return frame
+
+
+def _ctcae_grade(test: LabModel, value: float, low: float, high: float) -> int:
+    """The CTCAE v5 grade of a value in the test's abnormal direction, signed (negative: LOW direction)."""
+    if test.direction == "LOW":
+        if value >= low:
+            return 0
+        return -(1 + sum(value < limit for limit in test.limits))
+    if value <= high:
+        return 0
+    return 1 + sum(value > limit * high for limit in test.limits)
 
 
 def _round_to(value: float, step: float) -> float:

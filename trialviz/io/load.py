@@ -32,6 +32,8 @@ other formats once per file. :mod:`trialviz.io.progress` has ready-made displays
 BDS_COLUMNS = (
     "USUBJID", "PARAMCD", "PARAM", "PARAMN", "AVISIT", "AVISITN", "ADY", "ADT", "AVAL", "AVALC", "AVALU", "BASE", "CHG",
     "PCHG", "ABLFL", "ANL01FL", "DTYPE", "ATPT", "ATPTN", "TRTP", "TRTA",
+    # normal ranges, indicators, toxicity grades and the on-treatment flag of labs, vital signs and ECG
+    "ANRLO", "ANRHI", "A1LO", "A1HI", "R2A1HI", "ANRIND", "BNRIND", "ATOXGR", "BTOXGR", "ONTRTFL",
 )
 ADAE_COLUMNS = (
     "USUBJID", "AETERM", "AEDECOD", "AEBODSYS", "AESOC", "ASTDT", "AENDT", "ASTDY", "AENDY", "AETOXGR", "ATOXGR",
