@@ -28,6 +28,7 @@ from trialviz.app.state import (
     compare_choices,
     endpoint_choices,
     filter_code,
+    lab_choices,
     onset_choices,
     timepoint_choices,
     tte_choices,
@@ -40,6 +41,7 @@ from trialviz.paths import BUNDLED_STUDY_DIR
 from trialviz.report.render import as_html
 from trialviz.study import Study
 from trialviz.tables.common import TOTAL
+from trialviz.tables.labs import graded_params, liver_params, ranged_params
 from trialviz.views import VIEWS, ViewCall
 
 NO_PATIENTS = "No patient matches the filters: widen them on the left."
@@ -172,6 +174,44 @@ def safety_views(study: Study, view: Study, state: ViewState) -> TabViews:
     return TabViews(view, shown, setup, imports)
 
 
+def labs_views(study: Study, view: Study, state: ViewState) -> TabViews:
+    """The Labs tab: the chosen parameter over time against its normal range, its summary by visit, shift,
+    values outside the range and toxicity grades; then the study's liver signals (Hy's law)."""
+    param = state.lab
+    if param is None:
+        return TabViews(view, {"lab-outliers": Shown(
+            reason="This study has no lab, vital-sign or ECG data (ADLB…, ADVS, ADEG).")})
+    endpoint = study.endpoint(param)
+    options: dict[str, Any] = {"timepoint": state.lab_timepoint} if state.lab_timepoint else {}
+    where = f", {state.lab_timepoint.lower()}" if state.lab_timepoint else ""
+    shown: dict[str, Shown] = {
+        "lab-outliers": Shown(VIEWS["lab-outliers"].bind(param, **options)),
+        "lab-summary": Shown(VIEWS["lab-summary"].bind(
+            param, measures=("value", "change"), **options, title=f"{endpoint.label}{where}: summary by visit")),
+    }
+    if param in ranged_params(study):
+        shown["lab-shift"] = Shown(VIEWS["lab-shift"].bind(
+            param=param, **options, title=f"{endpoint.name}{where}: baseline to worst post-baseline value"))
+        shown["lab-abnormal"] = Shown(VIEWS["lab-abnormal"].bind(
+            param=param, **options, title=f"{endpoint.name}{where}: patients outside the normal range after baseline"))
+    else:
+        shown["lab-shift"] = Shown(reason=f"{endpoint.name} has no normal range (ANRLO/ANRHI or A1LO/A1HI): no "
+                                          "shift table and no count of values outside it.")
+    shown["lab-grade"] = (Shown(VIEWS["lab-grade"].bind(
+        param=param, **options, title=f"{endpoint.name}{where}: worst post-baseline toxicity grade"))
+        if param in graded_params(study) else
+        Shown(reason=f"{endpoint.name} has no toxicity grades (ATOXGR)."))
+    liver = liver_params(study)
+    if "BILI" in liver and {"ALT", "AST"} & set(liver):
+        shown["hys-law-figure"] = Shown(VIEWS["hys-law-figure"].bind())
+        shown["hys-law"] = Shown(VIEWS["hys-law"].bind(title="Liver signals: patients by Hy's law quadrant"))
+        shown["hys-law-cases"] = Shown(VIEWS["hys-law-cases"].bind(title="Potential Hy's law cases"))
+    else:
+        shown["hys-law-figure"] = Shown(reason="No Hy's law plot: the study has no ALT or AST and total bilirubin.")
+    return TabViews(view, shown, imports=["from trialviz.tables.labs import hys_law_cases"]
+                    if "hys-law-cases" in shown else [])
+
+
 def patient_of(view: Study, state: ViewState) -> str | None:
     """The patient the Patient tab shows: the state's, if the filters keep them, else the first kept."""
     ids = [str(s) for s in view.subjects["USUBJID"]]
@@ -186,12 +226,14 @@ def patient_views(study: Study, view: Study, state: ViewState) -> TabViews:
         "patient-timeline": Shown(VIEWS["patient-timeline"].bind(usubjid)),
         "patient-endpoints": Shown(VIEWS["patient-endpoints"].bind(usubjid)),
         "patient-events": Shown(VIEWS["patient-events"].bind(usubjid, title=f"Adverse events of {usubjid}")),
+        **({"patient-labs": Shown(VIEWS["patient-labs"].bind(usubjid))} if ranged_params(study) else {}),
     })
 
 
 TabViewsOf = Callable[[Study, Study, ViewState], TabViews]
 TAB_VIEWS: dict[str, TabViewsOf] = {"overview": overview_views, "baseline": baseline_views,
-                                     "efficacy": efficacy_views, "safety": safety_views, "patient": patient_views}
+                                     "efficacy": efficacy_views, "safety": safety_views, "labs": labs_views,
+                                     "patient": patient_views}
 """What each tab shows, by tab key: ``TAB_VIEWS[tab](study, filtered_view, state)``."""
 
 
@@ -498,6 +540,20 @@ class SafetyPanel(Panel):
         self.controls = [self.onset, self.terms, self.compare, self.order, self.tte]
 
 
+class LabsPanel(Panel):
+    title, key = "Labs", "labs"
+    slots = (("lab-outliers", ""), ("lab-summary", "tv-lab-summary"), ("lab-shift", "tv-lab-shift"),
+             ("lab-abnormal", "tv-lab-abnormal"), ("lab-grade", "tv-lab-grade"), ("hys-law-figure", ""),
+             ("hys-law", "tv-hys-law"), ("hys-law-cases", "tv-hys-law-cases"))
+
+    def __init__(self, study: Study, context: PanelContext):
+        super().__init__(study, context)
+        self.lab = Choice("lab", dropdown("Parameter", "520px"), lab_choices(study))
+        self.lab_timepoint = Choice("lab_timepoint", dropdown("Timepoint", "360px"), [],
+                                    lambda state, study: timepoint_choices(study, state.lab), hidden_when_empty=True)
+        self.controls = [self.lab, self.lab_timepoint]
+
+
 PATIENT_FIELDS = {"TRT01P": "Planned treatment", "TRT01A": "Actual treatment", "AGE": "Age", "SEX": "Sex",
                   "TRTSDT": "Treated on", "EOSSTT": "End of study", "DCSREAS": "Reason for discontinuation",
                   "DTHFL": "Died"}
@@ -528,7 +584,8 @@ def patient_summary_html(subject: pd.Series) -> str:
 
 class PatientPanel(Panel):
     title, key = "Patient", "patient"
-    slots = (("patient-timeline", ""), ("patient-endpoints", ""), ("patient-events", "tv-patient-events"))
+    slots = (("patient-timeline", ""), ("patient-endpoints", ""), ("patient-events", "tv-patient-events"),
+             ("patient-labs", ""))
 
     def __init__(self, study: Study, context: PanelContext):
         super().__init__(study, context)
@@ -555,4 +612,4 @@ class PatientPanel(Panel):
         self.summary.value = patient_summary_html(subject)
 
 
-PANELS: tuple[type[Panel], ...] = (OverviewPanel, BaselinePanel, EfficacyPanel, SafetyPanel, PatientPanel)
+PANELS: tuple[type[Panel], ...] = (OverviewPanel, BaselinePanel, EfficacyPanel, SafetyPanel, LabsPanel, PatientPanel)

@@ -18,8 +18,9 @@ from urllib.parse import parse_qs, urlencode
 
 from trialviz.filters import SubjectFilter
 from trialviz.study import Study
+from trialviz.tables.labs import is_lab_dataset, ranged_params
 
-TABS = ("overview", "baseline", "efficacy", "safety", "patient")
+TABS = ("overview", "baseline", "efficacy", "safety", "labs", "patient")
 MEASURES = ("value", "change")
 POPULATION_FLAGS = ("EFFFL", "ITTFL", "FASFL", "SAFFL", "PPROTFL")
 ALL_ENROLLED = ""
@@ -115,6 +116,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("compare"),
     Setting("order", _one_of(ORDERS)),
     Setting("tte"),
+    Setting("lab"),
+    Setting("lab_timepoint"),
     Setting("patient"),
 )
 """Every setting of a view, in the order the address lists them."""
@@ -148,6 +151,10 @@ class ViewState:
     ``"alphabetical"``."""
     tte: str | None = None
     """The time-to-event parameter (ADTTE ``PARAMCD``) of the Kaplan–Meier figure."""
+    lab: str | None = None
+    """The parameter (``PARAMCD`` of a lab, vital-sign or ECG dataset) of the Labs tab."""
+    lab_timepoint: str | None = None
+    """The Labs tab's analysis timepoint (``ATPT``) of that parameter, where it has several."""
     patient: str | None = None
 
     def to_query(self, defaults: ViewState | None = None) -> str:
@@ -277,12 +284,28 @@ def waterfall_visits(study: Study, endpoint: str | None) -> list[str]:
 def endpoint_choices(study: Study) -> list[tuple[str, str]]:
     """The endpoints of the efficacy tab, as (label, ``PARAMCD``): grouped by dataset (efficacy datasets first,
     as the study orders them), each labelled with its dataset and unit; then the composite response (ACR CRISS,
-    :data:`CRISS_ENDPOINT`) where the study file maps its items."""
-    several = len({e.dataset for e in study.endpoints}) > 1
-    choices = [(f"{e.dataset} · {e.label}" if several and e.dataset else e.label, e.paramcd) for e in study.endpoints]
+    :data:`CRISS_ENDPOINT`) where the study file maps its items. Lab, vital-sign and ECG parameters are in the Labs
+    tab (:func:`lab_choices`), not here."""
+    endpoints = [e for e in study.endpoints if not is_lab_dataset(e.dataset)]
+    several = len({e.dataset for e in endpoints}) > 1
+    choices = [(f"{e.dataset} · {e.label}" if several and e.dataset else e.label, e.paramcd) for e in endpoints]
     if study.meta.criss is not None:
         choices.append(("Composite response: ACR CRISS and revised CRISS", CRISS_ENDPOINT))
     return choices
+
+
+def lab_choices(study: Study) -> list[tuple[str, str]]:
+    """The parameters of the Labs tab, as (label, ``PARAMCD``): those of the lab, vital-sign and ECG datasets,
+    grouped by dataset, each labelled with its dataset and unit."""
+    return [(f"{e.dataset} · {e.label}", e.paramcd) for e in study.endpoints
+            if is_lab_dataset(e.dataset) and e.kind == "numeric"]
+
+
+def default_lab(study: Study) -> str | None:
+    """The parameter the Labs tab opens with: the first with a normal range, else the first."""
+    ranged = ranged_params(study.subset_of or study)
+    choices = [code for _, code in lab_choices(study)]
+    return ranged[0] if ranged else (choices[0] if choices else None)
 
 
 def timepoint_choices(study: Study, endpoint: str | None) -> list[tuple[str, str]]:
@@ -328,9 +351,12 @@ def normalise(study: Study, state: ViewState) -> tuple[ViewState, list[str]]:
     endpoints = [value for _, value in endpoint_choices(study)]
     endpoint = state.endpoint
     if endpoint is not None and endpoint not in endpoints:
-        ignored.append(f"unknown endpoint {endpoint!r}")
+        ignored.append(f"unknown endpoint {endpoint!r}" if endpoint not in [e.paramcd for e in study.endpoints]
+                       else f"{endpoint} is a lab, vital-sign or ECG parameter: see the Labs tab")
         endpoint = None
-    endpoint = endpoint or study.default_endpoint()
+    default_endpoint = study.default_endpoint()
+    endpoint = endpoint or (default_endpoint if default_endpoint in endpoints else
+                            (endpoints[0] if endpoints else None))
     if subject_filter.baseline is not None and subject_filter.baseline[0] != endpoint:
         criteria["baseline"] = None  # the baseline filter belongs to the endpoint shown
     visits = waterfall_visits(study, endpoint)
@@ -345,6 +371,15 @@ def normalise(study: Study, state: ViewState) -> tuple[ViewState, list[str]]:
     tte = state.tte if state.tte in ttes else (ttes[0] if ttes else None)
     if state.tte is not None and state.tte not in ttes:
         ignored.append(f"unknown time-to-event parameter {state.tte!r}")
+    labs = [code for _, code in lab_choices(study)]
+    lab = state.lab if state.lab in labs else default_lab(study)
+    if state.lab is not None and state.lab not in labs:
+        ignored.append(f"unknown lab parameter {state.lab!r}")
+    lab_timepoints = [t for _, t in timepoint_choices(study, lab)]
+    lab_timepoint = state.lab_timepoint if state.lab_timepoint in lab_timepoints else (
+        lab_timepoints[0] if lab_timepoints else None)
+    if state.lab_timepoint is not None and state.lab_timepoint not in lab_timepoints:
+        ignored.append(f"{lab} has no timepoint {state.lab_timepoint!r}")
     population = state.population
     offered = [flag for _, flag in population_choices(study)]
     if population is not None and population not in offered:
@@ -365,7 +400,7 @@ def normalise(study: Study, state: ViewState) -> tuple[ViewState, list[str]]:
         compare = None
     normalised = replace(
         state, filter=replace(subject_filter, **criteria), endpoint=endpoint, visit=visit, timepoint=timepoint,
-        tte=tte, compare=compare, order=state.order or ORDERS[0],
+        tte=tte, compare=compare, order=state.order or ORDERS[0], lab=lab, lab_timepoint=lab_timepoint,
         population=default_population(study) if population is None else population, onset=onset,
         terms=default_terms(study) if terms is None else terms,
         tab=state.tab if state.tab in TABS else "overview")

@@ -281,7 +281,8 @@ def worst_indicators(records: pd.DataFrame) -> pd.DataFrame:
         parts.append(pd.DataFrame({"direction": direction, "baseline": base,
                                    "worst": worst.map(dict(enumerate(_WORST_FIRST[direction])))}).reset_index())
     columns = [*keys, "direction", "baseline", "worst"]
-    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+    # object columns even when empty (a filtered study without values): merged with the table's text cells
+    return pd.concat(parts, ignore_index=True)[columns].astype({"baseline": object, "worst": object})
 
 
 def worst_grades(records: pd.DataFrame) -> pd.DataFrame:
@@ -301,7 +302,7 @@ def worst_grades(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def _grade_label(grades: pd.Series) -> pd.Series:
-    return grades.map(lambda g: f"Grade {int(g)}" if pd.notna(g) else pd.NA)
+    return grades.map(lambda g: f"Grade {int(g)}" if pd.notna(g) else pd.NA).astype(object)
 
 
 # --- counting ---------------------------------------------------------------------------------------------------
