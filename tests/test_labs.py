@@ -265,3 +265,18 @@ def test_cli_lab_tables_write_the_issue_columns(corpus):
     assert listing.stdout.splitlines()[1].startswith("S-001,Placebo,3.25,1.25,2.25")
     shift = _cli("lab-shift", "--study", str(folder), "--param", "GLUC", "--timepoint", "FASTING")
     assert "Placebo,GLUC,FASTING,HIGH,NORMAL,HIGH,1,1,100.0" in shift.stdout
+
+
+def test_pilot_lab_summary_uses_every_record_not_anl01fl(pilot):
+    """The pilot flags few lab records ANL01FL: the Labs tab's summary by visit counts every record."""
+    from trialviz.tables.labs import lab_summary
+
+    lb = pd.read_csv(PILOT / "adlbc.csv.gz")
+    lb = lb[(lb["SAFFL"] == "Y") & (lb["PARAMCD"] == "SODIUM")].assign(AVISIT=lambda f: f["AVISIT"].str.strip())
+    expected = lb[lb["AVISIT"] != "."].groupby(["TRTA", "AVISIT"])["AVAL"].agg(["count", "mean"])
+    table = lab_summary(pilot, "SODIUM").query("measure == 'value' and cohort != 'Total'")
+    got = table.set_index(["cohort", "visit"])[["n", "mean"]]
+    assert len(got) == len(expected)
+    for (cohort, visit), row in expected.iterrows():
+        assert got.loc[(cohort, visit), "n"] == row["count"]
+        assert got.loc[(cohort, visit), "mean"] == pytest.approx(row["mean"])

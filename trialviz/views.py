@@ -46,7 +46,7 @@ from trialviz.report.tables import (
 from trialviz.study import Study
 from trialviz.tables.criss import criss_patients, revised_criss_patients
 from trialviz.tables.labs import (hys_law_cases, hys_law_patients, lab_abnormal_patients, lab_grade_patients,
-                                  lab_shift_patients)
+                                  lab_shift_patients, lab_summary)
 from trialviz.tables.populations import populations_patients
 from trialviz.tables.safety import (
     ae_grade_patients,
@@ -513,8 +513,8 @@ VIEWS: dict[str, View] = {view.name: view for view in (
     View("hys-law", "Liver signals: Hy's law quadrants", tables.hys_law, "trialviz.hys_law",
          render=_hys_law_render, command=_hys_law, tidy=_tidy_hys_law, drill=hys_law_patients,
          drill_keys=("quadrant",)),
-    View("lab-summary", "Lab values and changes by visit", tables.endpoint_summary, "trialviz.endpoint_summary",
-         render=_summary, needs_param=True, in_report=False),
+    View("lab-summary", "Lab values and changes by visit", lab_summary, "lab_summary", render=_summary,
+         needs_param=True, in_report=False, imports="from trialviz.tables.labs import lab_summary"),
     View("hys-law-cases", "Potential Hy's law cases", hys_law_cases, "hys_law_cases",
          render=lambda table, study, title: listing_gt(table, title=title),
          imports="from trialviz.tables.labs import hys_law_cases", in_report=False),

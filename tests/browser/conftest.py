@@ -176,7 +176,8 @@ def screenshot(page, name: str) -> Path:
 
 TAB_MARKERS = {"Overview": ".tv-flow .tv-section > summary", "Baseline": ".tv-baseline .tv-section > summary",
                "Efficacy": ".tv-endpoint-summary .tv-section > summary",
-               "Safety": ".tv-ae-overview .tv-section > summary", "Patient": ".tv-patient-events"}
+               "Safety": ".tv-ae-overview .tv-section > summary",
+               "Labs": ".tv-hys-law .tv-section > summary", "Patient": ".tv-patient-events"}
 """An element each dashboard tab shows once it has been computed (a table's title: a long table is folded)."""
 
 

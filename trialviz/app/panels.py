@@ -208,8 +208,7 @@ def labs_views(study: Study, view: Study, state: ViewState) -> TabViews:
         shown["hys-law-cases"] = Shown(VIEWS["hys-law-cases"].bind(title="Potential Hy's law cases"))
     else:
         shown["hys-law-figure"] = Shown(reason="No Hy's law plot: the study has no ALT or AST and total bilirubin.")
-    return TabViews(view, shown, imports=["from trialviz.tables.labs import hys_law_cases"]
-                    if "hys-law-cases" in shown else [])
+    return TabViews(view, shown)
 
 
 def patient_of(view: Study, state: ViewState) -> str | None:

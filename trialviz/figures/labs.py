@@ -77,6 +77,15 @@ def hys_law_figure(study: Study) -> go.Figure:
     return fig
 
 
+def _outside(records: pd.DataFrame) -> pd.Series:
+    """Values beyond their record's normal range (below ``low`` or above ``high``); where a record has no range,
+    its indicator (LOW or HIGH). The CDISC pilot's ANRIND does not follow its A1LO/A1HI (no sodium is "L"),
+    so a figure that draws the range marks what lies beyond it."""
+    beyond = records["value"].lt(records["low"]) | records["value"].gt(records["high"])
+    unranged = records["low"].isna() & records["high"].isna()
+    return (beyond | (unranged & records["indicator"].isin(["LOW", "HIGH"]))).fillna(False)
+
+
 def _x(value: float) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"
 
@@ -109,7 +118,7 @@ def lab_outlier_figure(study: Study, param: str, *, timepoint: str | None = None
     records = lab_records(study, param=param, timepoint=timepoint)
     records = records[records["value"].notna().to_numpy() & ~records["derived"].to_numpy()]
     records = records.sort_values(["USUBJID", "day"], kind="stable")
-    outside = records["indicator"].isin(["LOW", "HIGH"]) & records["low"].add(records["high"], fill_value=0).notna()
+    outside = _outside(records)
     outside_patients = set(records.loc[outside.to_numpy(), "USUBJID"])
     patients = list(dict.fromkeys(records["USUBJID"]))
     within = [p for p in patients if p not in outside_patients]
@@ -146,15 +155,17 @@ def lab_outlier_figure(study: Study, param: str, *, timepoint: str | None = None
 
 
 def _lines(rows: pd.DataFrame) -> tuple[list[object], list[object], list[object]]:
-    """One polyline per patient, separated by gaps (``None``)."""
-    x: list[object] = []
-    y: list[object] = []
-    ids: list[object] = []
-    for patient, own in rows.groupby("USUBJID", sort=False):
-        x += [*own["day"].tolist(), None]
-        y += [*own["value"].tolist(), None]
-        ids += [patient] * len(own) + [None]
-    return x, y, ids
+    """One polyline per patient (rows sorted by patient), separated by gaps (``None``)."""
+    ids = rows["USUBJID"].to_numpy(dtype=object)
+    if not len(ids):
+        return [], [], []
+    ends = np.flatnonzero(ids[1:] != ids[:-1]) + 1  # where the next patient starts
+    cut = np.append(ends, len(ids))
+
+    def gapped(values: np.ndarray) -> list[object]:
+        return np.insert(values.astype(object), cut, None).tolist()
+
+    return gapped(rows["day"].to_numpy()), gapped(rows["value"].to_numpy()), gapped(ids)
 
 
 def patient_labs_figure(study: Study, usubjid: str, *, params: list[str] | None = None) -> go.Figure:
@@ -169,8 +180,8 @@ def patient_labs_figure(study: Study, usubjid: str, *, params: list[str] | None 
     records = lab_records(study)
     own = records[(records["USUBJID"] == usubjid).to_numpy() & records["value"].notna().to_numpy()
                   & ~records["derived"].to_numpy()]
-    out_of_range = list(dict.fromkeys(own.loc[own["indicator"].isin(["LOW", "HIGH"]).to_numpy()
-                                              & (own["low"].notna() | own["high"].notna()).to_numpy(), "param"]))
+    ranged = (own["low"].notna() | own["high"].notna()).to_numpy()
+    out_of_range = list(dict.fromkeys(own.loc[_outside(own).to_numpy() & ranged, "param"]))
     chosen = [p for p in (params or out_of_range) if p in set(own["param"])][:6]
     if not chosen:
         raise AnalysisError(f"Patient {usubjid} has no lab value outside the normal range.")
@@ -187,14 +198,14 @@ def patient_labs_figure(study: Study, usubjid: str, *, params: list[str] | None 
                                         values["day"].min()], y=[low, low, high, high], fill="toself",
                                      fillcolor=rgba(BAND_COLOUR, 0.15), line=dict(width=0), hoverinfo="skip",
                                      mode="lines", name="Normal range", showlegend=i == 0), row=row, col=col)
-        colour = [OUTSIDE_COLOUR if v in ("LOW", "HIGH") else "#111827" for v in values["indicator"]]
+        colour = np.where(_outside(values), OUTSIDE_COLOUR, "#111827").tolist()
         fig.add_trace(go.Scatter(x=values["day"], y=values["value"], mode="lines+markers", name=text(usubjid),
                                  showlegend=i == 0, line=dict(color="#111827", width=2),
                                  marker=dict(size=9, color=colour),
                                  text=[text(v) for v in values["visit"]],
                                  hovertemplate="%{text}, day %{x}: %{y}<extra></extra>"), row=row, col=col)
     apply_layout(fig, study, f"Patient {usubjid}: lab values against the normal range",
-                 ["Parameters with a value outside the normal range (red points); band: the patient's normal range."],
+                 ["Parameters with a value outside the patient's normal range (red points; the band)."],
                  height=max(380, 120 + 280 * grid_rows))
     fig.update_xaxes(title_text="Study day", showgrid=False)
     fig.update_annotations(font_size=13)

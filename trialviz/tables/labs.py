@@ -230,6 +230,9 @@ def lab_records(study: Study, *, param: str | None = None, timepoint: str | None
 
 
 def _placed(study: Study) -> pd.DataFrame:
+    whole = study.subset_of
+    if whole is not None:  # a filtered view: a subject's records are placed as in the whole study (once for it)
+        return study.own_rows(whole.derived(("lab records placed",), lambda: _placed(whole)))
     pop = population(study, "safety")
     cohorts = pop.subjects.assign(USUBJID=pop.subjects["USUBJID"].astype(str)).set_index("USUBJID")["cohort"]
     records = _all_lab_records(study)
@@ -637,6 +640,9 @@ def hys_law_points(study: Study) -> pd.DataFrame:
                             f"in a lab dataset; this study has: {', '.join(liver.values()) or 'none of them'}.")
 
     def compute() -> pd.DataFrame:
+        whole = study.subset_of
+        if whole is not None:  # a filtered view: its patients' points of the whole study's
+            return study.own_rows(hys_law_points(whole))
         pop = population(study, "safety")
         points = pd.DataFrame({"USUBJID": pop.subjects["USUBJID"].astype(str).to_numpy(),
                                "cohort": pop.subjects["cohort"].to_numpy()})
@@ -730,3 +736,61 @@ def hys_law_cases(study: Study) -> pd.DataFrame:
     return with_conventions(cases[columns].reset_index(drop=True),
                             f"{len(cases)} potential Hy's law cases: peak ALT or AST ≥ 3 × ULN and peak total "
                             "bilirubin ≥ 2 × ULN after baseline (peaks not necessarily on one day).")
+
+
+def lab_summary(study: Study, param: str, *, measures: tuple[str, ...] = ("value", "change"),
+                timepoint: str | None = None, total: bool = True) -> pd.DataFrame:
+    """Summary statistics of a lab parameter by cohort, visit and timepoint, in the safety population.
+
+    As :func:`trialviz.endpoint_summary`, but over the safety population by actual treatment and every record at
+    a scheduled or derived visit: ``ANL01FL`` is not used (the CDISC pilot flags only a few lab records).
+    Change is ``CHG`` where given, else the value minus the subject's baseline value (``ABLFL = "Y"``).
+
+    Raises
+    ------
+    AnalysisError
+        An unknown or non-lab parameter or timepoint, or a subject with two records in one cell.
+    """
+    from trialviz.io.text import as_str, text_eq
+    from trialviz.tables.endpoints import check_timepoint, summarise_records
+    from trialviz.visits import cell_dtypes, duplicated_cells, has_visit, is_unscheduled
+
+    if param not in lab_params(study):
+        raise AnalysisError(f"{param!r} is not a parameter of a lab, vital-sign or ECG dataset.")
+    chosen = check_timepoint(study, param, timepoint)
+    pop = population(study, "safety")
+    data = study.measurements
+    rows = data[text_eq(data["PARAMCD"], param).to_numpy()]
+    with_visit = has_visit(rows)
+    unscheduled = with_visit & is_unscheduled(rows)
+    cohorts = pop.subjects.set_index("USUBJID")["cohort"]
+    rows = rows[with_visit & ~unscheduled]
+    rows = rows[rows["USUBJID"].isin(cohorts.index).to_numpy()]
+    kinds = study.visit_kinds(param).set_index("visit")["kind"]
+    visit = text_of(rows["AVISIT"])
+    point = text_of(rows["ATPT"]) if "ATPT" in rows.columns else np.full(len(rows), "", dtype=object)
+    value = pd.to_numeric(rows["AVAL"], errors="coerce")
+    baseline = pd.Series(text_of(rows["ABLFL"]) == "Y", index=rows.index) if "ABLFL" in rows.columns else \
+        pd.Series(False, index=rows.index)
+    key = pd.Series(list(zip(as_str(rows["USUBJID"]), point, strict=True)), index=rows.index)
+    base_value = dict(zip(key[baseline], value[baseline], strict=True))
+    change = pd.to_numeric(rows["CHG"], errors="coerce") if "CHG" in rows.columns else pd.Series(np.nan, index=rows.index)
+    computed = value - key.map(base_value).astype(float)
+    change = change.fillna(computed.where(~baseline))
+    dtype = cell_dtypes(rows)
+    twice = duplicated_cells(rows, dtype)
+    if twice.any():
+        raise AnalysisError(f"{param}: {int(twice.sum())} records leave a subject with more than one value at a visit "
+                            "(USUBJID / PARAMCD / AVISIT / ATPT / DTYPE); mark derived records with DTYPE.")
+    rows = rows.assign(cohort=as_str(rows["USUBJID"].map(cohorts)), AVISIT=visit, ATPT=point, CHG=change.to_numpy(),
+                       ATPTN=pd.to_numeric(rows["ATPTN"], errors="coerce") if "ATPTN" in rows.columns else np.nan,
+                       dtype=dtype, visit_kind=pd.Series(visit, dtype=object).map(kinds).to_numpy())
+    if chosen is not None:
+        rows = rows[(rows["ATPT"] == chosen).to_numpy()]
+    rows.attrs["population_note"] = pop.note
+    rows.attrs["record_note"] = ("Every record at a scheduled or derived visit (ANL01FL not used), one per patient, "
+                                 "visit and timepoint.")
+    rows.attrs["visit_note"] = (f"{int(unscheduled.sum())} records at unscheduled visits and "
+                                f"{int((~with_visit).sum())} without a visit are not in this summary."
+                                if unscheduled.any() or (~with_visit).any() else "")
+    return summarise_records(study, param, rows, measures=measures, total=total)  # type: ignore[arg-type]
