@@ -8,10 +8,10 @@ import pytest
 from playwright.sync_api import expect
 
 import trialviz
-from tests.browser.conftest import open_dashboard, open_tab, screenshot
+from tests.browser.conftest import SCREENSHOTS, open_dashboard, open_tab, screenshot
 from tests.browser.test_dashboard_views import read_table
 from trialviz.app.state import default_lab, lab_choices
-from trialviz.tables.labs import hys_law_patients
+from trialviz.tables.labs import hys_law_patients, ranged_params
 
 pytestmark = pytest.mark.browser
 
@@ -30,6 +30,8 @@ def test_labs_tab_shows_the_package_tables_and_drills_into_a_quadrant(which, req
     assert "tab=labs" in page.url
     page.wait_for_timeout(1500)  # plotly draws
     screenshot(page, f"labs-{which}")
+    for view in ("hys-law-figure", "hys-law", "lab-shift", "lab-outliers"):  # the page scrolls inside: each view
+        page.locator(f".tv-view-{view}").first.screenshot(path=str(SCREENSHOTS / f"labs-{which}-{view}.png"))
 
     # Hy's law quadrants: every cell as the package counts it
     hys = trialviz.hys_law(study)
@@ -55,14 +57,19 @@ def test_labs_tab_shows_the_package_tables_and_drills_into_a_quadrant(which, req
     expect(page.locator(".tv-drill-patients")).to_have_text(", ".join(expected))
     page.get_by_role("button", name="Open in Patient tab").click()
     expect(page.get_by_role("tab", name="Patient")).to_have_attribute("aria-selected", "true")
-    page.wait_for_function("(id) => [...document.querySelectorAll('.js-plotly-plot')].some(p => p.layout && "
-                           "p.layout.title && p.layout.title.text.startsWith('Patient ' + id + ': lab values'))",
-                           arg=expected[0])
+    labs = page.locator(".tv-view-patient-labs")
+    expect(labs.locator(".js-plotly-plot").first).to_be_attached()
+    labs.first.scroll_into_view_if_needed()
+    page.wait_for_function("(id) => { const p = document.querySelector('.tv-view-patient-labs .js-plotly-plot');"
+                           " return p && p.layout && p.layout.title && "
+                           "p.layout.title.text.startsWith('Patient ' + id + ': lab values'); }", arg=expected[0])
     page.wait_for_timeout(1500)
     screenshot(page, f"labs-{which}-patient")
+    page.locator(".tv-view-patient-labs").first.screenshot(path=str(SCREENSHOTS / f"labs-{which}-patient-labs.png"))
 
     # another parameter from the choice: the shift table follows
-    label, other = lab_choices(study)[1]
+    other = ranged_params(study)[1]  # the pilot's vital signs come first in the choice and have no range
+    label = next(label for label, code in lab_choices(study) if code == other)
     open_tab(page, "Labs")
     page.get_by_label("Parameter", exact=True).select_option(label=label)
     heading = study.endpoint(other).name

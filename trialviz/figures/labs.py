@@ -57,8 +57,9 @@ def hys_law_figure(study: Study) -> go.Figure:
         keep_patients(fig, len(fig.data) - 1, lambda i, ids=ids: [ids[i]])
     low = min(0.1, float(np.nanmin(placed[["transaminase", "bilirubin"]].to_numpy()))) if len(placed) else 0.1
     high = max(20.0, float(np.nanmax(placed[["transaminase", "bilirubin"]].to_numpy()))) if len(placed) else 20.0
-    fig.add_vline(x=math.log10(TRANSAMINASE_LIMIT), line=dict(color="#6b7280", dash="dash"))
-    fig.add_hline(y=math.log10(BILIRUBIN_LIMIT), line=dict(color="#6b7280", dash="dash"))
+    # shapes take data values on a log axis (annotations and ranges take their logarithm)
+    fig.add_vline(x=TRANSAMINASE_LIMIT, line=dict(color="#6b7280", dash="dash"))
+    fig.add_hline(y=BILIRUBIN_LIMIT, line=dict(color="#6b7280", dash="dash"))
     for name, x, y, xanchor in ((QUADRANTS[0], low, low, "left"), (QUADRANTS[1], low, high, "left"),
                                 (QUADRANTS[2], high, low, "right"), (QUADRANTS[3], high, high, "right")):
         fig.add_annotation(x=math.log10(x), y=math.log10(y), text=f"<i>{text(name)}</i>", showarrow=False,

@@ -176,6 +176,7 @@ def _frame(data: pd.DataFrame) -> pd.DataFrame:
         "high": high,
         "uln_ratio": _column(data, "R2A1HI"),
         "indicator": indicator.fillna(computed),
+        "range_indicator": computed,
         "base_indicator": _indicators(data, "BNRIND"),
         "grade": _grades(data, "ATOXGR"),
         "base_grade": _grades(data, "BTOXGR"),
@@ -374,6 +375,11 @@ def _records_notes(study: Study, records: pd.DataFrame, params: list[str]) -> li
         + (f" ({without_baseline} of them no baseline record)" if without_baseline else "") + ".",
     ]
     present = set(records["param"])
+    given = chosen["indicator"].notna() & chosen["range_indicator"].notna()
+    disagree = int((given & (chosen["indicator"] != chosen["range_indicator"])).sum())
+    if disagree:
+        notes.append(f"{disagree} of {int(given.sum())} records have a normal-range indicator (ANRIND) that disagrees "
+                     "with AVAL against the range given (ANRLO/ANRHI or A1LO/A1HI); the indicator is used.")
     left_out = [p for p in lab_params(study) if p not in params and p in present]
     if left_out and len(params) > 1:
         notes.append(f"Parameters without a normal range are left out: {', '.join(left_out)}.")
