@@ -425,11 +425,16 @@ def lab_shift(study: Study, *, param: str | None = None, timepoint: str | None =
     graded = graded[graded["baseline"].notna().to_numpy()].assign(baseline=lambda f: _grade_label(f["baseline"]),
                                                                    worst=lambda f: _grade_label(f["worst"]))
     cells, counted = [], []
+    # a grade shift per direction the parameter is graded in (haemoglobin: low only; ALT: high only)
+    graded_directions = set(map(tuple, graded.loc[(graded["baseline"] != "Grade 0") | (graded["worst"] != "Grade 0"),
+                                                  ["param", "direction"]].to_numpy()))
     graded_set = set(graded["param"])
     for group, (p, t) in enumerate(_groups(records, params)):
         scales = [("indicator", INDICATORS)] + ([("grade", GRADES)] if p in graded_set else [])
         for scale, categories in scales:
             for direction in DIRECTIONS:
+                if scale == "grade" and (p, direction) not in graded_directions:
+                    continue
                 for b in categories:
                     for w in categories:
                         cells.append((p, t, direction, scale, b, w, len(cells), group))
@@ -455,8 +460,9 @@ def lab_shift(study: Study, *, param: str | None = None, timepoint: str | None =
         "LOW, else NORMAL if any was NORMAL, else HIGH (HIGH mirrors it). Percent of the patients of the cohort "
         f"with both a baseline and a post-baseline indicator; {missing_base} patient-parameter pairs with a "
         "post-baseline value but no baseline indicator are not in the table.",
-        "Toxicity grades (where the parameter has them): baseline BTOXGR → worst post-baseline ATOXGR per direction; "
-        "negative grades are the LOW direction (−3 is grade 3 low)." if len(graded) else "",
+        "Toxicity grades (where the parameter has them): baseline BTOXGR → worst post-baseline ATOXGR per direction, "
+        "for the directions with a grade above 0; negative grades are the LOW direction (−3 is grade 3 low)."
+        if len(graded) else "",
     )
 
 
