@@ -414,6 +414,8 @@ def _hys_law(study: Study, options: Options) -> pd.DataFrame:
 
 
 def _hys_law_render(table: pd.DataFrame, study: Study, title: str) -> GT:
+    if not len(table):
+        return _lab_render(table, study, title)
     if "quadrant" not in table.columns:
         return listing_gt(table, title=title)
     return counting_gt(table, study, title=title, keys=["quadrant"], show_events=False, fixed_denominator=False)

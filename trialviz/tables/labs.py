@@ -702,7 +702,11 @@ def hys_law(study: Study, *, total: bool = True) -> pd.DataFrame:
         ``subjects``, ``denominator`` (patients of the cohort with post-baseline transaminase and bilirubin),
         ``percent``, ``label``.
     """
-    points = hys_law_points(study)
+    try:
+        points = hys_law_points(study)
+    except AnalysisError as missing:  # a study without liver tests says so in one line, as lab_grade does
+        return with_conventions(pd.DataFrame(columns=["quadrant", "label", "cohort", "subjects", "denominator",
+                                                      "percent"]), str(missing))
     placed = points[points["quadrant"].notna().to_numpy()]
     cells = pd.DataFrame({"quadrant": QUADRANTS, "row": range(len(QUADRANTS)), "group": 0})
     subjects = placed.merge(cells, on="quadrant")
