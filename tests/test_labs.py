@@ -16,8 +16,14 @@ import trialviz
 from tests.adam_corpus import bds_labs
 from trialviz.errors import AnalysisError
 from trialviz.figures.labs import hys_law_figure, lab_outlier_figure, patient_labs_figure
-from trialviz.tables.labs import (hys_law_cases, hys_law_patients, hys_law_points, lab_abnormal_patients,
-                                  lab_grade_patients, lab_shift_patients)
+from trialviz.tables.labs import (
+    hys_law_cases,
+    hys_law_patients,
+    hys_law_points,
+    lab_abnormal_patients,
+    lab_grade_patients,
+    lab_shift_patients,
+)
 from trialviz.views import VIEWS
 
 PILOT = Path("/work/shared/data/cdiscpilot01")
@@ -256,8 +262,8 @@ def test_cli_lab_tables_write_the_issue_columns(corpus):
     for name in ("lab-shift", "lab-grade", "lab-abnormal"):
         result = _cli(name, "--study", str(folder))
         assert result.returncode == 0, result.stderr
-        assert result.stdout.splitlines()[0] == "cohort,param,timepoint,direction,baseline,worst,subjects,denominator," \
-                                                "percent"
+        header = "cohort,param,timepoint,direction,baseline,worst,subjects,denominator,percent"
+        assert result.stdout.splitlines()[0] == header
     result = _cli("hys-law", "--study", str(folder))
     assert result.stdout.splitlines()[0] == "cohort,quadrant,subjects,denominator,percent"
     assert "Placebo,Potential Hy's law,1,2,50.0" in result.stdout

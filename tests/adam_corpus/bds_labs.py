@@ -59,10 +59,12 @@ def _rows() -> list[dict]:
         r("S-006", "K", "Week 2", 3.4, grade=-1, indicator="L", dated=False),
         r("S-006", "K", "Week 4", 4.8, grade=0, indicator="N", dated=False),
         # glucose at two timepoints, each its own baseline: never pooled
-        r("S-001", "GLUC", "Baseline", 5.0, timepoint="FASTING"), r("S-001", "GLUC", "Week 2", 6.5, timepoint="FASTING"),
+        r("S-001", "GLUC", "Baseline", 5.0, timepoint="FASTING"),
+        r("S-001", "GLUC", "Week 2", 6.5, timepoint="FASTING"),
         r("S-001", "GLUC", "Baseline", 7.0, timepoint="POSTPRANDIAL"),
         r("S-001", "GLUC", "Week 2", 7.5, timepoint="POSTPRANDIAL"),
-        r("S-002", "GLUC", "Baseline", 5.5, timepoint="FASTING"), r("S-002", "GLUC", "Week 2", 5.8, timepoint="FASTING"),
+        r("S-002", "GLUC", "Baseline", 5.5, timepoint="FASTING"),
+        r("S-002", "GLUC", "Week 2", 5.8, timepoint="FASTING"),
         r("S-002", "GLUC", "Baseline", 7.2, timepoint="POSTPRANDIAL"),
         r("S-002", "GLUC", "Week 2", 8.5, timepoint="POSTPRANDIAL"),
         # CRP has no normal range at all: left out of the tables
@@ -131,7 +133,8 @@ def build(folder: Path) -> dict:
     # Glucose per timepoint: fasting S-001 5.0 → 6.5 (HIGH), S-002 5.5 → 5.8; postprandial S-001 7.0 → 7.5,
     # S-002 7.2 → 8.5 (HIGH, above 7.8).
     glucose = {  # (timepoint, direction, baseline, worst, cohort): (subjects, denominator)
-        ("FASTING", "HIGH", "NORMAL", "HIGH", "Placebo"): (1, 1), ("FASTING", "HIGH", "NORMAL", "NORMAL", "Active"): (1, 1),
+        ("FASTING", "HIGH", "NORMAL", "HIGH", "Placebo"): (1, 1),
+        ("FASTING", "HIGH", "NORMAL", "NORMAL", "Active"): (1, 1),
         ("POSTPRANDIAL", "HIGH", "NORMAL", "NORMAL", "Placebo"): (1, 1),
         ("POSTPRANDIAL", "HIGH", "NORMAL", "HIGH", "Active"): (1, 1),
     }

@@ -534,7 +534,8 @@ def lab_grade(study: Study, *, param: str | None = None, timepoint: str | None =
     labelled = pd.concat([graded.assign(worst=_grade_label(graded["worst"])),
                           graded[graded["worst"] >= 3].assign(worst=GRADE_3_OR_MORE)], ignore_index=True)
     subjects = labelled.drop(columns="baseline").merge(cell_frame, on=["param", "timepoint", "direction", "worst"])
-    denominators = graded.merge(cell_frame[["param", "timepoint", "group"]].drop_duplicates(), on=["param", "timepoint"])
+    denominators = graded.merge(cell_frame[["param", "timepoint", "group"]].drop_duplicates(),
+                                on=["param", "timepoint"])
     table = _count(study, subjects, cell_frame, denominators, total)
     table["label"] = table["worst"]
     table["heading"] = _heading(study, table)
@@ -666,7 +667,8 @@ def hys_law_points(study: Study) -> pd.DataFrame:
             records = lab_records(study, param=liver[role])
             ratio = records["uln_ratio"].fillna(records["value"] / records["high"].where(records["high"] > 0))
             post = records.assign(ratio=ratio)[records["post_baseline"].to_numpy() & ratio.notna().to_numpy()]
-            peaks = post.sort_values(["ratio", "day"], ascending=[False, True], kind="stable").drop_duplicates("USUBJID")
+            peaks = post.sort_values(["ratio", "day"], ascending=[False, True], kind="stable")
+            peaks = peaks.drop_duplicates("USUBJID")
             points = points.merge(peaks[["USUBJID", "ratio", "day"]].rename(
                 columns={"ratio": column, "day": f"{column}_day"}), on="USUBJID", how="left")
         points["transaminase"] = points[["alt", "ast"]].max(axis=1, skipna=True)
@@ -790,7 +792,8 @@ def lab_summary(study: Study, param: str, *, measures: tuple[str, ...] = ("value
         pd.Series(False, index=rows.index)
     key = pd.Series(list(zip(as_str(rows["USUBJID"]), point, strict=True)), index=rows.index)
     base_value = dict(zip(key[baseline], value[baseline], strict=True))
-    change = pd.to_numeric(rows["CHG"], errors="coerce") if "CHG" in rows.columns else pd.Series(np.nan, index=rows.index)
+    change = (pd.to_numeric(rows["CHG"], errors="coerce") if "CHG" in rows.columns
+              else pd.Series(np.nan, index=rows.index))
     computed = value - key.map(base_value).astype(float)
     change = change.fillna(computed.where(~baseline))
     dtype = cell_dtypes(rows)
