@@ -59,7 +59,8 @@ FLOOR_NOTEBOOK = {
                    "echo = widgets.HTML(\"<span class='floor-echo'>0</span>\")\n",
                    "\n",
                    "def on_change(change):\n",
-                   "    echo.value = f\"<span class='floor-echo'>{int(echo.value.split('>')[1].split('<')[0]) + 1}</span>\"\n",
+                   "    echo.value = f\"<span class='floor-echo'>"
+                   "{int(echo.value.split('>')[1].split('<')[0]) + 1}</span>\"\n",
                    "\n",
                    "box.observe(on_change, names='value')\n",
                    "widgets.VBox([box, echo, figure])\n"]}],

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -70,7 +70,7 @@ def machine() -> dict[str, object]:
         load = []
     return {"cpu": model or platform.processor() or platform.machine(), "cores": os.cpu_count(),
             "memory_gb": round(memory / 1024 ** 3, 1), "os": os_name, "python": platform.python_version(),
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "load_average_at_start": load}
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_average_at_start": load}
 
 
 def rss_mb(pid: int | None = None) -> float:

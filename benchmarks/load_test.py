@@ -208,17 +208,17 @@ async def open_session(browser, url: str, index: int, timeout_s: float,
         handle = await page.wait_for_function(INTERACTIVE_JS, polling=100, timeout=remaining * 1000)
         session.interactive_s = round(await handle.json_value() / 1000, 2)
         session.wall_s = round(time.monotonic() - started, 2)
-    except Exception as error:  # noqa: BLE001 - any failure of one page is that session's result
+    except Exception as error:  # any failure of one page is that session's result
         session.error = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
         try:
             shown = await page.evaluate("() => document.querySelector('.tv-count-total')?.textContent ?? null")
             session.error += f" (count shown: {shown!r})"
-        except Exception:  # noqa: BLE001, S110 - the page may be gone
+        except Exception:  # the page may be gone
             pass
         session.error += "".join(f"; {problem}" for problem in problems[-3:])
         try:
             await page.screenshot(path=Path(tempfile.gettempdir()) / f"trialviz-load-test-session-{index}.png")
-        except Exception:  # noqa: BLE001, S110 - the page may be gone
+        except Exception:  # the page may be gone
             pass
     return session, context
 

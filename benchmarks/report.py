@@ -136,7 +136,8 @@ def latest_measures(directory: Path = RESULTS_DIR) -> list[tuple[str, str, str, 
 
 def _only(result: dict, part: str, study: str) -> dict:
     """``result`` reduced to one part and study (for :func:`rows` and the targets)."""
-    return {**{k: v for k, v in result.items() if k not in PARTS and k != "targets"}, part: {study: result[part][study]}}
+    return {**{k: v for k, v in result.items() if k not in PARTS and k != "targets"},
+            part: {study: result[part][study]}}
 
 
 def _time_to_dashboard(directory: Path) -> list[str]:
@@ -182,7 +183,8 @@ _PAGE_HEAD = """\
 <!-- Written by `python -m benchmarks.report --docs` from benchmarks/results/*.json; do not edit by hand. -->
 
 The benchmark (`benchmarks/run.py`, whose docstring says what each part times) measures what a user waits
-for, on the bundled study, on the CDISC pilot as delivered (SAS transport and CSV; `python -m benchmarks.run --studies pilot` runs it
+for, on the bundled study, on the CDISC pilot as delivered (SAS transport and CSV; \
+`python -m benchmarks.run --studies pilot` runs it
 alone) and on a seeded synthetic "large" study generated once under `benchmarks/data/` as Parquet, CSV and
 SAS transport ({large}).
 Every measure is the median of repeated runs with min and max, beside a floor measured in the same run (a
@@ -226,7 +228,8 @@ def performance_page(directory: Path = RESULTS_DIR) -> str:
     machines = {_machine({"machine": {**r["machine"], "date": "", "load_average_at_start": []}}).split(";")[0]
                 for *_, r in measures}
     lines += ["", f"Machine: {'; '.join(sorted(machines))}.", "", "## Results", "",
-              "| Measure | trialviz: median (min–max) | Floor: median (min–max) | Ratio | Run |", "|---|---|---|---|---|"]
+              "| Measure | trialviz: median (min–max) | Floor: median (min–max) | Ratio | Run |",
+              "|---|---|---|---|---|"]
     verdicts: list[str] = []
     for part, study, _, result in measures:
         single = _only(result, part, study)
@@ -247,7 +250,8 @@ def main() -> int:
     parser.add_argument("result", nargs="?", type=Path, default=RESULTS_DIR / "full.json")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--docs", action="store_true",
-                        help=f"write {PERFORMANCE_PAGE.relative_to(ROOT)} from the latest results in {RESULTS_DIR.relative_to(ROOT)}/")
+                        help=f"write {PERFORMANCE_PAGE.relative_to(ROOT)} from the latest results in "
+                             f"{RESULTS_DIR.relative_to(ROOT)}/")
     args = parser.parse_args()
     if args.docs:
         PERFORMANCE_PAGE.parent.mkdir(exist_ok=True)

@@ -7,8 +7,8 @@ Writes ``benchmarks/results/<scale>.json`` and prints a table. The large study i
 (seeded, :mod:`benchmarks.synthetic`) under ``benchmarks/data/`` (ignored by git) and loaded through
 ``trialviz.load_study(folder)`` as a user's study is. The CDISC pilot (``../shared/data/cdiscpilot01``, its
 SAS transport and CSV files as delivered: timepoints, derived records, five BDS datasets) is the study of real
-shape (issue 16: load ≤ 3 s, a cohort click's efficacy tables ≤ 300 ms in the kernel, painted ≤ 500 ms). Every measure is the median of repeated runs, with
-min and max, beside a floor measured in the same run:
+shape (issue 16: load ≤ 3 s, a cohort click's efficacy tables ≤ 300 ms in the kernel, painted ≤ 500 ms).
+Every measure is the median of repeated runs, with min and max, beside a floor measured in the same run:
 
 1. load time and peak memory per format (Parquet, CSV, SAS transport); floor: the plain read of the same
    files (:mod:`benchmarks.kernel`);

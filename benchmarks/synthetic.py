@@ -214,7 +214,6 @@ def _adae(rng: np.random.Generator, scale: Scale, adsl: pd.DataFrame) -> pd.Data
 
 
 def _adtte(rng: np.random.Generator, adsl: pd.DataFrame) -> pd.DataFrame:
-    n = len(adsl)
     start = pd.to_datetime(adsl["TRTSDT"])
     last = pd.to_datetime(adsl["LSTALVDT"])
     followup = ((last - start).dt.days + 1).to_numpy()

@@ -15,8 +15,8 @@ import argparse
 import json
 import platform
 import statistics
-import tempfile
 import sys
+import tempfile
 import time
 from pathlib import Path
 

@@ -20,7 +20,7 @@ def test_terms_below_the_threshold_in_every_cohort_are_left_out(pilot, threshold
     terms = every[every["pt"] != ""]
     highest = terms[terms["cohort"] != TOTAL].groupby(["soc", "pt"])["percent"].max()
     expected = set(highest[highest >= threshold].index)
-    assert {(s, p) for s, p in zip(shown["soc"], shown["pt"]) if p} == expected
+    assert {(s, p) for s, p in zip(shown["soc"], shown["pt"], strict=True) if p} == expected
     assert 0 < len(expected) < len(highest)
     # class rows and the first row are those of the full table, which count every term
     rows = ["soc", "pt", "cohort", "subjects", "events", "percent", "p_value"]

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io
-from plotly.callbacks import InputDeviceState, Points
 import pytest
+from plotly.callbacks import InputDeviceState, Points
 
 import trialviz
 import trialviz.figures

@@ -39,7 +39,8 @@ def test_table_endpoint_summary_with_visit(bundled):
     n = table[(table["cohort"] == "Total") & (table["measure"] == "value") & (table["statistic"] == "n")]
     assert n["value"].iloc[0] == 20
     p_rows = table[table["statistic"] == "p_value"]
-    assert len(p_rows) and p_rows["test"].notna().all() and table.loc[table["statistic"] != "p_value", "test"].isna().all()
+    assert (len(p_rows) and p_rows["test"].notna().all()
+            and table.loc[table["statistic"] != "p_value", "test"].isna().all())
     assert set(p_rows["measure"]) == {"change", "percent change"}
     assert "Wilcoxon signed-rank test (change ≠ 0)" in set(p_rows["test"])
 
@@ -90,7 +91,8 @@ def _csv(*args: str) -> pd.DataFrame:
 def test_every_counting_table_is_long_and_tidy_on_both_studies():
     for study in ([], ["--study", PILOT]):
         for name, keys in COUNT_KEYS.items():
-            extra = ["--param", "ACTOT", "--better", "lower", "--threshold", "4"] if study and name == "responders" else []
+            extra = (["--param", "ACTOT", "--better", "lower", "--threshold", "4"]
+                     if study and name == "responders" else [])
             table = _csv(name, *study, *extra)
             assert list(table.columns[:1 + len(keys)]) == ["cohort", *keys], name
             assert set(table.columns[1 + len(keys):]) <= set(COUNT_VALUES), name

@@ -377,14 +377,16 @@ CORPUS = [
                                                                   b",GI,20").replace(b"\n", b"\r\n")),
          Loads(check=_unusual_text_intact)),
     # size
-    Case("CSV cut inside its last record", "size", lambda d: cut(d / "adeff.csv", (d / "adeff.csv").stat().st_size - 12),
+    Case("CSV cut inside its last record", "size",
+         lambda d: cut(d / "adeff.csv", (d / "adeff.csv").stat().st_size - 12),
          Refused((error("adeff.csv", "AVAL", "The file is truncated: its last record (record 9) stops inside column "
                         "AVAL", (9,)),))),
     Case("gzip CSV cut short", "size", _both(lambda d: (d / "adeff.csv.gz").write_bytes(
         gzip.compress((d / "adeff.csv").read_bytes())[:150]), lambda d: (d / "adeff.csv").unlink()),
          Refused((error("adeff.csv.gz", "", "The file is truncated or not valid gzip"),))),
     Case("SAS7BDAT shorter than its header", "size", _write("adlb.sas7bdat", b"junk" * 20),
-         Refused((error("adlb.sas7bdat", "", "The file is truncated: it is 80 bytes, shorter than a SAS7BDAT header"),))),
+         Refused((error("adlb.sas7bdat", "",
+                        "The file is truncated: it is 80 bytes, shorter than a SAS7BDAT header"),))),
     Case("Parquet file of 4 bytes", "size", _write("adlb.parquet", b"junk"),
          Refused((error("adlb.parquet", "", "The file cannot be read (ArrowInvalid"),))),
     Case("100,000-character term", "size", _csv("adae.csv", _set("AEDECOD", 1, "X" * 100_000)),

@@ -34,7 +34,7 @@ def load_config(path: Path, environ: dict[str, str] | None = None, monkeypatch=N
             monkeypatch.delenv(name, raising=False)
         for name, value in (environ or {}).items():
             monkeypatch.setenv(name, value)
-    exec(compile(path.read_text(), str(path), "exec"),  # noqa: S102 - how Jupyter loads these files
+    exec(compile(path.read_text(), str(path), "exec"),  # how Jupyter loads these files
          {"get_config": lambda: config, "__file__": str(path)})
     return config
 

@@ -45,7 +45,8 @@ def test_each_patient_line_holds_that_patients_values_at_their_visits(request, s
         for i in np.flatnonzero(np.isfinite(y)):
             drawn.add((ids[i], int(x[i]), y[i]))
         # a patient's line goes through visits in order
-        for start, stop in zip(np.r_[0, np.flatnonzero(np.isnan(x)) + 1][:-1], np.flatnonzero(np.isnan(x))):
+        for start, stop in zip(np.r_[0, np.flatnonzero(np.isnan(x)) + 1][:-1], np.flatnonzero(np.isnan(x)),
+                               strict=True):
             assert len({ids[i] for i in range(start, stop)}) == 1 and np.all(np.diff(x[start:stop]) > 0)
     assert drawn == expected
 

@@ -68,6 +68,7 @@ def test_restrict_events_keeps_subjects_and_denominators(bundled):
     serious = table[(table["category"] == "serious") & (table["cohort"] == "Total")].iloc[0]
     events = bundled.adverse_events
     late = events[(events["AESER"] == "Y") & events["ASTDY"].between(1, 365)]
-    assert (serious["subjects"], serious["events"], serious["denominator"]) == (late["USUBJID"].nunique(), len(late), 20)
+    assert ((serious["subjects"], serious["events"], serious["denominator"])
+            == (late["USUBJID"].nunique(), len(late), 20))
     assert "study days 1–365" in first_year.filter_description
     assert restrict_events(bundled, onset=(366, float("inf"))).adverse_events["ASTDY"].min() >= 366

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from trialviz.tables.facts import CHECKS, compute_fact, fact_matches, published_facts
-from trialviz.paths import BUNDLED_STUDY_DIR
 from trialviz.io.config import read_study_file
+from trialviz.paths import BUNDLED_STUDY_DIR
+from trialviz.tables.facts import CHECKS, compute_fact, fact_matches, published_facts
 
 FACTS = read_study_file(BUNDLED_STUDY_DIR / "study.toml").meta.facts
 CHECKED = [f for f in FACTS if f.check]

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 import trialviz
+from trialviz.filters import SubjectFilter
 from trialviz.tables.common import TOTAL
 from trialviz.tables.endpoints import MEASURE_COLUMNS, STATISTICS, analysis_records, describe, summarise_records
-from trialviz.filters import SubjectFilter
 
 
 def expected_rows(study: trialviz.Study, param: str, records: pd.DataFrame) -> pd.DataFrame:

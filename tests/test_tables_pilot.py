@@ -134,8 +134,8 @@ def test_teae_overview_and_table_14_5_01(pilot):
         assert [round(p, 3) for p in _by_cohort(table, "p_value", soc=soc, pt=pt)[1:]] == p_values, pt or soc
     assert set(table.loc[table["p_value"].notna(), "test"]) == {"Fisher's exact test (two-sided) vs Placebo"}
     # denominators come from ADSL (the safety population), not from ADAE
-    assert set(zip(table["cohort"], table["denominator"])) == {("Placebo", 86), ("Xanomeline Low Dose", 84),
-                                                               ("Xanomeline High Dose", 84), ("Total", 254)}
+    assert set(zip(table["cohort"], table["denominator"], strict=True)) == {
+        ("Placebo", 86), ("Xanomeline Low Dose", 84), ("Xanomeline High Dose", 84), ("Total", 254)}
 
 
 def test_serious_teae_table_14_5_02(pilot):

@@ -202,7 +202,8 @@ def test_grouped_by_regroups_every_table(tiny):
     by_sex = trialviz.grouped_by(tiny, "SEX")
     assert by_sex.cohort_values() == ["F", "M"]
     overview = trialviz.ae_overview(by_sex)
-    assert tuple(_one(overview, category="any", cohort="F")[["subjects", "denominator"]]) == (2, 3)  # S1, S3 of S1, S3, S4
+    # S1, S3 of S1, S3, S4
+    assert tuple(_one(overview, category="any", cohort="F")[["subjects", "denominator"]]) == (2, 3)
     assert tuple(_one(overview, category="any", cohort="M")[["subjects", "denominator"]]) == (1, 1)  # S2
     summary = trialviz.endpoint_summary(by_sex, "SCORE")
     assert _one(summary, measure="value", cohort="M", visit="Baseline")["mean"] == 35  # S2 20, S5 50
@@ -256,7 +257,8 @@ def test_msc_ssc_published_facts_come_from_the_library(bundled):
     assert set(window["AEBODSYS"]) == {"Vascular disorders", "Gastrointestinal disorders",
                                        "General disorders and administration site conditions"}
     assert _one(socs, soc="", pt="", cohort="Total")[["subjects", "events"]].tolist() == [14, 39]
-    assert trialviz.populations(bundled).query("population == 'enrolled' and cohort == 'Total'")["subjects"].item() == 20
+    enrolled = trialviz.populations(bundled).query("population == 'enrolled' and cohort == 'Total'")
+    assert enrolled["subjects"].item() == 20
 
 
 @pytest.mark.parametrize("module", ["common", "populations", "baseline", "efficacy", "responders", "safety",

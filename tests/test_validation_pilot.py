@@ -219,8 +219,9 @@ VARIANTS = [
             [error("ADQSADAS", "adqsadas.csv", "CHG", CHG, (2,),
                    values=("01-701-1015 / ACITM01 / Week 8: CHG 99, AVAL − BASE = 2 − 3 = -1",))]),
     Variant("unknown causality and severity terms", ("adae.xpt",),
-            lambda d: edit_xpt(d / "adae.xpt", lambda f: f.assign(AEREL=f["AEREL"].mask(f.index == 7, "MAYBE"),
-                                                                  AESEV=f["AESEV"].mask(f.index == 10, "LIFE THREATENING"))),
+            lambda d: edit_xpt(d / "adae.xpt",
+                               lambda f: f.assign(AEREL=f["AEREL"].mask(f.index == 7, "MAYBE"),
+                                                  AESEV=f["AESEV"].mask(f.index == 10, "LIFE THREATENING"))),
             [warning("ADAE", "adae.xpt", "AEREL", "AEREL values that are neither a related nor a not-related term; "
                      "these events are counted as not related. Declare them in [conventions] related_values or "
                      "not_related_values of the study file.", (8,), values=("MAYBE",)),
@@ -239,7 +240,8 @@ VARIANTS = [
             study_toml=TWO_COHORTS),
     Variant("endpoint of the study file not in the data", ("adqsadas.csv",), lambda d: None,
             [warning("study", "study.toml", "PARAMCD", "The study file describes endpoint ACTTO (ADAS-Cog (11)), "
-                     "but no dataset has PARAMCD ACTTO; it is not shown. Correct the paramcd in [[endpoints]] (codes in the data: "
+                     "but no dataset has PARAMCD ACTTO; it is not shown. Correct the paramcd in [[endpoints]] "
+                     "(codes in the data: "
                      "ACITM01, ACITM02, ACITM03, ACITM04, ACITM05, ACITM06, ACITM07, ACITM08, ACITM09, ACITM10, "
                      "ACITM11, ACITM12 and 3 more).", count=1, values=("ACTTO",))],
             study_toml=ACTOT_RANGE.replace('"ACTOT"', '"ACTTO"')),

@@ -55,6 +55,6 @@ __all__ = [
     "TrialvizError", "ValidationError", "__version__", "ae_grade", "ae_overview", "ae_period", "ae_soc_pt",
     "analysis_records", "ancova", "baseline_table", "category_summary", "criss", "criss_summary", "endpoint_summary",
     "endpoint_tests", "filter_study", "followup", "followup_summary", "grouped_by", "hys_law", "kaplan_meier",
-    "km_medians", "lab_abnormal", "lab_grade", "lab_shift", "load_study", "logrank", "populations", "primary_endpoint_table", "published_facts", "responders",
-    "revised_criss", "revised_criss_summary",
+    "km_medians", "lab_abnormal", "lab_grade", "lab_shift", "load_study", "logrank", "populations",
+    "primary_endpoint_table", "published_facts", "responders", "revised_criss", "revised_criss_summary",
 ]

@@ -45,8 +45,14 @@ from trialviz.report.tables import (
 )
 from trialviz.study import Study
 from trialviz.tables.criss import criss_patients, revised_criss_patients
-from trialviz.tables.labs import (hys_law_cases, hys_law_patients, lab_abnormal_patients, lab_grade_patients,
-                                  lab_shift_patients, lab_summary)
+from trialviz.tables.labs import (
+    hys_law_cases,
+    hys_law_patients,
+    lab_abnormal_patients,
+    lab_grade_patients,
+    lab_shift_patients,
+    lab_summary,
+)
 from trialviz.tables.populations import populations_patients
 from trialviz.tables.safety import (
     ae_grade_patients,
@@ -350,8 +356,8 @@ def _responders(study: Study, options: Options) -> pd.DataFrame:
     options["param"] = options["param"] or _default_endpoint(study)
     _check_visit(study, options["param"], options["visit"])
     _check_timepoint(study, options["param"], options["timepoint"])
-    return responders(study, options["param"], visit=options["visit"], threshold=options["threshold"], relative=options["relative"],
-                      better=options["better"], timepoint=options["timepoint"])
+    return responders(study, options["param"], visit=options["visit"], threshold=options["threshold"],
+                      relative=options["relative"], better=options["better"], timepoint=options["timepoint"])
 
 
 def _category_summary(study: Study, options: Options) -> pd.DataFrame:
@@ -476,8 +482,8 @@ VIEWS: dict[str, View] = {view.name: view for view in (
          tidy=_tidy_composite, drill=revised_criss_patients, drill_keys=("visit", "category"),
          drill_options=("percent", "population_flag")),
     View("ae-overview", "Adverse events: overview", tables.ae_overview, "trialviz.ae_overview",
-         render=_counting(["category"]), tidy=_counts(["category"]), drill=ae_overview_patients, drill_keys=("category",),
-         drill_options=_EVENT_OPTIONS),
+         render=_counting(["category"]), tidy=_counts(["category"]), drill=ae_overview_patients,
+         drill_keys=("category",), drill_options=_EVENT_OPTIONS),
     View("ae-soc-pt", "Adverse events by system organ class and preferred term", tables.ae_soc_pt,
          "trialviz.ae_soc_pt", render=_counting(["soc", "pt"], outline="pt"), tidy=_counts(["soc", "pt"]),
          drill=ae_soc_pt_patients,
@@ -488,8 +494,8 @@ VIEWS: dict[str, View] = {view.name: view for view in (
          drill=ae_grade_patients, drill_keys=("grade",),
          drill_options=_EVENT_OPTIONS),
     View("ae-period", "Adverse events by onset period", tables.ae_period, "trialviz.ae_period",
-         render=_by_period(), tidy=_counts(["period", "category"]), drill=ae_period_patients, drill_keys=("period", "category"),
-         drill_options=_EVENT_OPTIONS),
+         render=_by_period(), tidy=_counts(["period", "category"]), drill=ae_period_patients,
+         drill_keys=("period", "category"), drill_options=_EVENT_OPTIONS),
     View("primary-endpoint", "Primary endpoint: adverse events in the primary-endpoint window",
          tables.primary_endpoint_table, "trialviz.primary_endpoint_table", render=_by_period(show_ci=True),
          tidy=_counts(["period", "category"]),

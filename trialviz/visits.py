@@ -71,7 +71,8 @@ def combine_key(codes: list[np.ndarray], length: int) -> np.ndarray:
         for column, size in zip(codes, sizes, strict=True):
             key = key * size + (np.asarray(column, dtype=np.int64) + 1)
         return key
-    return pd.DataFrame(dict(enumerate(codes))).groupby(list(range(len(codes))), sort=False, observed=False).ngroup().to_numpy()
+    return (pd.DataFrame(dict(enumerate(codes))).groupby(list(range(len(codes))), sort=False, observed=False)
+            .ngroup().to_numpy())
 
 
 def combine(codes: list[np.ndarray], length: int) -> np.ndarray:

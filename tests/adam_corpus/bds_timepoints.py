@@ -41,6 +41,7 @@ def build(folder: Path) -> dict:
     post = advs[advs["AVISITN"] > 0].assign(arm=advs["USUBJID"].map(arm_of(subjects)))
     grouped = post.groupby(["arm", "AVISIT", "ATPT"])
     first = advs[(advs["ABLFL"] == "Y") & (advs["ATPTN"] == min(TIMEPOINTS.values()))]
-    return {"timepoints": list(TIMEPOINTS), "first_baseline": first.set_index("USUBJID")["AVAL"].to_dict(), "missing": ("S-003", "Week 4", "AFTER LYING DOWN FOR 5 MINUTES"),
+    return {"timepoints": list(TIMEPOINTS), "first_baseline": first.set_index("USUBJID")["AVAL"].to_dict(),
+            "missing": ("S-003", "Week 4", "AFTER LYING DOWN FOR 5 MINUTES"),
             "n": grouped["USUBJID"].nunique().to_dict(), "mean_change": grouped["CHG"].mean().to_dict(),
             "records_per_cell": 1}

@@ -35,7 +35,8 @@ def build(folder: Path) -> dict:
     write_r_csv(pd.DataFrame(rows).astype(object), folder / "adeff.csv")
     responses = ["CR", "PR", "SD", "PD", "CR", "CR", "CR", "PR"]
     adrs = pd.DataFrame({"USUBJID": subjects["USUBJID"], "PARAMCD": "BOR", "PARAM": "Best overall response",
-                         "AVALC": responses, "AVAL": [{"CR": 1.0, "PR": 2.0, "SD": 3.0, "PD": 4.0}[r] for r in responses],
+                         "AVALC": responses,
+                         "AVAL": [{"CR": 1.0, "PR": 2.0, "SD": 3.0, "PD": 4.0}[r] for r in responses],
                          "ANL01FL": "Y"})
     write_r_csv(adrs, folder / "adrs.csv")
     return EXPECTED

@@ -227,7 +227,8 @@ def test_the_preheated_pool_never_shows_files_that_changed(tmp_path, browser):
                 expect(page.locator(".tv-count-total")).to_have_text("20 of 20 patients shown")
                 expect(page.get_by_role("tab", name="Safety")).to_have_attribute("aria-selected", "true")
                 expect(page.locator(".tv-status-error")).to_have_count(0)
-                page.locator(".tv-ae-soc-pt tbody tr").filter(has_text="Pneumonia").first.locator("th, td").first.click()
+                (page.locator(".tv-ae-soc-pt tbody tr").filter(has_text="Pneumonia")
+                 .first.locator("th, td").first.click())
                 expect(page.locator(".tv-drill-patients")).to_have_text(", ".join(expected))
                 assert_clean(page)
             finally:

@@ -270,7 +270,8 @@ def test_hostile_text_is_shown_as_text_and_never_runs(hostile_server, page):
         _never_ran(page)
         if tab == "Safety":
             expect(page.locator(".tv-ae-soc-pt")).to_contain_text(TERMS["Nausea"])
-            page.locator(".tv-ae-soc-pt tbody tr").filter(has_text=TERMS["Nausea"]).first.locator("th, td").first.click()
+            (page.locator(".tv-ae-soc-pt tbody tr").filter(has_text=TERMS["Nausea"])
+             .first.locator("th, td").first.click())
             expect(page.locator(".tv-drill-patients")).to_contain_text(SUBJECTS["S1"])
             expect(page.locator(".tv-drill-patients")).to_contain_text(SUBJECTS["S3"])
             screenshot(page, "hostile-safety")

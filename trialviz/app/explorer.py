@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import ipywidgets as widgets
@@ -257,7 +257,7 @@ class Explorer:
                 return
             try:
                 update()
-            except Exception as exc:  # noqa: BLE001 - a callback error must be visible, never silent
+            except Exception as exc:  # a callback error must be visible, never silent
                 log.exception("dashboard update failed")
                 self._show_error(exc)
         return handler
@@ -379,7 +379,7 @@ class Explorer:
         except TrialvizError as exc:  # nothing on the page is cleared: the views are still right
             self.status.value = (f"<div class='tv-warning' role='status'>Nothing to export: "
                                  f"{html.escape(str(exc))}</div>")
-        except Exception:  # noqa: BLE001 - an export error must be visible, never silent
+        except Exception:  # an export error must be visible, never silent
             log.exception("export failed")
             self.status.value = ("<div class='tv-warning' role='status'>The export failed: an unexpected error "
                                  "occurred. The views shown are unchanged.</div>")
@@ -398,7 +398,7 @@ class Explorer:
         header.append(("Data", f"{provenance.location} (content hash {provenance.content_hash})"))
         header += [("Data file", f"{f.name}: {f.dataset}, {f.rows} records, SHA-256 {f.sha256}")
                    for f in provenance.files]
-        created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         header.append(("Exported", f"{created} with trialviz {__version__}"))
         return header
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import platform
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 
 import plotly.graph_objects as go
@@ -49,7 +49,7 @@ def view_report(study: Study, *, title: str, filters: str, tables: Sequence[tupl
         pio.to_html(figure, include_plotlyjs="inline" if i == 0 else False, full_html=False)
         for i, figure in enumerate(figures))
     table_html = "".join(f"<section><h2>{html.escape(name)}</h2>{content}</section>" for name, content in tables)
-    created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     document = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1200px;margin:24px auto;color:#1f2937}}

@@ -432,6 +432,7 @@ class Panel:
             return
         if slot.kind == "table":
             content = slot.show_table(call, result, on)
+            assert slot.report is not None  # show_table has just rendered it
             exportable.tables.append((call.title, result, content))
             exportable.report_tables.append(slot.report)
         else:

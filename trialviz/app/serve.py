@@ -66,7 +66,7 @@ READY_PROBE = "trialviz-ready-probe"
 a kernel)."""
 
 
-def wait_until_answering(url: str, process: subprocess.Popen, *, timeout_s: float = 180.0) -> bool:
+def wait_until_answering(url: str, process: subprocess.Popen[bytes], *, timeout_s: float = 180.0) -> bool:
     """Whether the server at ``url`` answers an HTTP request (any status; :data:`READY_PROBE` is asked for)
     before ``timeout_s`` seconds, while ``process`` runs."""
     import time

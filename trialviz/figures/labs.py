@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,11 @@ def hys_law_figure(study: Study) -> go.Figure:
                                  marker=dict(color=colours.get(cohort, "#444444"), size=9, opacity=0.8,
                                              line=dict(width=1, color="white"))))
         ids = list(map(str, rows["USUBJID"]))
-        keep_patients(fig, len(fig.data) - 1, lambda i, ids=ids: [ids[i]])
+
+        def patients_at(i: int, ids: list[str] = ids) -> list[str]:
+            return [ids[i]]
+
+        keep_patients(fig, len(fig.data) - 1, patients_at)
     low = min(0.1, float(np.nanmin(placed[["transaminase", "bilirubin"]].to_numpy()))) if len(placed) else 0.1
     high = max(20.0, float(np.nanmax(placed[["transaminase", "bilirubin"]].to_numpy()))) if len(placed) else 20.0
     # shapes take data values on a log axis (annotations and ranges take their logarithm)
@@ -164,7 +169,8 @@ def _lines(rows: pd.DataFrame) -> tuple[list[object], list[object], list[object]
     cut = np.append(ends, len(ids))
 
     def gapped(values: np.ndarray) -> list[object]:
-        return np.insert(values.astype(object), cut, None).tolist()
+        # numpy's stubs do not admit None as the inserted value, which an object array takes
+        return np.insert(values.astype(object), cut, cast(Any, None)).tolist()
 
     return gapped(rows["day"].to_numpy()), gapped(rows["value"].to_numpy()), gapped(ids)
 

@@ -125,7 +125,7 @@ def ae_timeline_figure(study: Study, *, population_flag: str | None = None, trea
 def _add_followup(fig: go.Figure, study: Study, rows: dict[str, int]) -> None:
     try:
         times = followup(study).set_index("USUBJID")["days"]
-    except Exception:  # noqa: BLE001 - follow-up is context only; a study without dates still shows events
+    except Exception:  # follow-up is context only; a study without dates still shows events
         return
     x: list[float | None] = []
     y: list[float | None] = []

@@ -142,8 +142,8 @@ def trajectory_figure(study: Study, param: str, *, measure: Measure = "value", s
         xaxis=dict(tickmode="array", tickvals=list(range(len(visits))), ticktext=ticktext,
                    range=[-0.4, max(len(visits) - 0.6, 0.4)], title=None, showgrid=False),
         yaxis=dict(title=text(yaxis_title), zeroline=measure != "value"),
-        meta={"param": param, "measure": measure, "visits": visits, "timepoint": timepoint or "", "patients": int(len(subjects)),
-              "filter": study.filter_description or "all patients"},
+        meta={"param": param, "measure": measure, "visits": visits, "timepoint": timepoint or "",
+              "patients": int(len(subjects)), "filter": study.filter_description or "all patients"},
     )
     return fig
 

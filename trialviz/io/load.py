@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +107,7 @@ def load_study(path: str | Path | Sequence[str | Path] | None = None, *,
         location=location,
         files=tuple(SourceFile(d.name, d.file, file_sha256(d.path), d.path.stat().st_size, len(d.frame))
                     for d in raw),
-        loaded_at=datetime.now(timezone.utc),
+        loaded_at=datetime.now(UTC),
         study_file=study_file.name if study_file else "",
     )
     study = _assemble(raw, checked, config, provenance, log)

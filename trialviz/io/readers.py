@@ -105,7 +105,7 @@ def read_columns(path: Path) -> list[str]:
         raise
     except UnicodeDecodeError as exc:
         raise _not_utf8_csv(path) from exc
-    except Exception as exc:  # noqa: BLE001 - every reader error becomes one clear message
+    except Exception as exc:  # every reader error becomes one clear message
         raise _unreadable(path, exc) from exc
 
 
@@ -154,7 +154,7 @@ def read_table(path: Path, columns: Sequence[str] | None = None, *, progress: By
             frame = _read_csv(path, usecols, progress, missing_values)
     except StudyFileError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _unreadable(path, exc) from exc
     if frame.shape[1] == 0:
         raise StudyFileError(f"{path.name}: the file has no columns.")
@@ -360,8 +360,9 @@ def _read_csv(path: Path, usecols: list[str] | None, progress: BytesRead | None,
     """Read a CSV with pyarrow, which tells a quoted value from an unquoted missing-value marker.
 
     Identifiers, codes and flags stay text; other columns are numbers when every value is one; a date
-    column (``…DT``) is a date column when every value is an ISO 8601 date (or date and time). Every record must have as many fields as the header (pyarrow refuses the file otherwise, and the
-    record is then located for the message).
+    column (``…DT``) is a date column when every value is an ISO 8601 date (or date and time). Every record
+    must have as many fields as the header (pyarrow refuses the file otherwise, and the record is then located
+    for the message).
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv

@@ -55,7 +55,8 @@ def map_values(series: pd.Series, function: Callable[[pd.Series], object], missi
     values giving ``missing``; otherwise it runs on the whole series (and decides about missing values)."""
     if is_categorical(series):
         mapped = np.asarray(function(pd.Series(series.cat.categories, dtype=object)))
-        return np.append(mapped, np.asarray([missing]))[series.cat.codes.to_numpy()]  # code -1 (missing) takes the last entry
+        # code -1 (missing) takes the last entry
+        return np.append(mapped, np.asarray([missing]))[series.cat.codes.to_numpy()]
     return np.asarray(function(series))
 
 

@@ -165,7 +165,8 @@ def _check_dataset(dataset: RawDataset, meta: StudyMeta, subject_ids: pd.Index |
     content = _content_rules(dataset)
     _run(pa.DataFrameSchema(_content_columns(dataset, meta), name=dataset.name), content, frame, dataset, "error", log)
     advisory = _advisory_rules(dataset, meta)
-    _run(pa.DataFrameSchema(_advisory_columns(dataset, meta), name=dataset.name), advisory, frame, dataset, "warning", log)
+    _run(pa.DataFrameSchema(_advisory_columns(dataset, meta), name=dataset.name), advisory, frame, dataset,
+         "warning", log)
     _check_population_flags(dataset, meta.conventions, log)
     _check_conditional_columns(dataset, log)
     return frame if _error_count(log) == errors_before else None
@@ -615,7 +616,7 @@ def _run_rule(rule: FrameRule, frame: pd.DataFrame, dataset: RawDataset, severit
         index = frame.index[failing]
         if len(index):
             index = index[~frame.loc[index].isna().all(axis="columns").to_numpy()]
-    except Exception as exc:  # noqa: BLE001 - the check itself failed: report, never hide
+    except Exception as exc:  # the check itself failed: report, never hide
         detail = f'"{exc.args[0]}"' if exc.args else ""
         _report(log, severity, dataset, rule.column(frame), [], [],
                 f"{rule.message} (the check could not run: {type(exc).__name__}({detail}))")

@@ -105,6 +105,7 @@ def shown_table(gt: GT) -> pd.DataFrame:
     it renders from; the renderers of :mod:`trialviz.report.tables` put the shown text there).
     """
     data = gt._tbl_data
+    assert isinstance(data, pd.DataFrame)  # the report tables are made from pandas frames
     spanned = {var: spanner.spanner_label for spanner in gt._spanners for var in spanner.vars}
     columns: dict[str, str] = {}
     for info in gt._boxhead:

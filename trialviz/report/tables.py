@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -137,8 +138,8 @@ def grade_gt(table: pd.DataFrame, study: Study, *, title: str) -> GT:
     gt = GT(shown, rowname_col="", id=_table_id(title)).tab_header(title=title)
     for header, columns in gt_columns.items():
         gt = gt.tab_spanner(label=header, columns=columns)
-    gt = gt.cols_label(**{c: worst if c.endswith("patients") else events_label
-                          for columns in gt_columns.values() for c in columns})
+    gt = gt.cols_label(cases={c: worst if c.endswith("patients") else events_label
+                              for columns in gt_columns.values() for c in columns})
     if len(shown):
         gt = gt.tab_style(style.text(weight="bold"), locations=[loc.stub(rows=[0]), loc.body(rows=[0])])
     legend = ("Patients are counted once, in the row of their worst grade (the first row: patients with an event "
@@ -179,10 +180,12 @@ def baseline_gt(table: pd.DataFrame, study: Study, *, title: str = "Baseline cha
         group = str(part["label"].iloc[0])
         if category == "":
             d = _decimals(part.loc[part["statistic"].isin(["min", "max"]), "value"])
-            shown_lines = [("Mean (SD)", lambda s, d=d: f"{_num(s['mean'], d + 1)} ({_num(s['sd'], min(d + 2, 2))})"),
-                           ("Median (Q1–Q3)", lambda s, d=d: f"{_num(s['median'], d + 1)} ({_num(s['q1'], d + 1)}–"
-                                                             f"{_num(s['q3'], d + 1)})"),
-                           ("Min–max", lambda s, d=d: f"{_num(s['min'], d)}–{_num(s['max'], d)}")]
+            # each function takes a cohort's statistics (``d`` is bound by a default argument)
+            shown_lines: list[tuple[str, Callable[..., str]]] = [
+                ("Mean (SD)", lambda s, d=d: f"{_num(s['mean'], d + 1)} ({_num(s['sd'], min(d + 2, 2))})"),
+                ("Median (Q1–Q3)", lambda s, d=d: f"{_num(s['median'], d + 1)} ({_num(s['q1'], d + 1)}–"
+                                                  f"{_num(s['q3'], d + 1)})"),
+                ("Min–max", lambda s, d=d: f"{_num(s['min'], d)}–{_num(s['max'], d)}")]
             if any(stats_by.loc[c, "n"] < sizes.get(c, 0) for c in cohorts):
                 shown_lines.insert(0, ("n (with a value)", lambda s: _num(s["n"], 0)))
             for name, make in shown_lines:

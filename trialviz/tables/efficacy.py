@@ -17,8 +17,8 @@ import pandas as pd
 from scipy import stats
 
 from trialviz.errors import AnalysisError
-from trialviz.study import Study
 from trialviz.stats import hodges_lehmann_shift, signed_rank_test
+from trialviz.study import Study
 from trialviz.tables.common import require_cohort, with_conventions
 from trialviz.tables.endpoints import MEASURE_COLUMNS, analysis_records, cell_order, records_notes
 
@@ -276,8 +276,9 @@ def ancova(study: Study, param: str, visit: str | None = None, *, covariates: Se
     Returns
     -------
     pandas.DataFrame
-        ``param``, ``measure``, ``visit``, ``timepoint`` (``""`` where the parameter has none), ``term`` (``ls_mean``, ``difference`` or ``dose_response``),
-        ``cohort``, ``reference`` (the subtracted cohort for differences), ``n``, ``estimate``, ``se``,
+        ``param``, ``measure``, ``visit``, ``timepoint`` (``""`` where the parameter has none), ``term``
+        (``ls_mean``, ``difference`` or ``dose_response``), ``cohort``, ``reference`` (the subtracted cohort for
+        differences), ``n``, ``estimate``, ``se``,
         ``ci_low``, ``ci_high``, ``df``, ``statistic`` (t), ``p_value``, ``test``.
 
     Examples

@@ -29,7 +29,7 @@ from trialviz.visits import DERIVED_NAME, DERIVED_VISITN, NAMED_DERIVED_VISITN, 
 LAB_DATASETS = ("ADLB", "ADVS", "ADEG")
 """Prefixes of the datasets whose parameters are safety measurements (labs, vital signs, ECG)."""
 INDICATORS = ("LOW", "NORMAL", "HIGH")
-DIRECTIONS = ("LOW", "HIGH")
+DIRECTIONS: tuple[Direction, ...] = ("LOW", "HIGH")
 GRADES = tuple(f"Grade {g}" for g in range(5))
 GRADE_3_OR_MORE = "Grade ≥ 3"
 QUADRANTS = ("Normal", "Hyperbilirubinaemia", "Temple's corollary", "Potential Hy's law")
@@ -424,7 +424,8 @@ def lab_shift(study: Study, *, param: str | None = None, timepoint: str | None =
     graded = worst_grades(records)
     graded = graded[graded["baseline"].notna().to_numpy()].assign(baseline=lambda f: _grade_label(f["baseline"]),
                                                                    worst=lambda f: _grade_label(f["worst"]))
-    cells, counted = [], []
+    cells: list[tuple[str, str, Direction, str, str, str, int, int]] = []
+    counted = []
     # a grade shift per direction the parameter is graded in (haemoglobin: low only; ALT: high only)
     graded_directions = set(map(tuple, graded.loc[(graded["baseline"] != "Grade 0") | (graded["worst"] != "Grade 0"),
                                                   ["param", "direction"]].to_numpy()))
@@ -524,7 +525,7 @@ def lab_grade(study: Study, *, param: str | None = None, timepoint: str | None =
     if not len(records.loc[records["grade"].notna().to_numpy()]):
         what = f"{param} has" if param is not None else "This study's lab, vital-sign and ECG data have"
         return with_conventions(pd.DataFrame(columns=columns), f"{what} no toxicity grades (ATOXGR).")
-    cells = []
+    cells: list[tuple[str, str, Direction, str, str, int, int]] = []
     groups = _groups(records[records["grade"].notna().to_numpy()], params)
     for group, (p, t) in enumerate(groups):
         for direction in DIRECTIONS:
@@ -582,7 +583,7 @@ def lab_abnormal(study: Study, *, param: str | None = None, timepoint: str | Non
     params = _params(study, param, timepoint)
     records = lab_records(study, param=param, timepoint=timepoint)
     worst = worst_indicators(records)
-    cells = []
+    cells: list[tuple[str, str, Direction, str, Direction, int, tuple[int, Direction, str]]] = []
     for group, (p, t) in enumerate(_groups(records, params)):
         for direction in DIRECTIONS:
             for baseline in ("NORMAL", "Any"):

@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 
 from trialviz.errors import AnalysisError
-from trialviz.study import Direction, Study
 from trialviz.stats import exact_ci
-from trialviz.tables.common import (TOTAL, cohort_columns, fisher_against, require_cohort,
-                                    with_conventions)
+from trialviz.study import Direction, Study
+from trialviz.tables.common import TOTAL, cohort_columns, fisher_against, require_cohort, with_conventions
 from trialviz.tables.efficacy import visit_records
 from trialviz.tables.endpoints import analysis_records, records_notes
 

@@ -9,10 +9,18 @@ import pandas as pd
 
 from trialviz.errors import AnalysisError
 from trialviz.io.text import as_str, is_yes, map_distinct, upper_text
-from trialviz.study import Study
 from trialviz.stats import exact_ci
-from trialviz.tables.common import (TOTAL, Population, cohort_columns, fisher_against, population,
-                                    require_cohort, stack_rows, with_conventions)
+from trialviz.study import Study
+from trialviz.tables.common import (
+    TOTAL,
+    Population,
+    cohort_columns,
+    fisher_against,
+    population,
+    require_cohort,
+    stack_rows,
+    with_conventions,
+)
 
 SEVERITY_ORDER = ("MILD", "MODERATE", "SEVERE", "LIFE THREATENING", "FATAL")
 """Severity (``AESEV``) from mildest to worst; a study without CTCAE grades is tabulated on this scale."""
@@ -519,7 +527,8 @@ def ae_grade(study: Study, *, population_flag: str | None = None, treatment_emer
                 continue
             if group is not None:
                 patients, counted = patients[patients["soc"] == group], counted[counted["soc"] == group]
-            subjects = patients.groupby("cohort", observed=False)["USUBJID"].nunique().reindex(sizes.index, fill_value=0)
+            subjects = (patients.groupby("cohort", observed=False)["USUBJID"].nunique()
+                        .reindex(sizes.index, fill_value=0))
             n_events = counted.groupby("cohort", observed=False).size().reindex(sizes.index, fill_value=0)
             if TOTAL in sizes.index:
                 subjects[TOTAL], n_events[TOTAL] = patients["USUBJID"].nunique(), len(counted)
