@@ -113,6 +113,9 @@ def targets(result: dict) -> dict:
     if pilot_kernel:
         out["pilot: filter → efficacy tab's tables (s, median)"] = _met(
             pilot_kernel["tables"]["efficacy"]["seconds"]["median"], 0.300)
+    if pilot_kernel and "labs" in pilot_kernel["tables"]:
+        out["pilot: filter → Labs tab's tables (s, median)"] = _met(
+            pilot_kernel["tables"]["labs"]["seconds"]["median"], 0.300)
     if result.get("browser", {}).get("pilot"):
         out["pilot: cohort click → figure painted (s, median)"] = _met(
             result["browser"]["pilot"]["dashboard"]["update_s"]["median"], 0.500)

@@ -18,7 +18,7 @@ from benchmarks.run import PILOT_FILES, check_well_formed
 from benchmarks.synthetic import FORMATS
 from trialviz.paths import PROJECT_ROOT
 
-TABS = {"overview", "baseline", "efficacy", "safety"}
+TABS = {"overview", "baseline", "efficacy", "safety", "labs"}
 FIGURES = {"trajectory", "waterfall", "responder-rates", "ae-timeline", "km-figure", "enrolment"}
 
 
@@ -58,20 +58,21 @@ def test_smoke_benchmark_runs_every_part(smoke):
     kernel = result["kernel"]["large"]
     assert kernel["study"]["subjects"] == result["study"]["rows"]["adsl"]
     assert set(kernel["tables"]) == TABS
-    for entry in kernel["tables"].values():
+    for tab, entry in kernel["tables"].items():
         assert entry["seconds"]["median"] > 0 and entry["floor"]["median"] is not None
-        assert entry["ratio"] is not None
+        assert entry["ratio"] is not None or tab == "labs", tab  # the synthetic study has no lab data
     assert set(kernel["figures"]) == FIGURES
     for entry in kernel["figures"].values():
         assert entry["seconds"]["median"] > 0 and entry["json_bytes"] > 0
     assert set(kernel["explorer"]) == TABS
     assert kernel["rss_mb"] > 0
 
-    # the pilot, real ADaM: its efficacy tab (ADAS-Cog total, no MCID: no responder views) and safety tab
+    # the pilot, real ADaM: its efficacy tab (ADAS-Cog total, no MCID: no responder views) and its Labs tab
     pilot = result["kernel"]["pilot"]
     assert pilot["study"]["param"] == "ACTOT" and pilot["study"]["subjects"] == 254
     assert set(pilot["tables"]) == TABS and pilot["tables"]["efficacy"]["seconds"]["median"] > 0
-    assert set(pilot["figures"]) == FIGURES - {"responder-rates"}
+    assert pilot["tables"]["labs"]["ratio"] is not None  # the lab tables beside their pandas floor
+    assert set(pilot["figures"]) == FIGURES - {"responder-rates"} | {"lab-outliers", "hys-law-figure"}
 
     # 4.–6. the dashboard and its floor in headless Chromium: time to interactive, updates, memory, bytes
     browser = result["browser"]["large"]
