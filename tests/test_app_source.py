@@ -80,8 +80,8 @@ def test_a_deleted_file_is_an_error_naming_it_not_a_smaller_study(folder):
 
 def test_the_server_tells_the_kernels_which_files_the_study_had(folder):
     env = dashboard_environment(folder)
-    assert json.loads(env[FILES_ENVIRONMENT_VARIABLE]) == ["adae.csv", "adeff.csv", "adsl.csv", "adtte.csv",
-                                                           "study.toml"]
+    assert json.loads(env[FILES_ENVIRONMENT_VARIABLE]) == ["adae.csv", "adeff.csv", "adlb.csv", "adsl.csv",
+                                                           "adtte.csv", "study.toml"]
 
 
 def test_a_browser_attaching_after_a_change_gets_the_study_as_it_is_now(folder):

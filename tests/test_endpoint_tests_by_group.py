@@ -52,7 +52,8 @@ def expected_rows(study: trialviz.Study, param: str, measure: str) -> list[dict[
             if cohort != reference and len(x) and len(y):
                 result = stats.mannwhitneyu(x, y, alternative="two-sided")
                 rows.append({"visit": visit, "cohort": cohort, "test": "Mann–Whitney U test (two-sided)",
-                             "n": len(x) + len(y), "estimate": float(np.median(x) - np.median(y)),
+                             # Hodges–Lehmann shift: the median of every difference of a value of x and one of y
+                             "n": len(x) + len(y), "estimate": float(np.median(np.subtract.outer(x, y))),
                              "statistic": float(result.statistic), "p_value": float(result.pvalue)})
     return rows
 

@@ -25,6 +25,7 @@ from tests.browser.conftest import open_dashboard, screenshot
 from trialviz.app.panels import NO_PATIENTS, PANELS, tab_views
 from trialviz.app.sidebar import SEX_LABELS
 from trialviz.app.state import (
+    CRISS_ENDPOINT,
     TABS,
     TERM_CHOICES,
     ViewState,
@@ -43,7 +44,7 @@ pytestmark = pytest.mark.browser
 
 STEPS = 40
 TAB_TITLES = {"overview": "Overview", "baseline": "Baseline", "efficacy": "Efficacy", "safety": "Safety",
-              "patient": "Patient"}
+              "labs": "Labs", "patient": "Patient"}
 
 READ_TABLE = """(root) => {
   const table = root.querySelector('table');
@@ -115,8 +116,9 @@ class Walk:
         found += [("age", key) for key in ("ArrowRight", "ArrowLeft")]
         populations = [label for label, flag in population_choices(study) if flag != state.population]
         found += [("population", label) for label in populations]
-        if state.tab == "efficacy":
-            choices = endpoint_choices(study)
+        if state.tab == "efficacy" and state.endpoint != CRISS_ENDPOINT:
+            # the composite endpoint (CRISS) has its own browser and explorer tests; walks use measured endpoints
+            choices = [c for c in endpoint_choices(study) if c[1] != CRISS_ENDPOINT]
             with_timepoints = [c for c in choices if study.timepoints(c[1])][:2]
             found += [("endpoint", label) for label, code in dict.fromkeys(choices[:5] + with_timepoints)
                       if code != state.endpoint]
