@@ -7,7 +7,9 @@ Some things only the browser can do, and Voilà runs no notebook JavaScript, so 
 - turn a file the kernel sends into a download;
 - report a click on a report-table cell (tables marked ``tv-drill``) to the kernel, for drill-down, and bring
   the drill-down list into view when it opens;
-- notice when the kernel stops answering and say so in plain words, with how to get the view back;
+- notice when the kernel stops answering and say so in plain words, with how to get the view back (a ping
+  with an ``id`` is answered with that id once the kernel has handled every message the page sent before it:
+  ``window.__trialvizLastPongId`` then holds it);
 - tell the kernel when a browser attaches (``attach``), so that a kernel preheated before the study files
   changed can load them again;
 - tell the kernel how wide the page is (``width``), so that figures are sized to it through their own
@@ -109,6 +111,7 @@ function render({ model, el }) {
       }, 50);
     } else if (msg.type === "pong") {
       window.__trialvizLastPong = Date.now();
+      window.__trialvizLastPongId = msg.id;
       showLostKernel(false);
     }
   });
@@ -167,7 +170,8 @@ class BrowserBridge(anywidget.AnyWidget):
     def _on_message(self, _widget: object, content: dict[str, Any], _buffers: object) -> None:
         kind = content.get("type")
         if kind == "ping":
-            self.send({"type": "pong"})
+            # the answer comes after every message the page sent before the ping: with an id, a barrier
+            self.send({"type": "pong", "id": content.get("id")})
         elif kind == "attach":
             for attached in self._attach_handlers:
                 attached()
