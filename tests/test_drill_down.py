@@ -25,24 +25,30 @@ def test_every_counting_table_has_a_drill_down():
     assert counting == {view.name for view in COUNTING}
 
 
-def check_every_cell(view: View, study: trialviz.Study, **options: object) -> int:
-    """Each cell's listed patients against its count; returns the number of cells checked."""
-    call = view.bind(**options)
+def computed(view: View, study: trialviz.Study, **options: object) -> pd.DataFrame | None:
+    """The view's table, or ``None`` where the study cannot give it (a documented :class:`AnalysisError`)."""
     try:
-        table = call.compute(study)
+        return view.bind(**options).compute(study)
     except trialviz.AnalysisError:
+        return None
+
+
+def check_every_cell(view: View, study: trialviz.Study, table: pd.DataFrame | None = None, **options: object) -> int:
+    """Each cell's listed patients against its count (in ``table``, the view's table of ``study`` when already
+    computed); returns the number of cells checked."""
+    call = view.bind(**options)
+    table = computed(view, study, **options) if table is None else table
+    if table is None:
         return 0
-    rows = table.drop_duplicates(list(view.drill_keys))
+    subjects = set(study.subjects["USUBJID"].astype(str))
     checked = 0
-    for _, row in rows.iterrows():
-        cells = table
-        for key in view.drill_keys:
-            cells = cells[cells[key] == row[key]]
+    for _, cells in table.groupby(list(view.drill_keys), sort=False, dropna=False):
+        row = cells.iloc[0].to_dict()
         for cell in cells.itertuples(index=False):
             cohort = None if cell.cohort == TOTAL else str(cell.cohort)
-            listed = call.patients(study, row.to_dict(), cohort)
-            assert len(listed) == int(cell.subjects), (view.name, row.to_dict(), cell.cohort, listed)
-            assert len(set(listed)) == len(listed) and set(listed) <= set(study.subjects["USUBJID"].astype(str))
+            listed = call.patients(study, row, cohort)
+            assert len(listed) == int(cell.subjects), (view.name, row, cell.cohort, listed)
+            assert len(set(listed)) == len(listed) and set(listed) <= subjects
             checked += 1
     return checked
 
@@ -64,10 +70,15 @@ def test_each_cell_lists_the_patients_it_counts_on_the_pilot(view, pilot):
 @FAST
 @given(subject_filters())
 def test_each_cell_lists_the_patients_it_counts_on_any_filtered_study(rule):
+    """Also with adverse events restricted to the first year, for each table that restriction changes (the
+    lab tables, which read no adverse event, would be checked twice on the same data)."""
     view_study = filtered(rule, bundled())
+    first_year = restrict_events(view_study, onset=(1, 365))
     for view in COUNTING:
-        check_every_cell(view, view_study)
-        check_every_cell(view, restrict_events(view_study, onset=(1, 365)))
+        table, restricted = computed(view, view_study), computed(view, first_year)
+        check_every_cell(view, view_study, table)
+        if restricted is None or table is None or not restricted.equals(table):
+            check_every_cell(view, first_year, restricted)
 
 
 def test_grade_missing_and_severity_rows_list_their_patients(pilot):

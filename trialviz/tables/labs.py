@@ -476,15 +476,24 @@ def _heading(study: Study, table: pd.DataFrame) -> pd.Series:
 def lab_shift_patients(study: Study, *, param: str, timepoint: str, direction: str, scale: str, baseline: str,
                        worst: str, cohort: str | None = None) -> list[str]:
     """The patients counted in one cell of :func:`lab_shift` (``cohort`` ``None`` or ``Total``: every cohort)."""
-    records = lab_records(study, param=param)
-    records = records[(records["timepoint"] == timepoint).to_numpy()]
     if scale == "grade":
-        subjects = worst_grades(records).assign(baseline=lambda f: _grade_label(f["baseline"]),
-                                                worst=lambda f: _grade_label(f["worst"]))
+        subjects = _worst_of(study, param, timepoint, "grade").assign(
+            baseline=lambda f: _grade_label(f["baseline"]), worst=lambda f: _grade_label(f["worst"]))
     else:
-        subjects = worst_indicators(records)
+        subjects = _worst_of(study, param, timepoint, "indicator")
     chosen = (subjects["direction"] == direction) & (subjects["baseline"] == baseline) & (subjects["worst"] == worst)
     return _patients(subjects[chosen.fillna(False).to_numpy()], cohort)
+
+
+def _worst_of(study: Study, param: str, timepoint: str, scale: Literal["grade", "indicator"]) -> pd.DataFrame:
+    """:func:`worst_grades` or :func:`worst_indicators` of one parameter at one timepoint, computed once per study
+    object: the cells of one table are drilled into one after another."""
+    def compute() -> pd.DataFrame:
+        records = lab_records(study, param=param)
+        at_timepoint = records[(records["timepoint"] == timepoint).to_numpy()]
+        return worst_grades(at_timepoint) if scale == "grade" else worst_indicators(at_timepoint)
+
+    return study.derived(("lab worst", param, timepoint, scale), compute)
 
 
 def _patients(subjects: pd.DataFrame, cohort: str | None) -> list[str]:
@@ -550,8 +559,7 @@ def lab_grade(study: Study, *, param: str | None = None, timepoint: str | None =
 def lab_grade_patients(study: Study, *, param: str, timepoint: str, direction: str, worst: str,
                        cohort: str | None = None) -> list[str]:
     """The patients counted in one cell of :func:`lab_grade`."""
-    records = lab_records(study, param=param)
-    graded = worst_grades(records[(records["timepoint"] == timepoint).to_numpy()])
+    graded = _worst_of(study, param, timepoint, "grade")
     graded = graded[(graded["direction"] == direction).to_numpy()]
     chosen = graded["worst"] >= 3 if worst == GRADE_3_OR_MORE else _grade_label(graded["worst"]) == worst
     return _patients(graded[chosen.fillna(False).to_numpy()], cohort)
@@ -609,8 +617,7 @@ def lab_abnormal(study: Study, *, param: str | None = None, timepoint: str | Non
 def lab_abnormal_patients(study: Study, *, param: str, timepoint: str, direction: str, baseline: str,
                           cohort: str | None = None) -> list[str]:
     """The patients counted in one cell of :func:`lab_abnormal`."""
-    records = lab_records(study, param=param)
-    worst = worst_indicators(records[(records["timepoint"] == timepoint).to_numpy()])
+    worst = _worst_of(study, param, timepoint, "indicator")
     chosen = (worst["direction"] == direction) & (worst["worst"] == direction)
     if baseline == "NORMAL":
         chosen &= worst["baseline"] == "NORMAL"
