@@ -74,3 +74,19 @@ def write_study(folder: Path, adsl: pd.DataFrame, adeff: pd.DataFrame | None = N
     if toml is not None:
         (folder / "study.toml").write_text(toml, encoding="utf-8")
     return folder
+
+
+LONGEST_FIRST = ("tests/browser/test_random_walks.py", "tests/browser/test_failures.py",
+                 "tests/browser/test_dashboard_views.py", "tests/browser/test_security.py",
+                 "tests/test_properties.py", "tests/test_benchmark_smoke.py", "tests/test_drill_down.py")
+"""The files that take longest (``--durations``; docs/testing.md), run first: a parallel run (pytest-xdist with
+``--dist loadfile --no-loadscope-reorder``, the default options) then ends on short files, not waiting on one
+long file while the other workers are idle."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = Path(str(item.path)).relative_to(PROJECT_ROOT).as_posix()
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each file's tests, and a notebook's cells, keep their order

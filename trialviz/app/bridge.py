@@ -111,7 +111,7 @@ function render({ model, el }) {
       }, 50);
     } else if (msg.type === "pong") {
       window.__trialvizLastPong = Date.now();
-      window.__trialvizLastPongId = msg.id;
+      if (msg.id != null) window.__trialvizLastPongId = msg.id;  // a barrier's answer (heartbeats have none)
       showLostKernel(false);
     }
   });
