@@ -6,6 +6,7 @@ import base64
 import json
 
 import numpy as np
+import plotly
 import plotly.graph_objects as go
 import plotly.io
 import pytest
@@ -13,7 +14,13 @@ from plotly.callbacks import InputDeviceState, Points
 
 import trialviz
 import trialviz.figures
-from trialviz.app.figure_widgets import replace_figure
+from trialviz.app.figure_widgets import (
+    PLOTLY_CODE_PATH,
+    PLOTLY_CODE_VARIABLE,
+    new_figure_widget,
+    replace_figure,
+    shared_code_figure_widget,
+)
 from trialviz.figures import trajectory_figure, waterfall_figure
 from trialviz.filters import SubjectFilter
 
@@ -184,3 +191,20 @@ def test_missing_values_of_a_table_of_numbers_reach_the_widget_as_null():
     from trialviz.app.figure_widgets import plain
 
     assert plain(np.array([[1.0, np.nan], [2.0, 3.0]])) == [[1.0, None], [2.0, 3.0]]
+
+
+def test_a_server_serving_plotlys_code_gets_figures_that_import_it_instead_of_carrying_it(monkeypatch):
+    figure = go.Figure(go.Bar(x=["a"], y=[1]))
+    monkeypatch.delenv(PLOTLY_CODE_VARIABLE, raising=False)
+    carrying = new_figure_widget(figure)
+    assert len(carrying._esm) > 1_000_000  # plotly's own widget code, in every figure's state
+
+    address = f"{PLOTLY_CODE_PATH}?v={plotly.__version__}"
+    monkeypatch.setenv(PLOTLY_CODE_VARIABLE, address)
+    importing = new_figure_widget(figure)
+    assert isinstance(importing, go.FigureWidget) and type(importing) is not go.FigureWidget
+    assert len(importing._esm) < 1_000 and json.dumps(address) in importing._esm
+    assert "export default" in importing._esm and "import(" in importing._esm
+    assert importing.data[0].y == (1,)
+    assert isinstance(importing, shared_code_figure_widget(address))  # one class, made once
+    assert isinstance(new_figure_widget(figure), type(importing).__mro__[1])

@@ -10,16 +10,20 @@ from urllib.parse import quote
 
 import openpyxl
 import pandas as pd
+import plotly
 import pytest
 from playwright.sync_api import expect
 
 import trialviz
 from tests.browser.conftest import open_dashboard, open_tab, screenshot
+from trialviz.app.figure_widgets import PLOTLY_CODE_PATH
 from trialviz.app.state import endpoint_choices
 from trialviz.filters import restrict_events
 
 pytestmark = pytest.mark.browser
 
+PLOTLY_CODE_MARKER = "lodash modularize exports="
+"""A text of plotly's widget code (a licence notice in it)."""
 TABS = ("Overview", "Baseline", "Efficacy", "Safety", "Patient")
 
 READ_TABLE = """(selector) => {
@@ -50,12 +54,21 @@ def no_errors(page) -> None:
 @pytest.mark.parametrize("which", ["bundled", "pilot"])
 def test_every_tab_opens_without_error(which, request, page):
     server = request.getfixturevalue("server" if which == "bundled" else "pilot_server")
+    code_requests: list[str] = []
+    page.on("request", lambda r: code_requests.append(r.url) if PLOTLY_CODE_PATH in r.url else None)
+    messages: list[str | bytes] = []
+    page.on("websocket", lambda socket: socket.on("framereceived", lambda message: messages.append(message)))
     open_dashboard(page, server.url)
     for tab in TABS:
         open_tab(page, tab)
         page.wait_for_timeout(800)  # let plotly finish drawing before the screenshot
         screenshot(page, f"{which}-{tab.lower()}")
     no_errors(page)
+    assert page.locator(".js-plotly-plot .main-svg").count() >= len(TABS) - 1
+    # plotly's widget code (5 MB) reached the page once, from the server's one address, not with each figure
+    assert code_requests == [f"{server.url}{PLOTLY_CODE_PATH}?v={plotly.__version__}"]
+    texts = [m if isinstance(m, str) else m.decode(errors="replace") for m in messages]
+    assert texts and not [text for text in texts if PLOTLY_CODE_MARKER in text]
 
 
 def test_filters_change_count_and_tables_to_the_package_values(server, page, bundled):

@@ -4,6 +4,7 @@ they should not, and shows hostile data as text.
 - It serves no file that is not meant for the browser: no data file, no notebook, no study file, nothing
   outside its folders, whatever the path (traversal with ``..``, encoded or not, through every Jupyter
   and Voilà route), and its error responses carry no traceback.
+- The one file it adds to Voilà's is plotly's widget code, at one address that names plotly's version.
 - Its pages carry no notebook source, no server path and no traceback; ``?template=`` and ``?theme=`` are
   ignored.
 - Its kernels execute nothing a browser sends except widget messages: an ``execute_request`` (and every
@@ -24,6 +25,7 @@ import time
 import uuid
 from urllib.parse import quote, urlsplit
 
+import plotly
 import pytest
 from playwright.sync_api import expect
 
@@ -40,6 +42,8 @@ from tests.test_hostile_content import (
     VISIT,
     write_hostile_study,
 )
+from trialviz.app.figure_widgets import PLOTLY_CODE_PATH
+from trialviz.app.voila_server import PLOTLY_CODE_FILE
 from trialviz.paths import BUNDLED_STUDY_DIR, DASHBOARD_NOTEBOOK, PROJECT_ROOT
 
 pytestmark = pytest.mark.browser
@@ -70,6 +74,10 @@ PATHS = [
     "tree", "tree/data", "lab", "lab/tree/notebooks/dashboard.ipynb", "edit/" + DATA, "view/" + DATA,
     "nbconvert/html/notebooks/dashboard.ipynb", "nbconvert/script/notebooks/dashboard.ipynb", "login", "logout",
     "voila/render/" + quote(str(DASHBOARD_NOTEBOOK)),
+    # the one file trialviz adds to Voilà's (plotly's widget code) opens no way to another
+    "trialviz/static/", "trialviz/static/../../" + DATA, PLOTLY_CODE_PATH + "/../../../" + DATA,
+    "trialviz/static/plotly.min.js", "trialviz/static/widgetbundle.js", PLOTLY_CODE_PATH + "x",
+    PLOTLY_CODE_PATH.replace("/", "%2f"), "trialviz/static/..%2f..%2f" + DATA.replace("/", "%2f"),
 ]
 
 
@@ -102,6 +110,17 @@ def test_no_data_notebook_or_system_file_is_served(server):
             assert marker not in body, f"{path} (→ {final}, {status}) returned {what}"
         assert status in (403, 404, 405, 500), f"{path} (→ {final}) answered {status}"
     assert served["voila/files/dashboard.ipynb"] == 403 and served["voila/files/../../" + DATA] == 403
+
+
+def test_the_one_file_added_is_plotlys_widget_code_cached_by_version(server):
+    status, body, _ = fetch(server.url, f"{PLOTLY_CODE_PATH}?v={plotly.__version__}")
+    assert status == 200 and body == PLOTLY_CODE_FILE.read_bytes()
+    connection = http.client.HTTPConnection("127.0.0.1", urlsplit(server.url).port, timeout=60)
+    connection.request("HEAD", f"/{PLOTLY_CODE_PATH}?v={plotly.__version__}")
+    response = connection.getresponse()
+    connection.close()
+    # the address names plotly's version: the browser keeps the file and asks for it once
+    assert "max-age=" in response.getheader("Cache-Control", "") and response.getheader("Etag")
 
 
 def test_the_page_holds_no_source_no_path_and_no_traceback(server):

@@ -10,6 +10,9 @@ opens; a tab is built before it is first drawn) drew the first figure and then f
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import threading
 from collections.abc import Callable
 from copy import deepcopy
@@ -28,15 +31,39 @@ ClickHandler = Callable[[str, list[str]], None]
 
 KEPT_PROPERTIES = {"type", "uid"}
 
+PLOTLY_CODE_VARIABLE = "TRIALVIZ_PLOTLY_CODE"
+"""Set, in a kernel's environment, by a server that serves plotly's widget code (``trialviz.app.voila_server``):
+its address under the server's base URL."""
+PLOTLY_CODE_PATH = "trialviz/static/plotly-widget.js"
+
+_IMPORT_PLOTLY_CODE = """\
+const config = document.getElementById("jupyter-config-data");
+const baseUrl = (config && JSON.parse(config.textContent).baseUrl) || "/";
+const address = new URL(baseUrl.replace(/\\/?$/, "/") + ADDRESS, window.location.href);
+const plotly = await import(address.href);
+export default plotly.default;
+"""
+
 
 def new_figure_widget(figure: go.Figure, width: int | None = None,
                       on_click: ClickHandler | None = None) -> go.FigureWidget:
     """A widget showing ``figure``. It is made empty and then given the figure as lists: given to the
     constructor, plotly would keep its numbers as typed arrays, which plotly.js reports back wrongly (see
     :func:`plain`); :func:`replace_figure` writes the widget's state, so the page draws it at once."""
-    widget = go.FigureWidget(go.Figure(layout=dict(height=figure.layout.height or 420)))
+    address = os.environ.get(PLOTLY_CODE_VARIABLE)
+    widget_class = shared_code_figure_widget(address) if address else go.FigureWidget
+    widget = widget_class(go.Figure(layout=dict(height=figure.layout.height or 420)))
     replace_figure(widget, figure, on_click, width)
     return widget
+
+
+@functools.cache
+def shared_code_figure_widget(address: str) -> type[go.FigureWidget]:
+    """A ``FigureWidget`` class whose widgets import plotly's widget code from ``address`` (under the page's
+    base URL), where the server serves it, instead of each carrying its own copy (see
+    ``trialviz.app.voila_server``): the browser then loads that code once per page, not once per figure."""
+    code = _IMPORT_PLOTLY_CODE.replace("ADDRESS", json.dumps(address))
+    return type("SharedCodeFigureWidget", (go.FigureWidget,), {"_esm": code, "__module__": __name__})
 
 
 def replace_figure(widget: go.FigureWidget, figure: go.Figure, on_click: ClickHandler | None = None,

@@ -4,7 +4,7 @@ Only ``notebooks/dashboard.ipynb`` is served (never the notebooks folder). The s
 notebook through the ``TRIALVIZ_STUDY`` environment variable of the server, never through the URL, so
 nothing a browser sends can choose which files are read. ``voila/voila.json`` beside this module holds
 the production settings: sources stripped, no tracebacks, no template or theme override from the URL,
-no static files served, idle kernels culled.
+no files served but Voilà's own and plotly's widget code (``voila_server``), idle kernels culled.
 
 The names of the study's files when the server starts go to the notebook too (``TRIALVIZ_STUDY_FILES``): a
 file of that list that is gone later gives new sessions an error page, never a smaller study.
@@ -32,7 +32,8 @@ from trialviz.paths import DASHBOARD_NOTEBOOK, VOILA_CONFIG_DIR, VOILA_TEMPLATE_
 
 def voila_command(port: int, *, open_browser: bool = False, ip: str = "127.0.0.1",
                   extra: list[str] | None = None, notary_dir: str | Path | None = None) -> list[str]:
-    """The Voilà command line that serves the dashboard.
+    """The Voilà command line that serves the dashboard (Voilà with plotly's widget code served once:
+    :mod:`trialviz.app.voila_server`).
 
     ``notary_dir``: a folder holding a notebook signature store in which the dashboard is signed
     (:func:`trust_dashboard`): Voilà then finds it trusted instead of warning, and the user's own Jupyter
@@ -40,7 +41,7 @@ def voila_command(port: int, *, open_browser: bool = False, ip: str = "127.0.0.1
     ipykernel has no unencrypted TCP to warn about.
     """
     return [
-        sys.executable, "-m", "voila", str(DASHBOARD_NOTEBOOK),
+        sys.executable, "-m", "trialviz.app.voila_server", str(DASHBOARD_NOTEBOOK),
         f"--port={port}", f"--Voila.ip={ip}",
         f"--Voila.config_file_paths={VOILA_CONFIG_DIR}",
         *([] if open_browser else ["--no-browser"]),

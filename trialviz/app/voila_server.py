@@ -1,0 +1,55 @@
+"""Voilà as trialviz serves it: Voilà's own application, plus plotly's widget code served as one cached file.
+
+Each plotly ``FigureWidget`` is an anywidget carrying plotly's widget code (about 5 MB) in its state; the page
+receives and evaluates it once per figure (anywidget loads it from a new blob URL each time), which was most
+of the time a tab took to draw. Served from this one address, the browser fetches it once, keeps it in its
+cache, and evaluates it once per page; the figures of a dashboard served here carry a few lines that import
+it (:class:`trialviz.app.figure_widgets.SharedCodeFigureWidget`). The address names plotly's version, so a
+browser never runs a cached copy of another version's code. Nothing else is added to Voilà: the one file
+served is plotly's own, found in the installed plotly package.
+
+Run as ``python -m trialviz.app.voila_server`` with Voilà's command line (:func:`trialviz.app.serve.voila_command`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import plotly
+from jupyter_server.utils import url_path_join
+from tornado.web import StaticFileHandler
+from voila.app import Voila
+
+from trialviz.app.figure_widgets import PLOTLY_CODE_PATH, PLOTLY_CODE_VARIABLE
+
+PLOTLY_CODE_FILE = Path(plotly.__file__).resolve().parent / "package_data" / "widgetbundle.js"
+
+
+class TrialvizVoila(Voila):  # type: ignore[misc]  # Voilà ships no type information
+    """Voilà, serving plotly's widget code at :data:`PLOTLY_CODE_PATH` (under the server's base URL) and telling
+    the dashboard's kernels so (the ``TRIALVIZ_PLOTLY_CODE`` environment variable, which kernels inherit)."""
+
+    def initialize(self, argv: Any = None) -> None:
+        os.environ[PLOTLY_CODE_VARIABLE] = f"{PLOTLY_CODE_PATH}?v={plotly.__version__}"
+        super().initialize(argv)
+
+    def init_handlers(self) -> list[Any]:
+        route = url_path_join(self.server_url, f"/{re.escape(PLOTLY_CODE_PATH)}")
+        return [(f"{route}()", _PlotlyCodeHandler), *super().init_handlers()]
+
+
+class _PlotlyCodeHandler(StaticFileHandler):
+    """The one file: plotly's widget code (the route captures an empty path)."""
+
+    def initialize(self, **_: Any) -> None:  # type: ignore[override]
+        super().initialize(path=str(PLOTLY_CODE_FILE.parent))
+
+    def parse_url_path(self, url_path: str) -> str:
+        return PLOTLY_CODE_FILE.name
+
+
+if __name__ == "__main__":
+    TrialvizVoila.launch_instance()
