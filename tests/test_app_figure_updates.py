@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import plotly
@@ -208,3 +211,16 @@ def test_a_server_serving_plotlys_code_gets_figures_that_import_it_instead_of_ca
     assert importing.data[0].y == (1,)
     assert isinstance(importing, shared_code_figure_widget(address))  # one class, made once
     assert isinstance(new_figure_widget(figure), type(importing).__mro__[1])
+
+
+@pytest.mark.parametrize("served", [True, False])
+def test_a_dashboard_kernel_skips_only_jsonschemas_iri_checker(served):
+    """In a kernel of trialviz's server, plotly's widget imports nbformat and jsonschema without rfc3987_syntax
+    (1.1 s of grammar building per kernel start); anywhere else, nothing is changed."""
+    script = ("import sys, trialviz.app, plotly.graph_objects as go, jsonschema\n"
+              "go.FigureWidget()\n"
+              "print('nbformat' in sys.modules, sys.modules.get('rfc3987_syntax') is not None,"
+              " 'iri' in jsonschema.Draft7Validator.FORMAT_CHECKER.checkers)")
+    env = {**os.environ, PLOTLY_CODE_VARIABLE: "x" if served else ""}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", str(not served), str(not served)]
