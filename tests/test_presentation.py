@@ -486,7 +486,8 @@ def test_serve_prints_the_address_once_the_server_answers_and_logs_no_warning():
                 except urllib.error.HTTPError as answer:
                     assert answer.code in (403, 404)  # a path it does not serve
                 break  # readline would wait for ever once the server has nothing more to say
-        assert any(x == f"Open http://127.0.0.1:{port}/ in a browser (Ctrl+C stops the server)." for x in lines), lines
+        assert any(x == f"Open http://127.0.0.1:{port}/ in a browser (Ctrl+C stops the server)." for x in lines), \
+            "\n".join([*lines, f"(exit code {server.poll()})"])
         printed = next(i for i, x in enumerate(lines) if x.startswith("Open http"))
         assert any("Voilà is running at" in x for x in lines[:printed]), lines  # the server first, then the address
         assert not [x for x in lines if "WARNING" in x or "Traceback" in x], lines
