@@ -18,12 +18,11 @@ from plotly.callbacks import InputDeviceState, Points
 import trialviz
 import trialviz.figures
 from trialviz.app.figure_widgets import (
-    PLOTLY_CODE_PATH,
-    PLOTLY_CODE_VARIABLE,
     new_figure_widget,
     replace_figure,
     shared_code_figure_widget,
 )
+from trialviz.app.plotly_code import PLOTLY_CODE_PATH, PLOTLY_CODE_VARIABLE
 from trialviz.figures import trajectory_figure, waterfall_figure
 from trialviz.filters import SubjectFilter
 

@@ -65,3 +65,25 @@ def test_serve_without_the_app_extra_exits_1_naming_it():
     completed = run_core("from trialviz.cli import main; raise SystemExit(main(['serve', '--no-browser']))")
     assert completed.returncode == 1, completed.stderr[-2000:]
     assert "trialviz[app]" in completed.stderr and "voila" in completed.stderr
+
+
+def test_every_public_name_is_its_modules_and_the_server_starts_without_the_analysis_stack():
+    """``trialviz``'s names are imported when first used; Voilà's process (``trialviz.app.voila_server``) then
+    imports neither pandas, scipy nor the tables, and a dashboard kernel's ``Explorer`` is the explorer's."""
+    import importlib
+
+    import trialviz
+
+    for name in trialviz.__all__:
+        if name != "__version__":
+            module = importlib.import_module(getattr(trialviz, name).__module__)
+            assert getattr(module, name) is getattr(trialviz, name), name
+    assert set(trialviz.__all__) <= set(dir(trialviz))
+    heavy = ("pandas", "scipy", "plotly.graph_objects", "trialviz.tables", "trialviz.app.explorer")
+    code = f"import sys, trialviz.app.voila_server\nprint([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          timeout=300, check=True)
+    assert done.stdout.strip() == "[]"
+    from trialviz.app import Explorer
+    from trialviz.app.explorer import Explorer as explorer_class
+    assert Explorer is explorer_class

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 import trialviz
 from tests.browser.conftest import open_dashboard, open_tab, screenshot
-from trialviz.app.figure_widgets import PLOTLY_CODE_PATH
+from trialviz.app.plotly_code import PLOTLY_CODE_PATH
 from trialviz.app.state import endpoint_choices
 from trialviz.filters import restrict_events
 

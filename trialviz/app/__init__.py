@@ -1,14 +1,28 @@
-"""The interactive dashboard (ipywidgets + plotly FigureWidget) and how it is served (Voilà)."""
+"""The interactive dashboard (ipywidgets + plotly FigureWidget) and how it is served (Voilà).
+
+:class:`Explorer` is imported when first asked for, so that the server (``voila_server``, ``serve``) starts
+without the package's tables and figures.
+"""
+
+from __future__ import annotations
 
 import os
-import sys
+from typing import TYPE_CHECKING
 
-if os.environ.get("TRIALVIZ_PLOTLY_CODE"):  # a dashboard kernel of trialviz's server (voila_server)
-    # plotly's FigureWidget imports nbformat, whose jsonschema builds an optional IRI format checker on import:
-    # rfc3987_syntax compiles 39 grammars, 1.1 s of every dashboard kernel's start. Nothing a dashboard kernel
-    # validates is an IRI; jsonschema goes without that checker when the module cannot be imported.
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+from trialviz.app.plotly_code import PLOTLY_CODE_VARIABLE, skip_iri_format_checker
 
-from trialviz.app.explorer import Explorer
+if TYPE_CHECKING:
+    from trialviz.app.explorer import Explorer
+
+if os.environ.get(PLOTLY_CODE_VARIABLE):  # a dashboard kernel of trialviz's server
+    skip_iri_format_checker()
 
 __all__ = ["Explorer"]
+
+
+def __getattr__(name: str) -> object:
+    if name == "Explorer":
+        from trialviz.app.explorer import Explorer
+
+        return Explorer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,17 +24,13 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.basedatatypes import BasePlotlyType
 
+from trialviz.app.plotly_code import PLOTLY_CODE_VARIABLE
 from trialviz.figures.drill import PatientsAt, patients_behind
 
 ClickHandler = Callable[[str, list[str]], None]
 """Called with a description of what was clicked and the patients behind it."""
 
 KEPT_PROPERTIES = {"type", "uid"}
-
-PLOTLY_CODE_VARIABLE = "TRIALVIZ_PLOTLY_CODE"
-"""Set, in a kernel's environment, by a server that serves plotly's widget code (``trialviz.app.voila_server``):
-its address under the server's base URL."""
-PLOTLY_CODE_PATH = "trialviz/static/plotly-widget.js"
 
 _IMPORT_PLOTLY_CODE = """\
 const config = document.getElementById("jupyter-config-data");

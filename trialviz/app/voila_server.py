@@ -8,7 +8,9 @@ it (:class:`trialviz.app.figure_widgets.SharedCodeFigureWidget`). The address na
 browser never runs a cached copy of another version's code. Nothing else is added to Voilà: the one file
 served is plotly's own, found in the installed plotly package.
 
-Run as ``python -m trialviz.app.voila_server`` with Voilà's command line (:func:`trialviz.app.serve.voila_command`).
+Importing this module prepares its process to be the server
+(:func:`~trialviz.app.plotly_code.skip_iri_format_checker`): run it as ``python -m trialviz.app.voila_server``
+with Voilà's command line (:func:`trialviz.app.serve.voila_command`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import plotly
-from jupyter_server.utils import url_path_join
-from tornado.web import StaticFileHandler
-from voila.app import Voila
 
-from trialviz.app.figure_widgets import PLOTLY_CODE_PATH, PLOTLY_CODE_VARIABLE
+from trialviz.app.plotly_code import PLOTLY_CODE_PATH, PLOTLY_CODE_VARIABLE, skip_iri_format_checker
+
+skip_iri_format_checker()  # before Jupyter's server imports jsonschema
+
+from jupyter_server.utils import url_path_join  # noqa: E402
+from tornado.web import StaticFileHandler  # noqa: E402
+from voila.app import Voila  # noqa: E402
 
 PLOTLY_CODE_FILE = Path(plotly.__file__).resolve().parent / "package_data" / "widgetbundle.js"
 
