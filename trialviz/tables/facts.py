@@ -31,7 +31,7 @@ def check(name: str) -> Callable[[Check], Check]:
 
 
 def _period_total(study: Study, period: str, category: str, column: str) -> float:
-    table = ae_period(study)
+    table = study.derived(("ae period",), lambda: ae_period(study))  # seven facts read one table
     row = table[(table["period"] == period) & (table["category"] == category) & (table["cohort"] == TOTAL)]
     if row.empty:
         raise AnalysisError(f"The study has no {category!r} events in period {period!r} to check.")
