@@ -5,6 +5,7 @@ A browser test never skips: without Chromium at /usr/bin/chromium (or $TRIALVIZ_
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import socket
@@ -195,3 +196,23 @@ def open_tab(page, name: str) -> None:
 
     page.get_by_role("tab", name=name).click()
     expect(page.locator(TAB_MARKERS[name]).first).to_be_visible()
+
+
+BARRIERS = itertools.count()
+
+
+def revision(page) -> int:
+    """How many updates the dashboard has drawn (``data-tv-revision`` of the page's body)."""
+    return int(page.evaluate("() => Number(document.body.dataset.tvRevision || 0)"))
+
+
+def kernel_caught_up(page, timeout_ms: float = 120_000) -> None:
+    """Wait until the kernel has handled every message the page sent so far, and the updates those set off: a
+    ping is answered only after the messages sent before it, and is sent again while the revision moves."""
+    while True:
+        seen = revision(page)
+        token = f"barrier-{next(BARRIERS)}"
+        page.evaluate("(id) => window.__trialvizBridgeModel.send({type: 'ping', id})", token)
+        page.wait_for_function("(id) => window.__trialvizLastPongId === id", arg=token, timeout=timeout_ms)
+        if revision(page) == seen:
+            return

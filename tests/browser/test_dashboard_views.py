@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 import trialviz
-from tests.browser.conftest import open_dashboard, open_tab, screenshot
+from tests.browser.conftest import kernel_caught_up, open_dashboard, open_tab, screenshot
 from trialviz.app.plotly_code import PLOTLY_CODE_PATH
 from trialviz.app.state import endpoint_choices
 from trialviz.filters import restrict_events
@@ -183,6 +183,8 @@ def test_drill_down_from_a_bar_and_a_table_row_opens_the_right_patient(server, p
     is_waterfall = "p => p.layout && p.layout.meta && p.layout.meta.values"  # the waterfall's own metadata
     page.wait_for_function(f"() => [...document.querySelectorAll('.js-plotly-plot')].some(p => ({is_waterfall})(p)"
                            " && p.querySelector('.barlayer .point path'))")
+    kernel_caught_up(page)  # the figure's width, reported once drawn, is applied: the bars no longer move
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
     target = page.evaluate("""(isWaterfall) => {
       const plot = [...document.querySelectorAll('.js-plotly-plot')].find(eval(isWaterfall));
       plot.scrollIntoView();

@@ -11,7 +11,6 @@ and its steps, so that it can be replayed.
 
 from __future__ import annotations
 
-import itertools
 import os
 import random
 import time
@@ -22,7 +21,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import trialviz
-from tests.browser.conftest import open_dashboard, screenshot
+from tests.browser.conftest import kernel_caught_up, open_dashboard, revision, screenshot
 from trialviz.app.panels import NO_PATIENTS, PANELS, tab_views
 from trialviz.app.sidebar import SEX_LABELS
 from trialviz.app.state import (
@@ -44,7 +43,6 @@ from trialviz.study import Study
 pytestmark = pytest.mark.browser
 
 STEPS = 40
-BARRIERS = itertools.count()
 TAB_TITLES = {"overview": "Overview", "baseline": "Baseline", "efficacy": "Efficacy", "safety": "Safety",
               "labs": "Labs", "patient": "Patient"}
 
@@ -76,21 +74,10 @@ READ_FIGURE = """(root) => {
 }"""
 
 
-def revision(page: Page) -> int:
-    return int(page.evaluate("() => Number(document.body.dataset.tvRevision || 0)"))
-
-
 def settled(page: Page, before: int, timeout_ms: float = 120_000) -> None:
-    """Wait until the kernel has finished the update the last action caused, and any it set off: after the
-    revision moved, a ping is answered only once the kernel has handled every message the page sent before it."""
+    """Wait until the kernel has finished the update the last action caused, and any it set off."""
     page.wait_for_function(f"() => Number(document.body.dataset.tvRevision || 0) > {before}", timeout=timeout_ms)
-    while True:
-        seen = revision(page)
-        token = f"barrier-{next(BARRIERS)}"
-        page.evaluate("(id) => window.__trialvizBridgeModel.send({type: 'ping', id})", token)
-        page.wait_for_function("(id) => window.__trialvizLastPongId === id", arg=token, timeout=timeout_ms)
-        if revision(page) == seen:
-            return
+    kernel_caught_up(page, timeout_ms)
 
 
 def current_state(page: Page, study: Study) -> ViewState:
