@@ -126,8 +126,7 @@ def serve(study: str | Path | None = None, *, port: int | None = None, open_brow
     env = dashboard_environment(study)
     port = port or free_port()
     url = f"http://{'127.0.0.1' if ip in ('0.0.0.0', '') else ip}:{port}/"
-    print(f"trialviz dashboard on {env.get(STUDY_ENVIRONMENT_VARIABLE, 'the bundled MSC-SSc study')}: starting…",
-          flush=True)
+    _say(f"trialviz dashboard on {env.get(STUDY_ENVIRONMENT_VARIABLE, 'the bundled MSC-SSc study')}: starting…")
     notary = tempfile.TemporaryDirectory(prefix="trialviz-notary-")
     trust_dashboard(notary.name)
     # Voilà never opens a browser itself: trialviz opens it once the server answers, where there is one
@@ -136,12 +135,12 @@ def serve(study: str | Path | None = None, *, port: int | None = None, open_brow
     def announce() -> None:
         if not wait_until_answering(url, process):
             return
-        print(f"Open {url} in a browser (Ctrl+C stops the server).", flush=True)
+        _say(f"Open {url} in a browser (Ctrl+C stops the server).")
         if open_browser:
             try:
                 webbrowser.get().open(url)
             except webbrowser.Error:
-                print("(No web browser found here to open it.)", flush=True)
+                _say("(No web browser found here to open it.)")
 
     threading.Thread(target=announce, name="trialviz-announce", daemon=True).start()
     kernels: list[psutil.Process] = []
@@ -163,6 +162,14 @@ def serve(study: str | Path | None = None, *, port: int | None = None, open_brow
         # file and never exited)
         _stop(kernels)
         notary.cleanup()
+
+
+def _say(line: str) -> None:
+    """Print ``line`` in one write: Voilà logs to the same output, and with unbuffered output (``python -u``,
+    ``PYTHONUNBUFFERED``) ``print`` writes the text and its newline separately, so that a log line of Voilà's
+    could land between them (seen: "…stops the server).[TrialvizVoila] Kernel started")."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 def _children(pid: int) -> list[psutil.Process]:
