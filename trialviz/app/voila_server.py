@@ -4,7 +4,7 @@ Each plotly ``FigureWidget`` is an anywidget carrying plotly's widget code (abou
 receives and evaluates it once per figure (anywidget loads it from a new blob URL each time), which was most
 of the time a tab took to draw. Served from this one address, the browser fetches it once, keeps it in its
 cache, and evaluates it once per page; the figures of a dashboard served here carry a few lines that import
-it (:class:`trialviz.app.figure_widgets.SharedCodeFigureWidget`). The address names plotly's version, so a
+it (:func:`trialviz.app.figure_widgets.shared_code_figure_widget`). The address names plotly's version, so a
 browser never runs a cached copy of another version's code. Nothing else is added to Voilà: the one file
 served is plotly's own, found in the installed plotly package.
 
