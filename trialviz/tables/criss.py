@@ -577,17 +577,22 @@ def criss_patients(study: Study, *, visit: str, category: str, cohort: str | Non
                    population_flag: str | None = None) -> list[str]:
     """The patients of a cell of :func:`criss_summary`: a category (``improved``, ``probability``,
     ``worsened``, ``no result``) of a cohort (every cohort for ``None``) at a visit."""
-    return _cell_patients(criss(study, visit=visit, population_flag=population_flag), category, cohort)
+    table = study.derived(("criss", visit, population_flag),
+                          lambda: criss(study, visit=visit, population_flag=population_flag))
+    return _cell_patients(table, category, cohort)
 
 
 def revised_criss_patients(study: Study, *, visit: str, category: str, cohort: str | None, percent: float = 20,
                            population_flag: str | None = None) -> list[str]:
     """The patients of a cell of :func:`revised_criss_summary` (as :func:`criss_patients`)."""
-    table = revised_criss(study, visit=visit, percent=percent, population_flag=population_flag)
+    table = study.derived(("revised criss", visit, percent, population_flag),
+                          lambda: revised_criss(study, visit=visit, percent=percent, population_flag=population_flag))
     return _cell_patients(table, category, cohort)
 
 
 def _cell_patients(table: pd.DataFrame, category: str, cohort: str | None) -> list[str]:
+    """The cell's patients in ``table``, derived once per study (the cells of a table are drilled into one after
+    another) and only read here."""
     chosen = _category_patients(table, category)
     if cohort not in (None, TOTAL):
         chosen &= table["cohort"] == cohort

@@ -476,19 +476,20 @@ def _heading(study: Study, table: pd.DataFrame) -> pd.Series:
 def lab_shift_patients(study: Study, *, param: str, timepoint: str, direction: str, scale: str, baseline: str,
                        worst: str, cohort: str | None = None) -> list[str]:
     """The patients counted in one cell of :func:`lab_shift` (``cohort`` ``None`` or ``Total``: every cohort)."""
-    if scale == "grade":
-        subjects = _worst_of(study, param, timepoint, "grade").assign(
-            baseline=lambda f: _grade_label(f["baseline"]), worst=lambda f: _grade_label(f["worst"]))
-    else:
-        subjects = _worst_of(study, param, timepoint, "indicator")
+    subjects = _worst_of(study, param, timepoint, "grade label" if scale == "grade" else "indicator")
     chosen = (subjects["direction"] == direction) & (subjects["baseline"] == baseline) & (subjects["worst"] == worst)
     return _patients(subjects[chosen.fillna(False).to_numpy()], cohort)
 
 
-def _worst_of(study: Study, param: str, timepoint: str, scale: Literal["grade", "indicator"]) -> pd.DataFrame:
-    """:func:`worst_grades` or :func:`worst_indicators` of one parameter at one timepoint, computed once per study
-    object: the cells of one table are drilled into one after another."""
+def _worst_of(study: Study, param: str, timepoint: str, scale: Literal["grade", "grade label", "indicator"]
+              ) -> pd.DataFrame:
+    """:func:`worst_grades` (``grade label``: with its grades as the table's row labels) or
+    :func:`worst_indicators` of one parameter at one timepoint, computed once per study object: the cells of one
+    table are drilled into one after another."""
     def compute() -> pd.DataFrame:
+        if scale == "grade label":
+            return _worst_of(study, param, timepoint, "grade").assign(
+                baseline=lambda f: _grade_label(f["baseline"]), worst=lambda f: _grade_label(f["worst"]))
         records = lab_records(study, param=param)
         at_timepoint = records[(records["timepoint"] == timepoint).to_numpy()]
         return worst_grades(at_timepoint) if scale == "grade" else worst_indicators(at_timepoint)
