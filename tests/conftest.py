@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import os
 import shutil
 from pathlib import Path
 
@@ -16,13 +15,6 @@ from trialviz.paths import BUNDLED_STUDY_DIR, PROJECT_ROOT
 
 PILOT_DIR = PROJECT_ROOT.parent / "shared" / "data" / "cdiscpilot01"
 TEST_OUTPUT = PROJECT_ROOT / "test-output"
-
-
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto`` (the default options) starts one worker more than this process may use cores: a browser test
-    waits on its server, kernel and Chromium, and the extra worker keeps the cores busy meanwhile (on 2 cores:
-    10 min 34 s with three workers against 11–12 min with two; docs/testing.md)."""
-    return len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) + 1
 
 
 @pytest.fixture(autouse=True)
