@@ -4,16 +4,14 @@ generated study against hand-computed numbers."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 import trialviz
 from tests.adam_corpus import bds_labs
+from tests.conftest import PILOT_DIR
+from tests.test_cli import run
 from trialviz.errors import AnalysisError
 from trialviz.figures.labs import hys_law_figure, lab_outlier_figure, patient_labs_figure
 from trialviz.tables.labs import (
@@ -26,8 +24,7 @@ from trialviz.tables.labs import (
 )
 from trialviz.views import VIEWS
 
-PILOT = Path("/work/shared/data/cdiscpilot01")
-ROOT = Path(__file__).resolve().parents[1]
+PILOT = PILOT_DIR
 
 
 @pytest.fixture(scope="module")
@@ -252,25 +249,20 @@ def test_pilot_hys_law_every_cell_and_the_case(pilot, pilot_oracle):
 
 
 # --- the command line ----------------------------------------------------------------------------------------------
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "trialviz", "table", *args], capture_output=True, text=True,
-                          cwd=ROOT, check=False, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
-
-
 def test_cli_lab_tables_write_the_issue_columns(corpus):
     _, _, folder = corpus
     for name in ("lab-shift", "lab-grade", "lab-abnormal"):
-        result = _cli(name, "--study", str(folder))
-        assert result.returncode == 0, result.stderr
+        code, out, err = run("table", name, "--study", str(folder))
+        assert code == 0, err
         header = "cohort,param,timepoint,direction,baseline,worst,subjects,denominator,percent"
-        assert result.stdout.splitlines()[0] == header
-    result = _cli("hys-law", "--study", str(folder))
-    assert result.stdout.splitlines()[0] == "cohort,quadrant,subjects,denominator,percent"
-    assert "Placebo,Potential Hy's law,1,2,50.0" in result.stdout
-    listing = _cli("hys-law", "--listing", "--study", str(folder))
-    assert listing.stdout.splitlines()[1].startswith("S-001,Placebo,3.25,1.25,2.25")
-    shift = _cli("lab-shift", "--study", str(folder), "--param", "GLUC", "--timepoint", "FASTING")
-    assert "Placebo,GLUC,FASTING,HIGH,NORMAL,HIGH,1,1,100.0" in shift.stdout
+        assert out.splitlines()[0] == header
+    _, out, _ = run("table", "hys-law", "--study", str(folder))
+    assert out.splitlines()[0] == "cohort,quadrant,subjects,denominator,percent"
+    assert "Placebo,Potential Hy's law,1,2,50.0" in out
+    _, listing, _ = run("table", "hys-law", "--listing", "--study", str(folder))
+    assert listing.splitlines()[1].startswith("S-001,Placebo,3.25,1.25,2.25")
+    _, shift, _ = run("table", "lab-shift", "--study", str(folder), "--param", "GLUC", "--timepoint", "FASTING")
+    assert "Placebo,GLUC,FASTING,HIGH,NORMAL,HIGH,1,1,100.0" in shift
 
 
 def test_pilot_lab_summary_uses_every_record_not_anl01fl(pilot):
