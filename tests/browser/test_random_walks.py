@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlparse
 
 import pytest
@@ -22,7 +22,7 @@ from playwright.sync_api import Page, expect
 
 import trialviz
 from tests.browser.conftest import kernel_caught_up, open_dashboard, revision, screenshot
-from trialviz.app.panels import NO_PATIENTS, PANELS, tab_views
+from trialviz.app.panels import NO_PATIENTS, PANELS, Shown, tab_views
 from trialviz.app.sidebar import SEX_LABELS
 from trialviz.app.state import (
     CRISS_ENDPOINT,
@@ -95,6 +95,11 @@ class Walk:
     page: Page
     seed: int
     steps: list[str]
+    expected: dict[tuple[str, str, str], object] = field(default_factory=dict)
+    """The package's table (as read from its HTML) or reason per view and state (tab aside): a walk comes back
+    to states it saw (a cohort unchecked, then checked again), and these do not change."""
+    views: dict[str, Study] = field(default_factory=dict)
+    """The filtered study per subject filter (by its ``repr``)."""
 
     # --- actions: each changes one thing, as a user's click does --------------------------------------------
     def actions(self, state: ViewState) -> list[tuple[str, object]]:
@@ -154,8 +159,11 @@ class Walk:
         page, study = self.page, self.study
         assert page.console_errors == [] and page.js_errors == [], (page.console_errors, page.js_errors)
         state = current_state(page, study)
-        shown = tab_views(study, state)
-        kept = state.filter.apply(study).n_subjects
+        subject_filter = repr(state.filter)  # (its ``where`` is a dict)
+        if subject_filter not in self.views:
+            self.views[subject_filter] = state.filter.apply(study)
+        shown = tab_views(study, state, self.views[subject_filter])
+        kept = self.views[subject_filter].n_subjects
         assert page.locator(".tv-count-total").inner_text() == f"{kept:,} of {study.n_subjects:,} patients shown"
         panel = next(panel for panel in PANELS if panel.key == state.tab)
         for name, _ in panel.slots:
@@ -165,22 +173,14 @@ class Walk:
             slot = page.locator(f".tv-view-{name}").first
             expect(slot).to_be_visible()
             kind = trialviz.views.VIEWS[name].kind
-            reason = item.reason
-            result = None
-            if item.call is not None and not reason:
-                on = study if item.whole_study else shown.view
-                if on.n_subjects == 0:
-                    reason = NO_PATIENTS
-                else:
-                    try:
-                        result = item.call.compute(on)
-                    except AnalysisError as exc:
-                        reason = str(exc)
+            key = (name, repr(item), repr(replace(state, tab="")))
+            if key not in self.expected:
+                self.expected[key] = self.package_view(item, shown.view, kind)
+            reason, expected = self.expected[key] if kind == "table" else (self.expected[key], None)
             if kind == "table":
                 if reason:
                     assert slot.locator(".tv-unavailable").inner_text() == reason, name
                     continue
-                expected = page.evaluate(READ_HTML_TABLE, as_html(item.call.render(result, on)))
                 on_page = slot.evaluate(READ_TABLE)
                 assert on_page == expected, f"{name}: the page's table differs from the package's"
             else:
@@ -193,6 +193,25 @@ class Walk:
                     assert drawn["title"] == reason and drawn["points"] == 0, (name, drawn)
                 else:
                     assert drawn["points"] > 0, f"{name} drew no data: {drawn}"
+
+    def package_view(self, item: Shown, view: Study, kind: str) -> object:
+        """Why ``item`` cannot be shown (``""``: it can) and, for a table, the package's table as the page's
+        script reads it."""
+        reason, result = item.reason, None
+        on = self.study if item.whole_study else view
+        if item.call is not None and not reason:
+            if on.n_subjects == 0:
+                reason = NO_PATIENTS
+            else:
+                try:
+                    result = item.call.compute(on)
+                except AnalysisError as exc:
+                    reason = str(exc)
+        if kind != "table":
+            return reason
+        if reason or item.call is None:
+            return reason, None
+        return reason, self.page.evaluate(READ_HTML_TABLE, as_html(item.call.render(result, on)))
 
 
 def walk(page: Page, url: str, study: Study, seed: int, name: str, start: str = "") -> None:
