@@ -101,6 +101,20 @@ def fetch(url: str, path: str, *, follow: int = 3) -> tuple[int, bytes, str]:
     raise AssertionError(f"{path}: more than {follow} redirects")
 
 
+def test_a_request_to_another_address_fails_and_is_recorded(page):
+    """What every browser test relies on: a page that asks another address than the server's gets nothing, and
+    the test sees the request (and then fails on it)."""
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.set_content('<img src="https://example.org/pixel.png"><img src="http://10.0.0.1/pixel.png">')
+    expected = ["http://10.0.0.1/pixel.png", "https://example.org/pixel.png"]
+    assert sorted(page.outside_requests) == expected
+    assert sorted(failed) == expected
+    assert page.console_errors == ["Failed to load resource: net::ERR_PROXY_CONNECTION_FAILED"] * 2
+    page.outside_requests.clear()  # the fixture's own check is for the tests that open the dashboard
+    page.console_errors.clear()
+
+
 def test_no_data_notebook_or_system_file_is_served(server):
     served = {}
     for path in PATHS:
