@@ -24,8 +24,6 @@ from trialviz.tables.labs import (
 )
 from trialviz.views import VIEWS
 
-PILOT = PILOT_DIR
-
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
@@ -167,13 +165,13 @@ def test_figures(corpus):
 # --- the CDISC pilot: every cell against plain pandas ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def pilot():
-    return trialviz.load_study(PILOT)
+    return trialviz.load_study(PILOT_DIR)
 
 
 @pytest.fixture(scope="module")
 def pilot_oracle():
     """Worst post-baseline indicator per subject, parameter and direction, from the CSV with plain pandas."""
-    lb = pd.read_csv(PILOT / "adlbc.csv.gz")
+    lb = pd.read_csv(PILOT_DIR / "adlbc.csv.gz")
     lb = lb[(lb["SAFFL"] == "Y") & lb["A1HI"].notna().groupby(lb["PARAMCD"]).transform("any")]
     lb = lb.assign(AVISIT=lb["AVISIT"].str.strip(), ADT=pd.to_datetime(lb["ADT"]),
                    IND=lb["ANRIND"].map({"L": "LOW", "N": "NORMAL", "H": "HIGH"}),
@@ -269,7 +267,7 @@ def test_pilot_lab_summary_uses_every_record_not_anl01fl(pilot):
     """The pilot flags few lab records ANL01FL: the Labs tab's summary by visit counts every record."""
     from trialviz.tables.labs import lab_summary
 
-    lb = pd.read_csv(PILOT / "adlbc.csv.gz")
+    lb = pd.read_csv(PILOT_DIR / "adlbc.csv.gz")
     lb = lb[(lb["SAFFL"] == "Y") & (lb["PARAMCD"] == "SODIUM")].assign(AVISIT=lambda f: f["AVISIT"].str.strip())
     expected = lb[lb["AVISIT"] != "."].groupby(["TRTA", "AVISIT"])["AVAL"].agg(["count", "mean"])
     table = lab_summary(pilot, "SODIUM").query("measure == 'value' and cohort != 'Total'")

@@ -95,7 +95,7 @@ class Walk:
     page: Page
     seed: int
     steps: list[str]
-    expected: dict[tuple[str, str, str], object] = field(default_factory=dict)
+    expected: dict[tuple[str, str, str], tuple[str, object]] = field(default_factory=dict)
     """The package's table (as read from its HTML) or reason per view and state (tab aside): a walk comes back
     to states it saw (a cohort unchecked, then checked again), and these do not change."""
     views: dict[str, Study] = field(default_factory=dict)
@@ -176,7 +176,7 @@ class Walk:
             key = (name, repr(item), repr(replace(state, tab="")))
             if key not in self.expected:
                 self.expected[key] = self.package_view(item, shown.view, kind)
-            reason, expected = self.expected[key] if kind == "table" else (self.expected[key], None)
+            reason, expected = self.expected[key]
             if kind == "table":
                 if reason:
                     assert slot.locator(".tv-unavailable").inner_text() == reason, name
@@ -194,9 +194,9 @@ class Walk:
                 else:
                     assert drawn["points"] > 0, f"{name} drew no data: {drawn}"
 
-    def package_view(self, item: Shown, view: Study, kind: str) -> object:
-        """Why ``item`` cannot be shown (``""``: it can) and, for a table, the package's table as the page's
-        script reads it."""
+    def package_view(self, item: Shown, view: Study, kind: str) -> tuple[str, object]:
+        """Why ``item`` cannot be shown (``""``: it can) and, for a table it can show, the package's table as the
+        page's script reads it (else ``None``)."""
         reason, result = item.reason, None
         on = self.study if item.whole_study else view
         if item.call is not None and not reason:
@@ -207,9 +207,7 @@ class Walk:
                     result = item.call.compute(on)
                 except AnalysisError as exc:
                     reason = str(exc)
-        if kind != "table":
-            return reason
-        if reason or item.call is None:
+        if kind != "table" or reason or item.call is None:
             return reason, None
         return reason, self.page.evaluate(READ_HTML_TABLE, as_html(item.call.render(result, on)))
 

@@ -23,7 +23,6 @@ import json
 import re
 import time
 import uuid
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import plotly
@@ -43,7 +42,7 @@ from tests.test_hostile_content import (
     VISIT,
     write_hostile_study,
 )
-from trialviz.app.plotly_code import PLOTLY_CODE_PATH
+from trialviz.app.plotly_code import PLOTLY_CODE_FILE, PLOTLY_CODE_PATH
 from trialviz.paths import BUNDLED_STUDY_DIR, DASHBOARD_NOTEBOOK, PROJECT_ROOT
 
 pytestmark = pytest.mark.browser
@@ -128,7 +127,7 @@ def test_no_data_notebook_or_system_file_is_served(server):
 
 def test_the_one_file_added_is_plotlys_widget_code_cached_by_version(server):
     status, body, _ = fetch(server.url, f"{PLOTLY_CODE_PATH}?v={plotly.__version__}")
-    assert status == 200 and body == (Path(plotly.__file__).parent / "package_data" / "widgetbundle.js").read_bytes()
+    assert status == 200 and body == PLOTLY_CODE_FILE.read_bytes()
     connection = http.client.HTTPConnection("127.0.0.1", urlsplit(server.url).port, timeout=60)
     connection.request("HEAD", f"/{PLOTLY_CODE_PATH}?v={plotly.__version__}")
     response = connection.getresponse()

@@ -6,11 +6,16 @@ A light module, imported by the server (``voila_server``) and by the dashboard's
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+import plotly
 
 PLOTLY_CODE_VARIABLE = "TRIALVIZ_PLOTLY_CODE"
 """Set, in a kernel's environment, by a server that serves plotly's widget code (``trialviz.app.voila_server``):
 its address under the server's base URL."""
 PLOTLY_CODE_PATH = "trialviz/static/plotly-widget.js"
+PLOTLY_CODE_FILE = Path(plotly.__file__).resolve().parent / "package_data" / "widgetbundle.js"
+"""What is served there: plotly's own widget code, from the installed plotly."""
 
 
 def skip_iri_format_checker() -> None:

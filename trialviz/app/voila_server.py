@@ -17,20 +17,17 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 from typing import Any
 
 import plotly
 
-from trialviz.app.plotly_code import PLOTLY_CODE_PATH, PLOTLY_CODE_VARIABLE, skip_iri_format_checker
+from trialviz.app.plotly_code import PLOTLY_CODE_FILE, PLOTLY_CODE_PATH, PLOTLY_CODE_VARIABLE, skip_iri_format_checker
 
 skip_iri_format_checker()  # before Jupyter's server imports jsonschema
 
 from jupyter_server.utils import url_path_join  # noqa: E402
 from tornado.web import StaticFileHandler  # noqa: E402
 from voila.app import Voila  # noqa: E402
-
-PLOTLY_CODE_FILE = Path(plotly.__file__).resolve().parent / "package_data" / "widgetbundle.js"
 
 
 class TrialvizVoila(Voila):  # type: ignore[misc]  # Voilà ships no type information

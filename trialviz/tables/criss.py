@@ -591,8 +591,8 @@ def revised_criss_patients(study: Study, *, visit: str, category: str, cohort: s
 
 
 def _cell_patients(table: pd.DataFrame, category: str, cohort: str | None) -> list[str]:
-    """The cell's patients in ``table``, derived once per study (the cells of a table are drilled into one after
-    another) and only read here."""
+    """The cell's patients in ``table``, which callers derive once per study (the cells of a table are drilled
+    into one after another) and share: it is only read here."""
     chosen = _category_patients(table, category)
     if cohort not in (None, TOTAL):
         chosen &= table["cohort"] == cohort
