@@ -54,8 +54,8 @@ def no_errors(page) -> None:
 @pytest.mark.parametrize("which", ["bundled", "pilot"])
 def test_every_tab_opens_without_error(which, request, page):
     server = request.getfixturevalue("server" if which == "bundled" else "pilot_server")
-    code_requests: list[str] = []
-    page.on("request", lambda r: code_requests.append(r.url) if PLOTLY_CODE_PATH in r.url else None)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
     messages: list[str | bytes] = []
     page.on("websocket", lambda socket: socket.on("framereceived", lambda message: messages.append(message)))
     open_dashboard(page, server.url)
@@ -66,7 +66,10 @@ def test_every_tab_opens_without_error(which, request, page):
     no_errors(page)
     assert page.locator(".js-plotly-plot .main-svg").count() >= len(TABS) - 1
     # plotly's widget code (5 MB) reached the page once, from the server's one address, not with each figure
-    assert code_requests == [f"{server.url}{PLOTLY_CODE_PATH}?v={plotly.__version__}"]
+    assert [url for url in requests if PLOTLY_CODE_PATH in url] == [f"{server.url}{PLOTLY_CODE_PATH}?v={plotly.__version__}"]
+    # and not a second time (4.8 MB) with plotly's JupyterLab extension, which renders no widget
+    assert [url for url in requests if "/labextensions/" in url]
+    assert not [url for url in requests if "jupyterlab-plotly" in url]
     texts = [m if isinstance(m, str) else m.decode(errors="replace") for m in messages]
     assert texts and not [text for text in texts if PLOTLY_CODE_MARKER in text]
 
