@@ -223,3 +223,14 @@ def test_a_dashboard_kernel_skips_only_jsonschemas_iri_checker(served):
     env = {**os.environ, PLOTLY_CODE_VARIABLE: "x" if served else ""}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["True", str(not served), str(not served)]
+
+
+def test_a_dashboard_kernel_shows_its_first_tab_without_scipy_stats():
+    """scipy.stats (0.5 s of every kernel start) is imported when a view tests something, not before: the
+    Overview tab's confidence intervals come from scipy.special."""
+    script = ("import sys\nfrom trialviz.app import Explorer\nexplorer = Explorer.from_environment()\n"
+              "print('scipy.stats' in sys.modules, 'statsmodels' in sys.modules)\n"
+              "explorer.apply_state(explorer.state.with_changes(tab='efficacy'))\nprint('scipy.stats' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "TRIALVIZ_STUDY"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False", "True"]

@@ -21,6 +21,7 @@ from statsmodels.stats.proportion import proportion_confint
 import trialviz
 from tests.test_tables import _row as _one
 from tests.tiny import tiny_study
+from trialviz.stats import exact_ci
 
 
 @pytest.fixture
@@ -148,6 +149,20 @@ def test_responders_by_hand_with_exact_intervals(tiny):
     assert high["p_value"] == pytest.approx(stats.fisher_exact([[2, 0], [0, 2]]).pvalue)
     assert high["test"] == "Fisher's exact test (two-sided) vs Low"
     assert high["threshold"] == "improvement ≥ 5 points (CHG ≤ −5)"
+
+
+@pytest.mark.parametrize("confidence", [0.8, 0.9, 0.95, 0.99])
+def test_exact_ci_is_statsmodels_clopper_pearson(confidence):
+    """Every count of up to 150 trials, the edges (none, all) and no trials (missing) included."""
+    trials = np.repeat(np.arange(151), np.arange(151) + 1)
+    successes = np.concatenate([np.arange(n + 1) for n in range(151)])
+    low, high = exact_ci(successes, trials, confidence)
+    tried = trials > 0
+    lo, hi = proportion_confint(successes[tried], trials[tried], alpha=1 - confidence, method="beta")
+    assert low[tried] == pytest.approx(100 * lo, rel=1e-12, abs=1e-12)
+    assert high[tried] == pytest.approx(100 * hi, rel=1e-12, abs=1e-12)
+    assert np.isnan(low[~tried]).all() and np.isnan(high[~tried]).all()
+    assert (low[tried & (successes == 0)] == 0).all() and (high[successes == trials][1:] == 100).all()
 
 
 def test_responders_default_to_the_mcid_and_accept_percent_thresholds(tiny):

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
-from scipy.stats import hypergeom
-from statsmodels.stats.proportion import proportion_confint
+
+# scipy.stats (0.5 s to import) is imported by the functions that use it, so that a dashboard kernel shows its
+# first tab without it.
 
 
 def exact_ci(successes: Sequence[int] | np.ndarray, trials: Sequence[int] | np.ndarray,
@@ -19,20 +19,30 @@ def exact_ci(successes: Sequence[int] | np.ndarray, trials: Sequence[int] | np.n
     """Clopper–Pearson (exact binomial) confidence limits of proportions, in percent (0–100); missing
     where there are no trials.
 
+    The limits are quantiles of beta distributions, as ``statsmodels``' ``proportion_confint(method="beta")``
+    computes them (``tests/test_tables_stats.py`` compares the two), taken from ``scipy.special`` directly:
+    the dashboard's first tab needs them, and scipy.stats takes 0.5 s to import.
+
     Examples
     --------
     >>> low, high = exact_ci([3], [10])
     >>> round(float(low[0]), 1), round(float(high[0]), 1)
     (6.7, 65.2)
     """
+    from scipy.special import betainccinv, betaincinv
+
     k = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
     low = np.full(k.shape, np.nan)
     high = np.full(k.shape, np.nan)
     ok = n > 0
     if ok.any():
-        lo, hi = proportion_confint(k[ok], n[ok], alpha=1 - confidence, method="beta")
-        low[ok], high[ok] = 100 * np.asarray(lo), 100 * np.asarray(hi)
+        tail = (1 - confidence) / 2
+        kk, nn = k[ok], n[ok]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lo = np.where(kk > 0, betaincinv(kk, nn - kk + 1, tail), 0.0)
+            hi = np.where(kk < nn, betainccinv(kk + 1, nn - kk, tail), 1.0)
+        low[ok], high[ok] = 100 * lo, 100 * hi
     return low, high
 
 
@@ -54,6 +64,8 @@ def fisher_p_values(subjects: Sequence[int] | np.ndarray, denominators: Sequence
     hypergeometric distribution evaluated for all tables in one call each; ``tests/test_fisher.py``
     compares it with ``fisher_exact`` on many tables, edge cases included.
     """
+    from scipy.stats import hypergeom
+
     a = np.asarray(subjects, dtype=np.int64)
     n1 = np.asarray(denominators, dtype=np.int64)
     c = np.asarray(ref_subjects, dtype=np.int64)
@@ -99,6 +111,8 @@ def _search(sign: float, target: np.ndarray, low: np.ndarray, high: np.ndarray,
             args: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
     """scipy's binary search of ``fisher_exact`` (the largest i in [low, high] with
     sign · pmf(i) ≤ target), for many tables at once, step for step."""
+    from scipy.stats import hypergeom
+
     low, high = low.copy(), high.copy()
     found = np.zeros(len(low), dtype=bool)
     answer = np.zeros(len(low), dtype=np.int64)
@@ -135,6 +149,8 @@ def signed_rank_test(changes: Sequence[float] | np.ndarray) -> tuple[float, floa
     doubled (so integral) mid-ranks; the p-value is scipy's two-sided one, twice the smaller tail.
     ``tests/test_signed_rank.py`` compares it with scipy. Other inputs go to scipy unchanged.
     """
+    from scipy import stats
+
     d = np.asarray(changes, dtype=float)
     nonzero = d[d != 0]
     ranks = stats.rankdata(np.abs(nonzero))
@@ -220,6 +236,8 @@ def hodges_lehmann_shift(x: Sequence[float] | np.ndarray, y: Sequence[float] | n
         cumulative /= cumulative[-1]
         c = int(np.searchsorted(cumulative, tail, side="right"))  # the u with P(U ≤ u) ≤ tail: 0 … c − 1
     else:
+        from scipy import stats
+
         spread = np.sqrt(m * n * (m + n + 1) / 12)
         c = int(np.floor(m * n / 2 - stats.norm.ppf(1 - tail) * spread))
     if c < 1:

@@ -66,7 +66,8 @@ def test_every_tab_opens_without_error(which, request, page):
     no_errors(page)
     assert page.locator(".js-plotly-plot .main-svg").count() >= len(TABS) - 1
     # plotly's widget code (5 MB) reached the page once, from the server's one address, not with each figure
-    assert [url for url in requests if PLOTLY_CODE_PATH in url] == [f"{server.url}{PLOTLY_CODE_PATH}?v={plotly.__version__}"]
+    code = f"{server.url}{PLOTLY_CODE_PATH}?v={plotly.__version__}"
+    assert [url for url in requests if PLOTLY_CODE_PATH in url] == [code]
     # and not a second time (4.8 MB) with plotly's JupyterLab extension, which renders no widget
     assert [url for url in requests if "/labextensions/" in url]
     assert not [url for url in requests if "jupyterlab-plotly" in url]

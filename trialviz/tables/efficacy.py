@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from trialviz.errors import AnalysisError
 from trialviz.stats import hodges_lehmann_shift, signed_rank_test
@@ -107,6 +106,8 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
     >>> tests.query("cohort == 'MSC 1×10⁶/kg'")["test"].tolist()
     ['Wilcoxon signed-rank test (change ≠ 0)', 'Paired t-test (visit value vs baseline)']
     """
+    from scipy import stats
+
     if measure not in ("change", "percent change"):
         raise AnalysisError(f"Unknown measure {measure!r}; use 'change' or 'percent change'.")
     reference = require_cohort(study, reference)
@@ -152,6 +153,8 @@ def _within(where: dict[str, object], cohort: str, x: np.ndarray, pairs: np.ndar
             measure: TestedMeasure, confidence: float) -> list[dict[str, object]]:
     """The within-cohort tests of one cohort at one visit: ``x`` its changes, ``pairs`` its (visit value,
     baseline) rows. Each estimate is named (``estimate_of``) and has its confidence interval."""
+    from scipy import stats
+
     out: list[dict[str, object]] = []
     common = {**where, "cohort": cohort, "reference": "", "n": len(x)}
     if np.count_nonzero(x) > 0:
@@ -320,6 +323,8 @@ def _ancova_cell(study: Study, param: str, visit: str, timepoint: str, at_visit:
                  comparisons: Comparisons, confidence: float
                  ) -> tuple[list[dict[str, object]], int, str, dict[str, list[str]]]:
     """The ANCOVA rows of one visit and timepoint, the patients fitted, the adjustment and factor levels."""
+    from scipy import stats
+
     factor_names = _factor_names(study, at_visit, covariates, factors)
     data = _model_data(study, at_visit, column, covariates)
     cohorts = [c for c in study.cohort_values() if (data["cohort"] == c).any()]

@@ -7,7 +7,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from trialviz.errors import AnalysisError
 from trialviz.io.text import as_str, text_eq
@@ -190,6 +189,8 @@ def cell_order(records: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
 
 def describe(values: pd.Series, confidence: float = 0.95) -> dict[str, float]:
     """n, mean, SD (ddof = 1), t-based CI of the mean, median, quartiles (linear), min and max."""
+    from scipy import stats
+
     values = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
     n = len(values)
     if n == 0:
@@ -302,6 +303,8 @@ def summarise_records(study: Study, param: str, records: pd.DataFrame, *,
 def _describe_groups(values: pd.Series, groups: np.ndarray, names: pd.Index, confidence: float) -> pd.DataFrame:
     """:func:`describe` of ``values`` (none missing) in every group: ``groups`` holds each value's position in
     ``names``, the groups' names. One row per group with a value, indexed by its name."""
+    from scipy import stats
+
     grouped = values.groupby(groups, sort=False, observed=False)
     table = grouped.agg(n="count", mean="mean", sd="std", median="median", min="min", max="max")
     quartiles = grouped.quantile([0.25, 0.75]).unstack().reindex(columns=[0.25, 0.75])
