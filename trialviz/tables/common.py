@@ -10,6 +10,7 @@ import pandas as pd
 
 from trialviz.errors import AnalysisError
 from trialviz.io.screening import is_not_randomised_value
+from trialviz.io.text import as_str
 from trialviz.stats import fisher_p_values
 from trialviz.study import Cohort, Study
 
@@ -192,3 +193,12 @@ def fisher_against(table: pd.DataFrame, reference: str, keys: list[str]) -> pd.D
         p_values[tested] = fisher_p_values(*np.asarray(counts, dtype=np.int64).T)
     tests = ["" if np.isnan(p) else f"Fisher's exact test (two-sided) vs {reference}" for p in p_values]
     return table.assign(p_value=p_values, test=tests)
+
+
+def patients_of(rows: pd.DataFrame, selected: pd.Series | np.ndarray, cohort: str | None) -> list[str]:
+    """``USUBJID`` of the ``selected`` rows (with a ``cohort`` column) of ``cohort`` (``None`` or ``Total``:
+    every cohort), sorted, each once: the patients behind a count of distinct subjects (a drill-down)."""
+    chosen = np.asarray(selected, dtype=bool)
+    if cohort is not None and cohort != TOTAL:
+        chosen = chosen & (as_str(rows["cohort"]) == cohort)
+    return sorted(set(map(str, rows["USUBJID"].to_numpy()[chosen])))

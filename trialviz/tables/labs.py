@@ -23,7 +23,7 @@ import pandas as pd
 from trialviz.errors import AnalysisError
 from trialviz.io.text import map_distinct
 from trialviz.study import Study
-from trialviz.tables.common import TOTAL, cohort_columns, population, with_conventions
+from trialviz.tables.common import TOTAL, cohort_columns, patients_of, population, with_conventions
 from trialviz.visits import DERIVED_NAME, DERIVED_VISITN, NAMED_DERIVED_VISITN, text_of
 
 LAB_DATASETS = ("ADLB", "ADVS", "ADEG")
@@ -478,7 +478,7 @@ def lab_shift_patients(study: Study, *, param: str, timepoint: str, direction: s
     """The patients counted in one cell of :func:`lab_shift` (``cohort`` ``None`` or ``Total``: every cohort)."""
     subjects = _worst_of(study, param, timepoint, "grade label" if scale == "grade" else "indicator")
     chosen = (subjects["direction"] == direction) & (subjects["baseline"] == baseline) & (subjects["worst"] == worst)
-    return _patients(subjects[chosen.fillna(False).to_numpy()], cohort)
+    return patients_of(subjects, chosen.fillna(False), cohort)
 
 
 def _worst_of(study: Study, param: str, timepoint: str, scale: Literal["grade", "grade label", "indicator"]
@@ -495,12 +495,6 @@ def _worst_of(study: Study, param: str, timepoint: str, scale: Literal["grade", 
         return worst_grades(at_timepoint) if scale == "grade" else worst_indicators(at_timepoint)
 
     return study.derived(("lab worst", param, timepoint, scale), compute)
-
-
-def _patients(subjects: pd.DataFrame, cohort: str | None) -> list[str]:
-    if cohort is not None and cohort != TOTAL:
-        subjects = subjects[(subjects["cohort"] == cohort).to_numpy()]
-    return sorted(dict.fromkeys(map(str, subjects["USUBJID"])))
 
 
 def lab_grade(study: Study, *, param: str | None = None, timepoint: str | None = None,
@@ -563,7 +557,7 @@ def lab_grade_patients(study: Study, *, param: str, timepoint: str, direction: s
     graded = _worst_of(study, param, timepoint, "grade")
     graded = graded[(graded["direction"] == direction).to_numpy()]
     chosen = graded["worst"] >= 3 if worst == GRADE_3_OR_MORE else _grade_label(graded["worst"]) == worst
-    return _patients(graded[chosen.fillna(False).to_numpy()], cohort)
+    return patients_of(graded, chosen.fillna(False), cohort)
 
 
 def lab_abnormal(study: Study, *, param: str | None = None, timepoint: str | None = None,
@@ -622,7 +616,7 @@ def lab_abnormal_patients(study: Study, *, param: str, timepoint: str, direction
     chosen = (worst["direction"] == direction) & (worst["worst"] == direction)
     if baseline == "NORMAL":
         chosen &= worst["baseline"] == "NORMAL"
-    return _patients(worst[chosen.fillna(False).to_numpy()], cohort)
+    return patients_of(worst, chosen.fillna(False), cohort)
 
 
 # --- liver signals ----------------------------------------------------------------------------------------------
@@ -744,7 +738,7 @@ def hys_law(study: Study, *, total: bool = True) -> pd.DataFrame:
 def hys_law_patients(study: Study, *, quadrant: str, cohort: str | None = None) -> list[str]:
     """The patients counted in one quadrant of :func:`hys_law`."""
     points = hys_law_points(study)
-    return _patients(points[(points["quadrant"] == quadrant).fillna(False).to_numpy()], cohort)
+    return patients_of(points, (points["quadrant"] == quadrant).fillna(False), cohort)
 
 
 def hys_law_cases(study: Study) -> pd.DataFrame:

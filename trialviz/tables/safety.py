@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -16,6 +17,7 @@ from trialviz.tables.common import (
     Population,
     cohort_columns,
     fisher_against,
+    patients_of,
     population,
     require_cohort,
     stack_rows,
@@ -615,15 +617,6 @@ def primary_endpoint_table(study: Study, *, population_flag: str | None = None,
 
 
 # --- drill-down: the patients behind a cell of each table above, selected as the table counts them ------------
-def patients_of(rows: pd.DataFrame, selected: pd.Series | np.ndarray, cohort: str | None) -> list[str]:
-    """``USUBJID`` of the ``selected`` rows (with a ``cohort`` column) of ``cohort`` (``None`` or ``Total``:
-    every cohort), sorted: the patients a count of distinct subjects counted."""
-    chosen = rows[np.asarray(selected, dtype=bool)]
-    if cohort is not None and cohort != TOTAL:
-        chosen = chosen[chosen["cohort"].astype(str) == cohort]
-    return sorted(str(p) for p in pd.unique(chosen["USUBJID"].astype(str)))
-
-
 def _keyed(selections: list[tuple[str, str, pd.Series]], key: str, what: str) -> pd.Series:
     found = {k: selected for k, _, selected in selections}
     if key not in found:
@@ -631,32 +624,55 @@ def _keyed(selections: list[tuple[str, str, pd.Series]], key: str, what: str) ->
     return found[key]
 
 
+def _class_and_term(study: Study, events: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
+    return [("class", "System organ class", _coded(events, ("AEBODSYS", "AESOC"), "Uncoded")),
+            ("term", "Preferred term", _coded(events, ("AEDECOD",), "Uncoded"))]
+
+
+DrillSelection = Literal["overview rows", "onset periods", "kinds of event", "class and term"]
+_SELECTIONS: dict[str, Callable[[Study, pd.DataFrame], list[tuple[str, str, pd.Series]]]] = {
+    "overview rows": overview_categories, "onset periods": onset_periods, "kinds of event": event_kinds,
+    "class and term": _class_and_term}
+
+
+def _drill_rows(study: Study, what: DrillSelection, population_flag: str | None, treatment_emergent: bool
+                ) -> tuple[pd.DataFrame, list[tuple[str, str, pd.Series]]]:
+    """The events a drill-down selects from and ``what`` of them, derived once per study object: the cells
+    of a table are drilled into one after another."""
+    def derive() -> tuple[pd.DataFrame, list[tuple[str, str, pd.Series]]]:
+        events, _ = safety_events(study, flag=population_flag, treatment_emergent=treatment_emergent)
+        return events, _SELECTIONS[what](study, events)
+
+    return study.derived(("drill-down", what, population_flag, treatment_emergent), derive)
+
+
 def ae_overview_patients(study: Study, *, category: str, cohort: str | None = None,
                          population_flag: str | None = None, treatment_emergent: bool = True) -> list[str]:
     """The patients counted in one cell of :func:`ae_overview`: row ``category``, column ``cohort``."""
-    events, _ = safety_events(study, flag=population_flag, treatment_emergent=treatment_emergent)
-    return patients_of(events, _keyed(overview_categories(study, events), category, "overview row"), cohort)
+    events, rows = _drill_rows(study, "overview rows", population_flag, treatment_emergent)
+    return patients_of(events, _keyed(rows, category, "overview row"), cohort)
 
 
 def ae_period_patients(study: Study, *, period: str, category: str, cohort: str | None = None,
                        population_flag: str | None = None, treatment_emergent: bool = True) -> list[str]:
     """The patients counted in one cell of :func:`ae_period` (and of :func:`primary_endpoint_table`)."""
-    events, _ = safety_events(study, flag=population_flag, treatment_emergent=treatment_emergent)
-    in_period = _keyed(onset_periods(study, events), period, "onset period")
-    return patients_of(events, in_period & _keyed(event_kinds(study, events), category, "kind of event"), cohort)
+    events, periods = _drill_rows(study, "onset periods", population_flag, treatment_emergent)
+    _, kinds = _drill_rows(study, "kinds of event", population_flag, treatment_emergent)
+    in_period = _keyed(periods, period, "onset period")
+    return patients_of(events, in_period & _keyed(kinds, category, "kind of event"), cohort)
 
 
 def ae_soc_pt_patients(study: Study, *, soc: str, pt: str, cohort: str | None = None, category: str = "any",
                        population_flag: str | None = None, treatment_emergent: bool = True) -> list[str]:
     """The patients counted in one cell of :func:`ae_soc_pt`: a class (``pt = ""``), a term of a class, or
     the first row (both empty)."""
-    events, _ = safety_events(study, flag=population_flag, treatment_emergent=treatment_emergent)
-    _, selected = _event_kind(study, events, category)
-    selected = selected.to_numpy(dtype=bool)
+    events, kinds = _drill_rows(study, "kinds of event", population_flag, treatment_emergent)
+    _, coded = _drill_rows(study, "class and term", population_flag, treatment_emergent)
+    selected = _keyed(kinds, category, "kind of event").to_numpy(dtype=bool, copy=True)
     if soc:
-        selected &= (_coded(events, ("AEBODSYS", "AESOC"), "Uncoded") == soc).to_numpy(dtype=bool)
+        selected &= (_keyed(coded, "class", "coding") == soc).to_numpy(dtype=bool)
     if pt:
-        selected &= (_coded(events, ("AEDECOD",), "Uncoded") == pt).to_numpy(dtype=bool)
+        selected &= (_keyed(coded, "term", "coding") == pt).to_numpy(dtype=bool)
     return patients_of(events, selected, cohort)
 
 
