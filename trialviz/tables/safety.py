@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 import numpy as np
@@ -193,6 +193,32 @@ class EventCounts:
 
     def count(self, selected: pd.Series | np.ndarray) -> pd.DataFrame:
         """``cohort`` (those of ``sizes``), ``subjects``, ``denominator``, ``events``, ``percent`` (0–100)."""
+        return self.rows([({}, selected)])
+
+    def rows(self, selections: Iterable[tuple[dict[str, str], pd.Series | np.ndarray]]) -> pd.DataFrame:
+        """:meth:`count` of each selection, one after another in one frame, with the selection's own columns
+        (``{column: value}``, the same columns for each) in front."""
+        keys: list[dict[str, str]] = []
+        subjects: list[list[int]] = []
+        events: list[list[int]] = []
+        for key, selected in selections:
+            keys.append(key)
+            patients, counted = self._counts(selected)
+            subjects.append(patients)
+            events.append(counted)
+        per = len(self.sizes)
+        columns = keys[0] if keys else {}
+        out = pd.DataFrame({column: np.repeat([key[column] for key in keys], per) for column in columns})
+        out["cohort"] = np.tile(self.sizes.index.to_numpy(dtype=object), len(keys))
+        out["subjects"] = np.array(subjects, dtype=np.int64).reshape(-1)
+        out["denominator"] = np.tile(self.sizes.to_numpy(), len(keys))
+        out["events"] = np.array(events, dtype=np.int64).reshape(-1)
+        out["percent"] = np.where(out["denominator"] > 0, 100 * out["subjects"] / out["denominator"].clip(lower=1),
+                                  np.nan)
+        return out
+
+    def _counts(self, selected: pd.Series | np.ndarray) -> tuple[list[int], list[int]]:
+        """Patients and events of one selection, in the order of ``sizes``."""
         chosen = np.asarray(selected, dtype=bool)
         cohort, subject = self._cohort[chosen], self._subject[chosen]
         listed = len(self.cohorts)
@@ -206,12 +232,7 @@ class EventCounts:
             return [total if c == TOTAL else int(counts[self._position[c]]) if c in self._position else 0
                     for c in self.sizes.index]
 
-        out = pd.DataFrame({"cohort": self.sizes.index, "subjects": np.array(of(subjects, totals[0]), dtype=np.int64),
-                            "denominator": self.sizes.to_numpy(),
-                            "events": np.array(of(events, totals[1]), dtype=np.int64)})
-        out["percent"] = np.where(out["denominator"] > 0, 100 * out["subjects"] / out["denominator"].clip(lower=1),
-                                  np.nan)
-        return out
+        return of(subjects, totals[0]), of(events, totals[1])
 
 
 def count_subjects_and_events(events: pd.DataFrame, selected: pd.Series, sizes: pd.Series,
@@ -252,9 +273,8 @@ def ae_overview(study: Study, *, population_flag: str | None = None, treatment_e
     cohorts = cohort_columns(study, total=False)
     sizes = pop.sizes(cohorts, total=total)
     counter = EventCounts(events, sizes, cohorts)
-    parts = [counter.count(selected).assign(category=key, label=label)
-             for key, label, selected in overview_categories(study, events)]
-    table = pd.concat(parts, ignore_index=True)[
+    table = counter.rows(({"category": key, "label": label}, selected)
+                         for key, label, selected in overview_categories(study, events))[
         ["category", "label", "cohort", "subjects", "denominator", "percent", "events"]]
     emergent = study.conventions.treatment_emergent_flag
     te_note = (f"Treatment-emergent events only ({emergent} = \"Y\")."
@@ -291,11 +311,10 @@ def ae_period(study: Study, *, population_flag: str | None = None, treatment_eme
     sizes = pop.sizes(cohorts, total=total)
     counter = EventCounts(events, sizes, cohorts)
     kinds = event_kinds(study, events)
-    parts = [counter.count(in_period & selected).assign(period=period, period_label=period_label, category=key,
-                                                        label=label)
-             for period, period_label, in_period in onset_periods(study, events)
-             for key, label, selected in kinds]
-    table = pd.concat(parts, ignore_index=True)[
+    table = counter.rows(({"period": period, "period_label": period_label, "category": key, "label": label},
+                          in_period & selected)
+                         for period, period_label, in_period in onset_periods(study, events)
+                         for key, label, selected in kinds)[
         ["period", "period_label", "category", "label", "cohort", "subjects", "denominator", "percent", "events"]]
     return with_conventions(table, pop.note, "Onset period from the study day of onset (ASTDY); the treatment "
                             "day is study day 1.")
