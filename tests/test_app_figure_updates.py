@@ -234,3 +234,15 @@ def test_a_dashboard_kernel_shows_its_first_tab_without_scipy_stats():
     env = {k: v for k, v in os.environ.items() if k != "TRIALVIZ_STUDY"}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False", "True"]
+
+
+def test_a_served_dashboard_imports_scipy_stats_once_it_is_shown():
+    """In a kernel's event loop, scipy.stats is imported a moment after the first tab, before a click needs it
+    (a preheated kernel does it while it waits for a browser)."""
+    script = ("import asyncio, sys\nimport trialviz.app.explorer as explorer\nexplorer.WARM_UP_AFTER_S = 0.3\n"
+              "async def main():\n    explorer.Explorer.from_environment()\n"
+              "    print('scipy.stats' in sys.modules)\n    await asyncio.sleep(2)\n"
+              "    print('scipy.stats' in sys.modules)\nasyncio.run(main())")
+    env = {k: v for k, v in os.environ.items() if k != "TRIALVIZ_STUDY"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "True"]
