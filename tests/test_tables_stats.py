@@ -8,6 +8,8 @@ MCID 2): baseline 10, 20, 30, 40, 50; week 4: S1 6 (−4), S2 17 (−3), S3 21 (
 from __future__ import annotations
 
 import math
+import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -91,6 +93,27 @@ def test_endpoint_tests_against_scipy(tiny):
     assert between["p_value"] == pytest.approx(stats.mannwhitneyu([-9, -6], [-4, -3]).pvalue)
     assert between["p_value"] == pytest.approx(1 / 3)  # exact: 2 of the 6 orderings are this extreme
     assert table["test"].astype(bool).all()
+
+
+@pytest.mark.parametrize("change", [-2.0, 0.1, 0.0])
+def test_no_t_test_where_every_change_is_the_same(tiny, change):
+    """Every Low patient changes by the same amount: no variance, so no t statistic, p or CI (scipy would
+    warn and give an infinite t with p = 0), the mean change and a note saying why; the other tests stand."""
+    records = tiny.measurements.astype({"AVAL": float, "CHG": float})
+    week4 = (records["AVISIT"] == "Week 4") & records["USUBJID"].isin(["S1", "S2"])
+    records.loc[week4, "AVAL"] = records.loc[week4, "BASE"] + change
+    records.loc[week4, "CHG"] = records.loc[week4, "AVAL"] - records.loc[week4, "BASE"]
+    study = replace(tiny, _measurements=records)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = trialviz.endpoint_tests(study, "SCORE")
+    paired = _one(table, cohort="Low", test="Paired t-test (visit value vs baseline)")
+    assert paired["estimate"] == pytest.approx(change) and paired["n"] == 2
+    assert paired[["statistic", "p_value", "ci_low", "ci_high"]].isna().all()
+    assert any("No t-test where every change is the same" in note and "Low at Week 4" in note
+               for note in table.attrs["notes"])
+    assert not np.isnan(_one(table, cohort="High", test="Paired t-test (visit value vs baseline)")["p_value"])
+    assert not np.isnan(_one(table, cohort="High", reference="Low")["p_value"])
 
 
 def test_ancova_against_statsmodels_formula(tiny):

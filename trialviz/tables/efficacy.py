@@ -114,6 +114,7 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
     column = MEASURE_COLUMNS[measure]
     records = analysis_records(study, param, population_flag=population_flag, timepoint=timepoint)
     rows: list[dict[str, object]] = []
+    undefined: list[str] = []
     base = {"param": param, "measure": measure}
     cohorts = study.cohort_values()
     for (visit_name, timepoint_name), at_visit in visit_records(records, column, visit, param).items():
@@ -126,7 +127,7 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
         in_cohort = {c: cohort_of == c for c in cohorts}
         values = {c: measured[mask] for c, mask in in_cohort.items()}
         for cohort, x in values.items():
-            rows += _within(where, cohort, x, pairs[in_cohort[cohort]], measure, confidence)
+            rows += _within(where, cohort, x, pairs[in_cohort[cohort]], measure, confidence, undefined)
         for cohort, x in values.items():
             y = values[reference]
             if cohort == reference or len(x) == 0 or len(y) == 0:
@@ -146,13 +147,17 @@ def endpoint_tests(study: Study, param: str, *, visit: str | None = None, measur
                             f"the mean change and its t CI; between cohorts: Mann–Whitney U against {reference} "
                             "with the Hodges–Lehmann shift (median of the pairwise differences) and its "
                             f"distribution-free (Moses) CI. CIs {confidence:.0%}. All tests two-sided; p-values "
-                            "unadjusted for the number of tests shown.")
+                            "unadjusted for the number of tests shown.",
+                            *([f"No t-test where every {measure} is the same (no variance): "
+                               f"{'; '.join(undefined)}."] if undefined else []))
 
 
 def _within(where: dict[str, object], cohort: str, x: np.ndarray, pairs: np.ndarray,
-            measure: TestedMeasure, confidence: float) -> list[dict[str, object]]:
+            measure: TestedMeasure, confidence: float, undefined: list[str]) -> list[dict[str, object]]:
     """The within-cohort tests of one cohort at one visit: ``x`` its changes, ``pairs`` its (visit value,
-    baseline) rows. Each estimate is named (``estimate_of``) and has its confidence interval."""
+    baseline) rows. Each estimate is named (``estimate_of``) and has its confidence interval; where the
+    t-test is undefined (fewer than two pairs, or every change the same), its row has the mean alone, and
+    ``undefined`` gets the cohort and visit where every change is the same."""
     from scipy import stats
 
     out: list[dict[str, object]] = []
@@ -168,17 +173,30 @@ def _within(where: dict[str, object], cohort: str, x: np.ndarray, pairs: np.ndar
     if len(x) > 1:
         if measure == "change":
             visit_value, baseline = pairs[~np.isnan(pairs).any(axis=1)].T
-            result = stats.ttest_rel(visit_value, baseline)
+            differences = visit_value - baseline
             test = "Paired t-test (visit value vs baseline)"
-            estimate = float((visit_value - baseline).mean())
         else:
-            result = stats.ttest_1samp(x, 0.0)
-            test, estimate = "One-sample t-test (percent change ≠ 0)", float(x.mean())
-        mean_ci = result.confidence_interval(confidence)
-        out.append({**common, "test": test, "estimate_of": f"Mean {measure}", "estimate": estimate,
-                    "ci_low": float(mean_ci.low), "ci_high": float(mean_ci.high),
-                    "statistic": float(result.statistic), "p_value": float(result.pvalue)})
+            differences = x
+            test = "One-sample t-test (percent change ≠ 0)"
+        row = {**common, "test": test, "estimate_of": f"Mean {measure}",
+               "estimate": float(differences.mean()) if len(differences) else np.nan,
+               "ci_low": np.nan, "ci_high": np.nan, "statistic": np.nan, "p_value": np.nan}
+        if len(differences) > 1 and is_constant(differences):
+            undefined.append(f"{cohort} at {where['visit']}")
+        elif len(differences) > 1:
+            result = stats.ttest_rel(visit_value, baseline) if measure == "change" else stats.ttest_1samp(x, 0.0)
+            mean_ci = result.confidence_interval(confidence)
+            row.update(ci_low=float(mean_ci.low), ci_high=float(mean_ci.high), statistic=float(result.statistic),
+                       p_value=float(result.pvalue))
+        out.append(row)
     return out
+
+
+def is_constant(values: np.ndarray) -> bool:
+    """Whether every value is the same up to rounding. A t-test is undefined there (no variance): scipy
+    warns of precision loss and gives an infinite t with p = 0 or a missing one, R's ``t.test`` stops
+    ("data are essentially constant")."""
+    return bool(np.allclose(values, values[0], rtol=1e-9, atol=1e-12))
 
 
 def _model_data(study: Study, records: pd.DataFrame, column: str, covariates: Sequence[str]) -> pd.DataFrame:
