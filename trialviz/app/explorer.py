@@ -79,7 +79,6 @@ class DrillDown:
         return self.slot is not None
 
 
-
 WARM_UP_MODULES = ("scipy.stats",)
 """Imported after a served dashboard is shown: the efficacy and safety tests need them (0.5 s to import)."""
 WARM_UP_AFTER_S = 3.0
