@@ -482,8 +482,9 @@ def test_serve_prints_the_address_once_the_server_answers_and_logs_no_warning():
             if line.startswith("Open http://"):
                 # printed after the server answered: it answers now (a refusal of the probe is an answer)
                 try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/{READY_PROBE}", timeout=10)
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/{READY_PROBE}", timeout=10).close()
                 except urllib.error.HTTPError as answer:
+                    answer.close()
                     assert answer.code in (403, 404)  # a path it does not serve
                 break  # readline would wait for ever once the server has nothing more to say
         assert any(x == f"Open http://127.0.0.1:{port}/ in a browser (Ctrl+C stops the server)." for x in lines), \
@@ -493,7 +494,7 @@ def test_serve_prints_the_address_once_the_server_answers_and_logs_no_warning():
         assert not [x for x in lines if "WARNING" in x or "Traceback" in x], lines
     finally:
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
+        server.communicate(timeout=60)  # reads what is left and closes the pipe
 
 
 # --- a study of 2,000 patients ----------------------------------------------------------------------------------

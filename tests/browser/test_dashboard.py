@@ -88,12 +88,15 @@ def test_dashboard_serves_no_source_and_no_files(server, page):
     import urllib.error
     import urllib.request
 
-    html = urllib.request.urlopen(server.url, timeout=60).read().decode()
+    with urllib.request.urlopen(server.url, timeout=60) as response:
+        html = response.read().decode()
     assert "from_environment" not in html, "notebook sources must be stripped"
     for path in ("voila/files/dashboard.ipynb", "voila/files/../data/msc_ssc/adsl.csv", "files/dashboard.ipynb"):
         try:
-            code = urllib.request.urlopen(server.url + path, timeout=30).status
+            with urllib.request.urlopen(server.url + path, timeout=30) as response:
+                code = response.status
         except urllib.error.HTTPError as exc:
+            exc.close()
             code = exc.code
         assert code in (403, 404), f"{path} answered {code}"
 
