@@ -181,10 +181,10 @@ def _within(where: dict[str, object], cohort: str, x: np.ndarray, pairs: np.ndar
         row = {**common, "test": test, "estimate_of": f"Mean {measure}",
                "estimate": float(differences.mean()) if len(differences) else np.nan,
                "ci_low": np.nan, "ci_high": np.nan, "statistic": np.nan, "p_value": np.nan}
-        if len(differences) > 1 and is_constant(differences):
+        if len(differences) > 1 and _is_constant(differences):
             undefined.append(f"{cohort} at {where['visit']}")
         elif len(differences) > 1:
-            result = stats.ttest_rel(visit_value, baseline) if measure == "change" else stats.ttest_1samp(x, 0.0)
+            result = stats.ttest_1samp(differences, 0.0)  # the paired t-test is this test of the differences
             mean_ci = result.confidence_interval(confidence)
             row.update(ci_low=float(mean_ci.low), ci_high=float(mean_ci.high), statistic=float(result.statistic),
                        p_value=float(result.pvalue))
@@ -192,7 +192,7 @@ def _within(where: dict[str, object], cohort: str, x: np.ndarray, pairs: np.ndar
     return out
 
 
-def is_constant(values: np.ndarray) -> bool:
+def _is_constant(values: np.ndarray) -> bool:
     """Whether every value is the same up to rounding. A t-test is undefined there (no variance): scipy
     warns of precision loss and gives an infinite t with p = 0 or a missing one, R's ``t.test`` stops
     ("data are essentially constant")."""
