@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 from playwright.sync_api import expect
 
 import trialviz
-from tests.browser.conftest import open_dashboard, open_tab, screenshot
+from tests.browser.conftest import assert_clean, new_session, open_dashboard, open_tab, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -115,3 +116,34 @@ def test_cdisc_pilot_opens_in_the_dashboard(pilot_server, page, pilot):
     assert_means_equal(mean_trace(data, "Placebo"), table[table["cohort"] == "Placebo"]["mean"])
     screenshot(page, "pilot-efficacy")
     assert page.js_errors == []
+
+
+PLOTLY_CODE_DELAY_S = 4
+"""Longer than the 2 s anywidget gives a widget's code to load."""
+
+
+def test_figures_draw_and_update_when_plotly_code_is_slow_to_arrive(server, browser, bundled):
+    """On a first visit over a slow network, plotly's widget code (5 MB) arrives late: every figure must still
+    be drawn, and follow the filters. anywidget drops every update sent to a widget whose code took more than
+    2 s; the trajectory stayed blank (a walk on a busy CI machine timed out on it)."""
+    context, page = new_session(browser)
+    try:
+        def arrive_late(route):
+            time.sleep(PLOTLY_CODE_DELAY_S)
+            route.continue_()
+
+        page.route("**/trialviz/static/plotly-widget.js?*", arrive_late)
+        open_dashboard(page, server.url + "?tab=efficacy")
+        data = figure(page, "Skin score (mRSS)", patients=20)
+        table = trialviz.endpoint_summary(bundled, "MRSS", measures=["value"], total=False)
+        for cohort in bundled.cohort_values():
+            assert_means_equal(mean_trace(data, cohort), table[table["cohort"] == cohort]["mean"])
+
+        page.get_by_role("checkbox", name="MSC 1×10⁶/kg").uncheck()
+        high = trialviz.filter_study(bundled, cohorts=["MSC 3×10⁶/kg"])
+        expected = trialviz.endpoint_summary(high, "MRSS", measures=["value"], total=False)
+        data = figure(page, "Skin score (mRSS)", patients=10)
+        assert_means_equal(mean_trace(data, "MSC 3×10⁶/kg"), expected[expected["cohort"] == "MSC 3×10⁶/kg"]["mean"])
+        assert_clean(page)
+    finally:
+        context.close()

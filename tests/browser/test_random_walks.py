@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PageTimeout
 
 import trialviz
 from tests.browser.conftest import kernel_caught_up, open_dashboard, revision, screenshot
@@ -237,7 +238,7 @@ def walk(page: Page, url: str, study: Study, seed: int, name: str, start: str = 
             acted = time.perf_counter()
             run.check()
             timings.append((steps[-1], acted - started, time.perf_counter() - acted))
-    except AssertionError as exc:
+    except (AssertionError, PageTimeout) as exc:
         screenshot(page, f"walk-{name}-{seed}")
         raise AssertionError(f"walk on {name} with seed {seed} failed after {len(steps)} step(s):\n  "
                              + "\n  ".join(steps) + f"\n{exc}") from None

@@ -36,9 +36,28 @@ _IMPORT_PLOTLY_CODE = """\
 const config = document.getElementById("jupyter-config-data");
 const baseUrl = (config && JSON.parse(config.textContent).baseUrl) || "/";
 const address = new URL(baseUrl.replace(/\\/?$/, "/") + ADDRESS, window.location.href);
-const plotly = await import(address.href);
-export default plotly.default;
+const plotly = import(address.href);
+export default () => {
+  const widget = plotly.then((code) => code.default());
+  let started;
+  return {
+    initialize(context) {
+      started = widget.then((figure) => figure.initialize(context));
+      started.catch(() => {});  // render reports it
+    },
+    async render(context) {
+      const figure = await widget;
+      await started;
+      return figure.render(context);
+    },
+  };
+};
 """
+"""The module each figure widget loads. anywidget gives a widget's module and ``initialize`` 2 s, then drops every
+message the kernel sends that widget: plotly's code (5 MB) can take longer to arrive and start (a first visit
+on a slow network, a busy computer), and its figures stayed blank or stale. So the module exports at once and
+starts plotly's widget when its code has arrived; plotly then reads the figure from the widget's state, which
+:func:`replace_figure` keeps current."""
 
 
 def new_figure_widget(figure: go.Figure, width: int | None = None,
