@@ -131,6 +131,60 @@ def _visits_with_items(study: Study, mapping: CrissMapping) -> list[str]:
     return common or []
 
 
+@dataclass(frozen=True)
+class _ItemRecords:
+    """One core item's plain records (no derived record, no timepoint) in the population, prepared once per
+    study for every visit."""
+
+    records: pd.DataFrame  # USUBJID as text
+    is_baseline: np.ndarray
+    baseline_value: pd.Series  # index USUBJID: AVAL of the baseline record
+    notes: list[str]
+
+
+class _Sources:
+    """What the CRISS reads from one study, prepared once per study and population for every visit: each item's
+    records, the step-1 measurements and the adverse events with given terms."""
+
+    def __init__(self, study: Study, population_flag: str | None):
+        self.study, self.population_flag = study, population_flag
+        self._items: dict[str, _ItemRecords] = {}
+        self._measurements: dict[str, pd.DataFrame] = {}
+        self._events: dict[tuple[str, ...], pd.DataFrame | None] = {}
+
+    @staticmethod
+    def of(study: Study, population_flag: str | None) -> _Sources:
+        return study.derived(("criss sources", population_flag), lambda: _Sources(study, population_flag))
+
+    def item(self, code: str) -> _ItemRecords:
+        if code not in self._items:
+            self._items[code] = _item_records(self.study, code, self.population_flag)
+        return self._items[code]
+
+    def measurement(self, code: str) -> pd.DataFrame:
+        if code not in self._measurements:
+            self._measurements[code] = _measurement_records(self.study, code, self.population_flag)
+        return self._measurements[code]
+
+    def events(self, terms: tuple[str, ...]) -> pd.DataFrame | None:
+        if terms not in self._events:
+            self._events[terms] = _events_with_terms(self.study, terms)
+        return self._events[terms]
+
+
+def _item_records(study: Study, code: str, population_flag: str | None) -> _ItemRecords:
+    records = analysis_records(study, code, population_flag=population_flag)
+    notes = records_notes(records)
+    records = records[(records["dtype"] == "").to_numpy() & (records["ATPT"] == "").to_numpy()]
+    records = records.assign(USUBJID=records["USUBJID"].astype(str))
+    is_baseline = (text_of(records["ABLFL"]) == "Y") if "ABLFL" in records.columns else \
+        np.zeros(len(records), dtype=bool)
+    aval = pd.to_numeric(records["AVAL"], errors="coerce")
+    base_record = records[is_baseline & aval.notna().to_numpy()]
+    baseline_value = pd.to_numeric(base_record.set_index("USUBJID")["AVAL"], errors="coerce")
+    return _ItemRecords(records, is_baseline, baseline_value, notes)
+
+
 def _items(study: Study, mapping: CrissMapping, visit: str, population_flag: str | None) -> _Items:
     pop = population(study, "efficacy", population_flag)
     subjects = pop.subjects[["USUBJID", "cohort"]].assign(USUBJID=lambda f: f["USUBJID"].astype(str))
@@ -138,24 +192,19 @@ def _items(study: Study, mapping: CrissMapping, visit: str, population_flag: str
     baseline, at_visit, change, days, visitns = {}, {}, {}, [], []
     notes: list[str] = []
     absent: list[str] = []
+    sources = _Sources.of(study, population_flag)
     for item, code in mapping.items.items():
-        records = analysis_records(study, code, population_flag=population_flag)
-        if not notes:
-            notes = records_notes(records)
-        records = records[(records["dtype"] == "").to_numpy() & (records["ATPT"] == "").to_numpy()]
-        records = records.assign(USUBJID=records["USUBJID"].astype(str))
-        is_baseline = (text_of(records["ABLFL"]) == "Y") if "ABLFL" in records.columns else \
-            np.zeros(len(records), dtype=bool)
-        aval = pd.to_numeric(records["AVAL"], errors="coerce")
-        base_record = records[is_baseline & aval.notna().to_numpy()]
-        visit_rows = records[(records["AVISIT"] == visit).to_numpy() & ~is_baseline]
+        prepared = sources.item(code)
+        notes = notes or prepared.notes
+        records = prepared.records
+        visit_rows = records[(records["AVISIT"] == visit).to_numpy() & ~prepared.is_baseline]
         if not len(visit_rows) and not _measured_at(study.subset_of or study, code, visit):
             absent.append(f"{ITEM_NAMES[item]} ({code})")
         visit_rows = visit_rows.set_index("USUBJID")
         value = pd.to_numeric(visit_rows["AVAL"], errors="coerce").reindex(ids)
         base = pd.to_numeric(visit_rows["BASE"], errors="coerce").reindex(ids) if "BASE" in visit_rows.columns \
             else pd.Series(np.nan, index=ids)
-        base = base.fillna(pd.to_numeric(base_record.set_index("USUBJID")["AVAL"], errors="coerce").reindex(ids))
+        base = base.fillna(prepared.baseline_value.reindex(ids))
         chg = pd.to_numeric(visit_rows["CHG"], errors="coerce").reindex(ids) if "CHG" in visit_rows.columns \
             else pd.Series(np.nan, index=ids)
         baseline[item], at_visit[item] = base, value
@@ -195,22 +244,17 @@ def _missing(items: _Items, visit: str) -> pd.Series:
     return pd.Series(reasons, index=items.change.index, dtype=object)
 
 
-def _term_events(study: Study, terms: Sequence[str], subjects: pd.Index, visit_day: pd.Series) -> dict[str, str]:
+def _term_events(sources: _Sources, terms: Sequence[str], subjects: pd.Index, visit_day: pd.Series
+                 ) -> dict[str, str]:
     """The first adverse event of each patient whose term is one of ``terms``, from study day 1 to the visit."""
-    events = study.adverse_events
-    if not len(events) or not terms:
+    found = sources.events(tuple(terms))
+    if found is None:
         return {}
-    wanted = {t.casefold() for t in terms}
-    matched = np.zeros(len(events), dtype=bool)
-    for column in ("AEDECOD", "AETERM"):
-        if column in events.columns:
-            matched |= np.isin([str(v).casefold() for v in text_of(events[column])], list(wanted))
-    found = events[matched & events["USUBJID"].astype(str).isin(subjects).to_numpy()]
-    day = pd.to_numeric(found["ASTDY"], errors="coerce") if "ASTDY" in found.columns else \
-        pd.Series(np.nan, index=found.index)
-    limit = found["USUBJID"].astype(str).map(visit_day)
+    found = found[found["USUBJID"].isin(subjects).to_numpy()]
+    limit = found["USUBJID"].map(visit_day)
+    day = found["onset_day"]
     # an event of unknown onset day is counted (kept in view rather than assumed to fall after the visit)
-    found = found[(day.isna() | ((day >= 1) & (day <= limit))).to_numpy()].assign(onset_day=day)
+    found = found[(day.isna() | ((day >= 1) & (day <= limit))).to_numpy()]
     records: dict[str, str] = {}
     for row in found.sort_values("onset_day", na_position="last").itertuples(index=False):
         usubjid = str(row.USUBJID)
@@ -224,10 +268,48 @@ def _term_events(study: Study, terms: Sequence[str], subjects: pd.Index, visit_d
     return records
 
 
-def _measurement_events(study: Study, code: str, items: _Items, population_flag: str | None,
+def _events_with_terms(study: Study, terms: tuple[str, ...]) -> pd.DataFrame | None:
+    """The adverse events whose ``AEDECOD`` or ``AETERM`` is one of ``terms`` (any case), with ``USUBJID`` as text
+    and ``onset_day``; ``None`` without events or terms."""
+    events = study.adverse_events
+    if not len(events) or not terms:
+        return None
+    wanted = {t.casefold() for t in terms}
+    matched = np.zeros(len(events), dtype=bool)
+    for column in ("AEDECOD", "AETERM"):
+        if column in events.columns:
+            matched |= np.isin([str(v).casefold() for v in text_of(events[column])], list(wanted))
+    found = events[matched]
+    day = pd.to_numeric(found["ASTDY"], errors="coerce") if "ASTDY" in found.columns else \
+        pd.Series(np.nan, index=found.index)
+    return found.assign(USUBJID=found["USUBJID"].astype(str), onset_day=day)
+
+
+def _measurement_events(sources: _Sources, code: str, items: _Items,
                         crossed: Callable[[pd.Series, pd.Series], pd.Series],
                         describe: Callable[[float, float], str]) -> dict[str, str]:
     """The first post-baseline record (study day 1 to the visit) of parameter ``code`` that ``crossed``."""
+    records = sources.measurement(code)
+    limit = records["USUBJID"].map(items.visit_day)
+    day, visitn = records["onset_day"], records["visitn"]
+    by_day = (day >= 1) & (day <= limit)
+    # without a study day, a record is in the window by its visit: after baseline, up to the visit
+    by_visit = day.isna() & (visitn > 0) & (visitn <= items.visitn)
+    chosen = ~records["is_baseline"].to_numpy() & (by_day | by_visit).to_numpy() & \
+        crossed(records["crossed_value"], records["base_value"]).to_numpy()
+    out: dict[str, str] = {}
+    for row in records[chosen].sort_values("onset_day").itertuples(index=False):
+        if row.USUBJID not in out:
+            when = "day unknown" if pd.isna(row.onset_day) else f"day {row.onset_day:g}"
+            out[row.USUBJID] = f"{getattr(row, 'DATASET', 'BDS')} {code} {row.AVISIT} ({when}): " \
+                               f"{describe(row.crossed_value, row.base_value)}"
+    return out
+
+
+def _measurement_records(study: Study, code: str, population_flag: str | None) -> pd.DataFrame:
+    """The plain records of parameter ``code`` in the population, with ``USUBJID`` as text, ``is_baseline``,
+    their value (``crossed_value``), baseline (``base_value``: ``BASE``, else the baseline record's),
+    ``onset_day`` (``ADY``) and ``visitn``."""
     records = analysis_records(study, code, population_flag=population_flag)
     records = records[(records["dtype"] == "").to_numpy()].assign(USUBJID=lambda f: f["USUBJID"].astype(str))
     is_baseline = (text_of(records["ABLFL"]) == "Y") if "ABLFL" in records.columns else \
@@ -240,20 +322,8 @@ def _measurement_events(study: Study, code: str, items: _Items, population_flag:
     baseline = baseline.fillna(records["USUBJID"].map(from_record))
     day = pd.to_numeric(records["ADY"], errors="coerce") if "ADY" in records.columns else \
         pd.Series(np.nan, index=records.index)
-    limit = records["USUBJID"].map(items.visit_day)
-    by_day = (day >= 1) & (day <= limit)
-    # without a study day, a record is in the window by its visit: after baseline, up to the visit
-    visitn = pd.to_numeric(records["AVISITN"], errors="coerce")
-    by_visit = day.isna() & (visitn > 0) & (visitn <= items.visitn)
-    chosen = ~is_baseline & (by_day | by_visit).to_numpy() & crossed(aval, baseline).to_numpy()
-    found = records[chosen].assign(onset_day=day[chosen], crossed_value=aval[chosen], base_value=baseline[chosen])
-    out: dict[str, str] = {}
-    for row in found.sort_values("onset_day").itertuples(index=False):
-        if row.USUBJID not in out:
-            when = "day unknown" if pd.isna(row.onset_day) else f"day {row.onset_day:g}"
-            out[row.USUBJID] = f"{getattr(row, 'DATASET', 'BDS')} {code} {row.AVISIT} ({when}): " \
-                               f"{describe(row.crossed_value, row.base_value)}"
-    return out
+    return records.assign(is_baseline=is_baseline, crossed_value=aval, base_value=baseline,
+                          onset_day=day, visitn=pd.to_numeric(records["AVISITN"], errors="coerce"))
 
 
 def _step1(study: Study, mapping: CrissMapping, items: _Items,
@@ -263,15 +333,16 @@ def _step1(study: Study, mapping: CrissMapping, items: _Items,
     found: dict[str, dict[str, str]] = {}
     not_checked: list[str] = []
     has_events = len(study.adverse_events.columns) > 0
+    sources = _Sources.of(study, population_flag)
     for key, terms in (("renal", mapping.renal_crisis_terms), ("pah", mapping.pah_terms)):
         if terms and has_events:
-            found[key] = _term_events(study, terms, ids, items.visit_day)
+            found[key] = _term_events(sources, terms, ids, items.visit_day)
         else:
             not_checked.append(CRITERIA[key])
     if mapping.fvc_decline_percent is not None and mapping.fvc_below is not None:
         percent, below = mapping.fvc_decline_percent, mapping.fvc_below
         found["fvc"] = _measurement_events(
-            study, mapping.items["fvc"], items, population_flag,
+            sources, mapping.items["fvc"], items,
             lambda value, base: (100 * (base - value) / base.where(base > 0) >= percent) & (value < below),
             lambda value, base: f"{value:g} from {base:g} at baseline ({100 * (base - value) / base:.1f}% "
                                 f"decline, below {below:g})")
@@ -279,7 +350,7 @@ def _step1(study: Study, mapping: CrissMapping, items: _Items,
         not_checked.append(CRITERIA["fvc"])
     if mapping.lvef:
         found["lvef"] = _measurement_events(
-            study, mapping.lvef, items, population_flag,
+            sources, mapping.lvef, items,
             lambda value, base: (value <= LVEF_FAILURE_AT) & ~(base <= LVEF_FAILURE_AT),
             lambda value, base: f"LVEF {value:g}% (baseline {'unknown' if pd.isna(base) else f'{base:g}%'})")
     else:
