@@ -9,6 +9,7 @@ import sys
 from contextlib import redirect_stderr, redirect_stdout
 
 import pandas as pd
+import pytest
 
 from tests.conftest import PILOT_DIR
 from trialviz.cli import main
@@ -176,3 +177,17 @@ def test_xlsx_cells_cannot_run_as_formulas(tmp_path):
     _write(pd.DataFrame({"pt": ["=HYPERLINK(\"x\")", "Nausea"], "subjects": [1, 2]}), "xlsx", str(target))
     sheet = pd.read_excel(target)
     assert sheet["pt"].tolist() == ["'=HYPERLINK(\"x\")", "Nausea"] and sheet["subjects"].tolist() == [1, 2]
+
+
+def test_kernels_ready_becomes_voilas_pool_options():
+    """``--kernels-ready`` (its effect on a running server: ``tests/browser/test_failures.py``)."""
+    from trialviz.app.serve import pool_options
+    from trialviz.cli import build_parser
+
+    assert pool_options(None) == []  # voila.json's pool of 2
+    assert pool_options(0) == ["--VoilaConfiguration.preheat_kernel=False"]
+    assert pool_options(3) == ["--VoilaConfiguration.default_pool_size=3"]
+    assert build_parser().parse_args(["serve", "--kernels-ready", "3"]).kernels_ready == 3
+    for wrong in ("-1", "two"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["serve", "--kernels-ready", wrong])

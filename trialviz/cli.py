@@ -31,6 +31,17 @@ def table_names() -> list[str]:
     return list(REPORTS)
 
 
+def _count(text: str) -> int:
+    """A whole number of 0 or more, for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 0 or more, got {text!r}")
+    return value
+
+
 def _write(table: pd.DataFrame, fmt: str, output: str | None, html: Callable[[], str] | None = None) -> None:
     if fmt == "csv":
         from trialviz.report.export import to_csv_text
@@ -89,7 +100,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 1
     from trialviz.app.serve import serve
 
-    return serve(args.study, port=args.port, open_browser=not args.no_browser, ip=args.ip)
+    return serve(args.study, port=args.port, open_browser=not args.no_browser, ip=args.ip,
+                 kernels_ready=args.kernels_ready)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -161,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 8866, or a free one)")
     serve.add_argument("--no-browser", action="store_true", help="do not open a browser")
     serve.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--kernels-ready", type=_count, metavar="N",
+                       help="kernels kept started with the dashboard built, so that the next N pages open at "
+                            "once (default 2; 0: each page starts its own)")
     serve.set_defaults(run=cmd_serve)
 
     validate = commands.add_parser("validate", help="check a study and list every problem")

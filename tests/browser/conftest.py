@@ -36,15 +36,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Server:
-    """A `trialviz serve` process on a free port, stopped at the end."""
+TEST_KERNELS_READY = 1
+"""The preheated pool of the tests' shared servers: each worker's tests open one page at a time, and every
+kernel kept ready but never used costs a kernel start (production keeps 2, ``voila.json``)."""
 
-    def __init__(self, study: str | None, log_dir: Path):
+
+class Server:
+    """A `trialviz serve` process on a free port, stopped at the end (``kernels_ready``: its option; ``None``:
+    the production default)."""
+
+    def __init__(self, study: str | None, log_dir: Path, kernels_ready: int | None = None):
         self.port = free_port()
         self.log_path = log_dir / f"serve-{self.port}.log"
         self.log = self.log_path.open("w")
+        pool = [] if kernels_ready is None else ["--kernels-ready", str(kernels_ready)]
         command = [sys.executable, "-m", "trialviz", "serve", *([study] if study else []),
-                   "--port", str(self.port), "--no-browser"]
+                   "--port", str(self.port), "--no-browser", *pool]
         env = {k: v for k, v in os.environ.items() if k != "TRIALVIZ_STUDY"}
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
                                         env=env)
@@ -84,7 +91,7 @@ def stop_process(process: subprocess.Popen, timeout_s: float) -> None:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Iterator[Server]:
-    srv = Server(None, tmp_path_factory.mktemp("voila"))
+    srv = Server(None, tmp_path_factory.mktemp("voila"), TEST_KERNELS_READY)
     yield srv
     srv.stop()
 
@@ -92,7 +99,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def pilot_server(tmp_path_factory) -> Iterator[Server]:
     study = str(PROJECT_ROOT.parent / "shared" / "data" / "cdiscpilot01")
-    srv = Server(study, tmp_path_factory.mktemp("voila-pilot"))
+    srv = Server(study, tmp_path_factory.mktemp("voila-pilot"), TEST_KERNELS_READY)
     yield srv
     srv.stop()
 

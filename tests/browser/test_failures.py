@@ -251,15 +251,18 @@ def test_a_deleted_dataset_file_is_not_silently_left_out(tmp_path, browser):
 
 
 def test_stopping_trialviz_serve_stops_voila_and_its_kernels(tmp_path):
-    """SIGTERM (what systemd and container runtimes send) to ``trialviz serve`` stops Voilà and its kernels."""
-    server = Server(None, tmp_path)
+    """SIGTERM (what systemd and container runtimes send) to ``trialviz serve`` stops Voilà and its kernels;
+    and ``--kernels-ready 1`` keeps one kernel ready (the production pool starts its two together)."""
+    server = Server(None, tmp_path, kernels_ready=1)
     voila = [p for p in psutil.Process(server.process.pid).children(recursive=True) if "voila" in " ".join(p.cmdline())]
     assert voila
     deadline = time.monotonic() + 120
-    while len(psutil.Process(voila[0].pid).children(recursive=True)) < 2:  # the preheated kernels
-        assert time.monotonic() < deadline, "no preheated kernels started"
-        time.sleep(0.5)
+    while not psutil.Process(voila[0].pid).children(recursive=True):  # the preheated kernel
+        assert time.monotonic() < deadline, "no preheated kernel started"
+        time.sleep(0.2)
+    time.sleep(3)
     kernels = psutil.Process(voila[0].pid).children(recursive=True)
+    assert len(kernels) == 1, kernels
     server.stop()
     try:
         assert server.process.returncode is not None
@@ -269,3 +272,4 @@ def test_stopping_trialviz_serve_stops_voila_and_its_kernels(tmp_path):
         for process in voila + kernels:
             if process.is_running():
                 process.kill()
+

@@ -86,6 +86,17 @@ def wait_until_answering(url: str, process: subprocess.Popen[bytes], *, timeout_
     return False
 
 
+def pool_options(kernels_ready: int | None) -> list[str]:
+    """Voilà's options for a pool of ``kernels_ready`` preheated kernels (none: ``voila.json``'s)."""
+    if kernels_ready is None:
+        return []
+    if kernels_ready < 0:
+        raise ValueError(f"kernels_ready must be 0 or more, not {kernels_ready}")
+    if kernels_ready == 0:
+        return ["--VoilaConfiguration.preheat_kernel=False"]
+    return [f"--VoilaConfiguration.default_pool_size={kernels_ready}"]
+
+
 def dashboard_environment(study: str | Path | None) -> dict[str, str]:
     """The server environment: ``TRIALVIZ_STUDY`` set to the absolute study path (or unset: bundled),
     ``TRIALVIZ_STUDY_FILES`` to the JSON list of the study's file names now, and the Jupyter data path to
@@ -115,10 +126,12 @@ def free_port(preferred: int = 8866) -> int:
 
 
 def serve(study: str | Path | None = None, *, port: int | None = None, open_browser: bool = False,
-          ip: str = "127.0.0.1") -> int:
+          ip: str = "127.0.0.1", kernels_ready: int | None = None) -> int:
     """Run Voilà on the dashboard until interrupted; returns its exit code.
 
-    SIGTERM and SIGINT (Ctrl+C) stop Voilà, which shuts its kernels down, and are waited for.
+    ``kernels_ready``: how many kernels Voilà keeps started, with the dashboard built, for the next pages
+    (``default_pool_size`` of ``voila.json``, 2, when ``None``; 0 turns preheating off: each page starts its
+    own kernel). SIGTERM and SIGINT (Ctrl+C) stop Voilà, which shuts its kernels down, and are waited for.
     """
     import tempfile
     import webbrowser
@@ -130,7 +143,8 @@ def serve(study: str | Path | None = None, *, port: int | None = None, open_brow
     notary = tempfile.TemporaryDirectory(prefix="trialviz-notary-")
     trust_dashboard(notary.name)
     # Voilà never opens a browser itself: trialviz opens it once the server answers, where there is one
-    process = subprocess.Popen(voila_command(port, ip=ip, notary_dir=notary.name), env=env)
+    process = subprocess.Popen(voila_command(port, ip=ip, notary_dir=notary.name, extra=pool_options(kernels_ready)),
+                               env=env)
 
     def announce() -> None:
         if not wait_until_answering(url, process):
