@@ -18,6 +18,7 @@ import pytest
 from scipy import stats
 
 import trialviz
+import trialviz.figures
 from tests.conftest import write_study
 from trialviz.cli import main
 from trialviz.errors import AnalysisError, StudyConfigError
@@ -457,3 +458,22 @@ def test_explorer_shows_exports_and_drills_into_the_composite_response(bundled):
     app._on_row_click("criss", 0, 1)
     low = expected[(expected["cohort"] == "MSC 1×10⁶/kg") & expected["improved"].fillna(False)]
     assert list(app.drill.patients.options) == sorted(low["USUBJID"]) and len(low) == 5
+
+
+def test_a_filtered_study_is_freed_once_its_criss_tables_are_done(bundled):
+    """What the CRISS prepares once per study holds no reference back to it: the dashboard makes a filtered study
+    at every filter change, and each must go as soon as it is replaced, without waiting for the cycle collector."""
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        view = trialviz.filter_study(bundled, sex=["F"])
+        trialviz.criss_summary(view)
+        trialviz.revised_criss_summary(view)
+        trialviz.figures.criss_figure(view)
+        freed = weakref.ref(view)
+        del view
+        assert freed() is None
+    finally:
+        gc.enable()

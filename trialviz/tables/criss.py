@@ -17,10 +17,11 @@ Where the items are is the study file's ``[composites.criss]`` (:class:`~trialvi
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -131,6 +132,9 @@ def _visits_with_items(study: Study, mapping: CrissMapping) -> list[str]:
     return common or []
 
 
+Prepared = TypeVar("Prepared")
+
+
 @dataclass(frozen=True)
 class _ItemRecords:
     """One core item's plain records (no derived record, no timepoint) in the population, prepared once per
@@ -142,34 +146,15 @@ class _ItemRecords:
     notes: list[str]
 
 
-class _Sources:
-    """What the CRISS reads from one study, prepared once per study and population for every visit: each item's
-    records, the step-1 measurements and the adverse events with given terms."""
-
-    def __init__(self, study: Study, population_flag: str | None):
-        self.study, self.population_flag = study, population_flag
-        self._items: dict[str, _ItemRecords] = {}
-        self._measurements: dict[str, pd.DataFrame] = {}
-        self._events: dict[tuple[str, ...], pd.DataFrame | None] = {}
-
-    @staticmethod
-    def of(study: Study, population_flag: str | None) -> _Sources:
-        return study.derived(("criss sources", population_flag), lambda: _Sources(study, population_flag))
-
-    def item(self, code: str) -> _ItemRecords:
-        if code not in self._items:
-            self._items[code] = _item_records(self.study, code, self.population_flag)
-        return self._items[code]
-
-    def measurement(self, code: str) -> pd.DataFrame:
-        if code not in self._measurements:
-            self._measurements[code] = _measurement_records(self.study, code, self.population_flag)
-        return self._measurements[code]
-
-    def events(self, terms: tuple[str, ...]) -> pd.DataFrame | None:
-        if terms not in self._events:
-            self._events[terms] = _events_with_terms(self.study, terms)
-        return self._events[terms]
+def _prepared(study: Study, population_flag: str | None, key: Hashable, compute: Callable[[], Prepared]
+              ) -> Prepared:
+    """``compute()`` once per study and population: what the CRISS reads from the study (each item's records, the
+    step-1 measurements, the adverse events with given terms), prepared for every visit. One entry of
+    :meth:`Study.derived` holds them all (a study keeps few), and holds no reference back to the study."""
+    cache: dict[Hashable, Any] = study.derived(("criss sources", population_flag), dict)
+    if key not in cache:
+        cache[key] = compute()
+    return cast(Prepared, cache[key])
 
 
 def _item_records(study: Study, code: str, population_flag: str | None) -> _ItemRecords:
@@ -192,9 +177,9 @@ def _items(study: Study, mapping: CrissMapping, visit: str, population_flag: str
     baseline, at_visit, change, days, visitns = {}, {}, {}, [], []
     notes: list[str] = []
     absent: list[str] = []
-    sources = _Sources.of(study, population_flag)
     for item, code in mapping.items.items():
-        prepared = sources.item(code)
+        prepared = _prepared(study, population_flag, ("item", code),
+                             functools.partial(_item_records, study, code, population_flag))
         notes = notes or prepared.notes
         records = prepared.records
         visit_rows = records[(records["AVISIT"] == visit).to_numpy() & ~prepared.is_baseline]
@@ -244,10 +229,9 @@ def _missing(items: _Items, visit: str) -> pd.Series:
     return pd.Series(reasons, index=items.change.index, dtype=object)
 
 
-def _term_events(sources: _Sources, terms: Sequence[str], subjects: pd.Index, visit_day: pd.Series
-                 ) -> dict[str, str]:
+def _term_events(study: Study, terms: Sequence[str], subjects: pd.Index, visit_day: pd.Series) -> dict[str, str]:
     """The first adverse event of each patient whose term is one of ``terms``, from study day 1 to the visit."""
-    found = sources.events(tuple(terms))
+    found = _prepared(study, None, ("events", tuple(terms)), lambda: _events_with_terms(study, tuple(terms)))
     if found is None:
         return {}
     found = found[found["USUBJID"].isin(subjects).to_numpy()]
@@ -285,11 +269,12 @@ def _events_with_terms(study: Study, terms: tuple[str, ...]) -> pd.DataFrame | N
     return found.assign(USUBJID=found["USUBJID"].astype(str), onset_day=day)
 
 
-def _measurement_events(sources: _Sources, code: str, items: _Items,
+def _measurement_events(study: Study, code: str, items: _Items, population_flag: str | None,
                         crossed: Callable[[pd.Series, pd.Series], pd.Series],
                         describe: Callable[[float, float], str]) -> dict[str, str]:
     """The first post-baseline record (study day 1 to the visit) of parameter ``code`` that ``crossed``."""
-    records = sources.measurement(code)
+    records = _prepared(study, population_flag, ("measurement", code),
+                        lambda: _measurement_records(study, code, population_flag))
     limit = records["USUBJID"].map(items.visit_day)
     day, visitn = records["onset_day"], records["visitn"]
     by_day = (day >= 1) & (day <= limit)
@@ -333,16 +318,15 @@ def _step1(study: Study, mapping: CrissMapping, items: _Items,
     found: dict[str, dict[str, str]] = {}
     not_checked: list[str] = []
     has_events = len(study.adverse_events.columns) > 0
-    sources = _Sources.of(study, population_flag)
     for key, terms in (("renal", mapping.renal_crisis_terms), ("pah", mapping.pah_terms)):
         if terms and has_events:
-            found[key] = _term_events(sources, terms, ids, items.visit_day)
+            found[key] = _term_events(study, terms, ids, items.visit_day)
         else:
             not_checked.append(CRITERIA[key])
     if mapping.fvc_decline_percent is not None and mapping.fvc_below is not None:
         percent, below = mapping.fvc_decline_percent, mapping.fvc_below
         found["fvc"] = _measurement_events(
-            sources, mapping.items["fvc"], items,
+            study, mapping.items["fvc"], items, population_flag,
             lambda value, base: (100 * (base - value) / base.where(base > 0) >= percent) & (value < below),
             lambda value, base: f"{value:g} from {base:g} at baseline ({100 * (base - value) / base:.1f}% "
                                 f"decline, below {below:g})")
@@ -350,7 +334,7 @@ def _step1(study: Study, mapping: CrissMapping, items: _Items,
         not_checked.append(CRITERIA["fvc"])
     if mapping.lvef:
         found["lvef"] = _measurement_events(
-            sources, mapping.lvef, items,
+            study, mapping.lvef, items, population_flag,
             lambda value, base: (value <= LVEF_FAILURE_AT) & ~(base <= LVEF_FAILURE_AT),
             lambda value, base: f"LVEF {value:g}% (baseline {'unknown' if pd.isna(base) else f'{base:g}%'})")
     else:
