@@ -125,13 +125,19 @@ PLOTLY_CODE_DELAY_S = 4
 def test_figures_draw_and_update_when_plotly_code_is_slow_to_arrive(server, browser, bundled):
     """On a first visit over a slow network, plotly's widget code (5 MB) arrives late: every figure must still
     be drawn, and follow the filters. anywidget drops every update sent to a widget whose code took more than
-    2 s; the trajectory stayed blank (a walk on a busy CI machine timed out on it)."""
+    2 s; the trajectory stayed blank (a walk on a busy CI machine timed out on it). The page asks for that code
+    once, as it starts: before the kernel's websocket opens, so before any figure's widget exists."""
     context, page = new_session(browser)
     try:
         def arrive_late(route):
             time.sleep(PLOTLY_CODE_DELAY_S)
             route.continue_()
 
+        events: list[str] = []
+        page.on("request", lambda request: events.append("plotly code")
+                if "/trialviz/static/plotly-widget.js" in request.url else None)
+        page.on("websocket", lambda socket: events.append("kernel websocket")
+                if "/api/kernels/" in socket.url else None)
         page.route("**/trialviz/static/plotly-widget.js?*", arrive_late)
         open_dashboard(page, server.url + "?tab=efficacy")
         data = figure(page, "Skin score (mRSS)", patients=20)
@@ -144,6 +150,8 @@ def test_figures_draw_and_update_when_plotly_code_is_slow_to_arrive(server, brow
         expected = trialviz.endpoint_summary(high, "MRSS", measures=["value"], total=False)
         data = figure(page, "Skin score (mRSS)", patients=10)
         assert_means_equal(mean_trace(data, "MSC 3×10⁶/kg"), expected[expected["cohort"] == "MSC 3×10⁶/kg"]["mean"])
+        assert events.count("plotly code") == 1 and events.index("plotly code") < events.index("kernel websocket"), \
+            events
         assert_clean(page)
     finally:
         context.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 import plotly
@@ -35,12 +36,33 @@ class TrialvizVoila(Voila):  # type: ignore[misc]  # Voilà ships no type inform
     the dashboard's kernels so (the ``TRIALVIZ_PLOTLY_CODE`` environment variable, which kernels inherit)."""
 
     def initialize(self, argv: Any = None) -> None:
-        os.environ[PLOTLY_CODE_VARIABLE] = f"{PLOTLY_CODE_PATH}?v={plotly.__version__}"
+        address = f"{PLOTLY_CODE_PATH}?v={plotly.__version__}"
+        os.environ[PLOTLY_CODE_VARIABLE] = address
         super().initialize(argv)
+        self.voila_configuration.page_config_hook = _with_plotly_code(address,
+                                                                      self.voila_configuration.page_config_hook)
 
     def init_handlers(self) -> list[Any]:
         route = url_path_join(self.server_url, f"/{re.escape(PLOTLY_CODE_PATH)}")
         return [(f"{route}()", _PlotlyCodeHandler), *super().init_handlers()]
+
+
+PAGE_CONFIG_KEY = "trialvizPlotlyCode"
+"""Where the page's configuration (``jupyter-config-data``) gives the address of plotly's widget code: the
+``trialviz`` Voilà template imports it as the page starts, before any figure's widget is created."""
+
+
+def _with_plotly_code(address: str, hook: Callable[..., dict[str, Any]] | None) -> Callable[..., dict[str, Any]]:
+    """A Voilà ``page_config_hook`` adding :data:`PAGE_CONFIG_KEY` (after ``hook``, one set elsewhere).
+
+    anywidget gives each widget 2 s to start, counted from its creation; evaluating plotly's widget code takes
+    the page's main thread 0.4 s, and seconds on a busy computer. Started with the page, it is done before the
+    figures' widgets are created, instead of holding up their start (CI saw "[anywidget] Failed to initialize
+    model" on a busy machine)."""
+    def add_address(page_config: dict[str, Any], **context: Any) -> dict[str, Any]:
+        page_config = hook(page_config, **context) if hook else page_config
+        return {**page_config, PAGE_CONFIG_KEY: address}
+    return add_address
 
 
 class _PlotlyCodeHandler(StaticFileHandler):
