@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from trialviz.io.text import is_categorical, map_distinct
+from trialviz.io.text import is_categorical, map_distinct, map_each
 
 VisitKind = Literal["scheduled", "derived", "unscheduled"]
 MISSING_VISIT = ("", ".")
@@ -46,7 +46,7 @@ NAMED_DERIVED_VISITN = 99.0
 
 def text_of(series: pd.Series) -> np.ndarray:
     """Each value as stripped text, ``""`` for a missing or blank one (worked out once per distinct value)."""
-    return map_distinct(series, lambda s: s.astype("string").str.strip().fillna("").to_numpy(dtype=object), "")
+    return map_each(series, lambda value: str(value).strip(), "")
 
 
 def codes_of(series: pd.Series) -> np.ndarray:

@@ -76,6 +76,21 @@ def map_distinct(series: pd.Series, function: Callable[[pd.Series], object], mis
     return np.append(mapped, np.asarray([missing]))[codes]
 
 
+def map_each(series: pd.Series, function: Callable[[Any], object], missing: object,
+             dtype: type | str = object) -> np.ndarray:
+    """``function`` (one Python value in, one out) applied once per distinct value of ``series``, spread to every
+    value; a missing value gives ``missing``. For the few distinct values of a flag or a visit, a Python call
+    each costs a small part of pandas' string methods, whose overhead is per call, not per value."""
+    if is_categorical(series):
+        uniques, codes = series.cat.categories, series.cat.codes.to_numpy()
+    else:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=dtype)
+    mapped[:-1] = [function(value) for value in uniques]
+    mapped[-1] = missing  # code -1: missing
+    return mapped[codes]
+
+
 def upper_text(series: pd.Series) -> pd.Series:
     """The text stripped and in upper case (``"string"`` dtype, missing kept), worked out once per distinct
     value (:func:`map_distinct`)."""
@@ -85,8 +100,8 @@ def upper_text(series: pd.Series) -> pd.Series:
 
 def is_yes(series: pd.Series) -> pd.Series:
     """True where a flag reads ``"Y"`` (any case, surrounding spaces ignored); a missing flag is not."""
-    return pd.Series(map_distinct(series, lambda s: s.astype("string").str.strip().str.upper().eq("Y").fillna(False),
-                                  False), index=series.index, dtype=bool)
+    return pd.Series(map_each(series, lambda value: str(value).strip().upper() == "Y", False, bool),
+                     index=series.index, dtype=bool)
 
 
 def text_isin(series: pd.Series, values: Iterable[object]) -> pd.Series:
