@@ -78,17 +78,14 @@ def map_distinct(series: pd.Series, function: Callable[[pd.Series], object], mis
 
 def map_each(series: pd.Series, function: Callable[[Any], object], missing: object,
              dtype: type | str = object) -> np.ndarray:
-    """``function`` (one Python value in, one out) applied once per distinct value of ``series``, spread to every
-    value; a missing value gives ``missing``. For the few distinct values of a flag or a visit, a Python call
-    each costs a small part of pandas' string methods, whose overhead is per call, not per value."""
-    if is_categorical(series):
-        uniques, codes = series.cat.categories, series.cat.codes.to_numpy()
-    else:
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    mapped = np.empty(len(uniques) + 1, dtype=dtype)
-    mapped[:-1] = [function(value) for value in uniques]
-    mapped[-1] = missing  # code -1: missing
-    return mapped[codes]
+    """:func:`map_distinct` with ``function`` taking one Python value and giving one. For the few distinct values
+    of a flag or a visit, a Python call each costs a small part of pandas' string methods, whose overhead is
+    per call, not per value."""
+    def each(values: pd.Series) -> np.ndarray:
+        mapped = np.empty(len(values), dtype=dtype)
+        mapped[:] = [function(value) for value in values]
+        return mapped
+    return map_distinct(series, each, missing)
 
 
 def upper_text(series: pd.Series) -> pd.Series:
