@@ -160,14 +160,20 @@ def _prepared(study: Study, population_flag: str | None, key: Hashable, compute:
 def _item_records(study: Study, code: str, population_flag: str | None) -> _ItemRecords:
     records = analysis_records(study, code, population_flag=population_flag)
     notes = records_notes(records)
-    records = records[(records["dtype"] == "").to_numpy() & (records["ATPT"] == "").to_numpy()]
-    records = records.assign(USUBJID=records["USUBJID"].astype(str))
-    is_baseline = (text_of(records["ABLFL"]) == "Y") if "ABLFL" in records.columns else \
-        np.zeros(len(records), dtype=bool)
-    aval = pd.to_numeric(records["AVAL"], errors="coerce")
+    records, is_baseline, aval = _marked(records[(records["dtype"] == "").to_numpy()
+                                                 & (records["ATPT"] == "").to_numpy()])
     base_record = records[is_baseline & aval.notna().to_numpy()]
     baseline_value = pd.to_numeric(base_record.set_index("USUBJID")["AVAL"], errors="coerce")
     return _ItemRecords(records, is_baseline, baseline_value, notes)
+
+
+def _marked(records: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
+    """``records`` with ``USUBJID`` as text, which of them are baseline records (``ABLFL`` "Y"), and ``AVAL`` as
+    numbers."""
+    records = records.assign(USUBJID=records["USUBJID"].astype(str))
+    is_baseline = (text_of(records["ABLFL"]) == "Y") if "ABLFL" in records.columns else \
+        np.zeros(len(records), dtype=bool)
+    return records, is_baseline, pd.to_numeric(records["AVAL"], errors="coerce")
 
 
 def _items(study: Study, mapping: CrissMapping, visit: str, population_flag: str | None) -> _Items:
@@ -241,7 +247,7 @@ def _term_events(study: Study, terms: Sequence[str], subjects: pd.Index, visit_d
     found = found[(day.isna() | ((day >= 1) & (day <= limit))).to_numpy()]
     records: dict[str, str] = {}
     for row in found.sort_values("onset_day", na_position="last").itertuples(index=False):
-        usubjid = str(row.USUBJID)
+        usubjid = row.USUBJID
         if usubjid in records:
             continue
         term = str(getattr(row, "AEDECOD", "") or getattr(row, "AETERM", ""))
@@ -296,10 +302,7 @@ def _measurement_records(study: Study, code: str, population_flag: str | None) -
     their value (``crossed_value``), baseline (``base_value``: ``BASE``, else the baseline record's),
     ``onset_day`` (``ADY``) and ``visitn``."""
     records = analysis_records(study, code, population_flag=population_flag)
-    records = records[(records["dtype"] == "").to_numpy()].assign(USUBJID=lambda f: f["USUBJID"].astype(str))
-    is_baseline = (text_of(records["ABLFL"]) == "Y") if "ABLFL" in records.columns else \
-        np.zeros(len(records), dtype=bool)
-    aval = pd.to_numeric(records["AVAL"], errors="coerce")
+    records, is_baseline, aval = _marked(records[(records["dtype"] == "").to_numpy()])
     baseline = pd.to_numeric(records["BASE"], errors="coerce") if "BASE" in records.columns else \
         pd.Series(np.nan, index=records.index)
     from_record = pd.Series(aval[is_baseline].to_numpy(), index=records.loc[is_baseline, "USUBJID"].to_numpy())
