@@ -21,7 +21,7 @@ import psutil
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import TIMEOUT_MS, Server, assert_clean, new_session, screenshot
+from tests.browser.conftest import TIMEOUT_MS, Server, assert_clean, kernel_caught_up, new_session, screenshot
 from tests.browser.voila_server import VoilaServer
 from tests.conftest import folder_hashes
 from trialviz import load_study
@@ -75,6 +75,9 @@ def test_a_reload_restores_the_view_after_the_kernel_died(fresh_server, page):
     expect(page.locator(".tv-count-total")).to_have_text("10 of 20 patients shown")
     page.wait_for_function("() => location.search.includes('tab=safety') && location.search.includes('cohorts=')")
     address = page.url
+    # the page has drawn the tab and sent what drawing sends (plotly reports each figure's layout): a message
+    # sent after the kill fails in the page ("Kernel connection disconnected"), which this test is not about
+    kernel_caught_up(page)
     fresh_server.kernel_process(kernel_of(page)).kill()  # the kernel dies (out of memory, a crash)
     page.wait_for_timeout(3000)
     page.reload(timeout=TIMEOUT_MS)
